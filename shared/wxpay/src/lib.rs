@@ -1,7 +1,26 @@
 //! WeChat Pay APIv3 for Native (QR-code) payments.
 //!
-//! This crate speaks the protocol only and knows nothing of orders, AWS or HTTP servers.
+//! This crate speaks the protocol only and knows nothing of orders, AWS or HTTP servers:
+//! request signing ([`sign`]), verification of responses and notifications ([`verify`]) in
+//! public-key mode, platform-certificate mode or both, AEAD_AES_256_GCM resources ([`aead`]),
+//! notifications ([`notify`]), typed models ([`models`]) with their protocol checks
+//! ([`validate`]), and a signed, verifying HTTP [`Client`]. Time and randomness are injectable.
+pub mod aead;
+pub mod certificate;
+pub mod client;
 pub mod clock;
+pub mod keys;
 pub mod models;
+pub mod nonce;
+pub mod notify;
+pub mod secret;
+pub mod sign;
+pub mod validate;
+pub mod verify;
 
+pub use client::{Client, ClientConfig, ClientError, Verification};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use keys::{PrivateKey, PublicKey};
+pub use notify::{NotificationError, NotificationParser, TransactionNotification};
+pub use secret::ApiV3Key;
+pub use verify::{Verifier, VerifyError};

@@ -305,14 +305,20 @@ mod tests {
         let tx: Transaction = serde_json::from_str(json).unwrap();
         assert_eq!(tx.trade_state, TradeState::Success);
         assert_eq!(tx.amount.as_ref().unwrap().total, Some(100));
-        assert_eq!(tx.payer.unwrap().openid.as_deref(), Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"));
+        assert_eq!(
+            tx.payer.unwrap().openid.as_deref(),
+            Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+        );
     }
 
     #[test]
     fn unknown_trade_state_is_kept() {
         let state: TradeState = serde_json::from_str(r#""SOMETHING_NEW""#).unwrap();
         assert_eq!(state, TradeState::Other("SOMETHING_NEW".into()));
-        assert_eq!(serde_json::to_string(&TradeState::Notpay).unwrap(), r#""NOTPAY""#);
+        assert_eq!(
+            serde_json::to_string(&TradeState::Notpay).unwrap(),
+            r#""NOTPAY""#
+        );
     }
 
     #[test]
@@ -327,7 +333,10 @@ mod tests {
             notify_url: "https://example.com/n".into(),
             goods_tag: None,
             support_fapiao: None,
-            amount: PrepayAmount { total: 1, currency: Some("CNY".into()) },
+            amount: PrepayAmount {
+                total: 1,
+                currency: Some("CNY".into()),
+            },
             detail: None,
             scene_info: None,
             settle_info: None,
