@@ -47,3 +47,24 @@ pub fn headers(serial: &str, timestamp: i64, nonce: &str, signature: &str) -> He
 pub fn test_key() -> PrivateKey {
     PrivateKey::from_pem(&fixture("v1_merchant_key.pem")).unwrap()
 }
+
+/// A self-signed platform certificate (as WeChat Pay would list it) for `key`, valid in
+/// `[not_before, not_after)`, with serial `serial_hex` (upper-case hex).
+pub fn platform_certificate(
+    key: &PrivateKey,
+    serial_hex: &str,
+    not_before: time::OffsetDateTime,
+    not_after: time::OffsetDateTime,
+) -> String {
+    let pem = key.to_pkcs8_pem().unwrap();
+    let pair = rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["wechatpay-platform".to_owned()]).unwrap();
+    let serial: Vec<u8> = (0..serial_hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&serial_hex[i..i + 2], 16).unwrap())
+        .collect();
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+    params.not_before = not_before;
+    params.not_after = not_after;
+    params.self_signed(&pair).unwrap().pem()
+}
