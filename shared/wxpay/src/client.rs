@@ -109,7 +109,7 @@ pub enum ClientError {
         /// `message` of the error body.
         message: String,
         /// `detail` of the error body.
-        detail: Option<ErrorDetail>,
+        detail: Option<Box<ErrorDetail>>,
     },
     /// No answer within the timeout: the request may or may not have been processed.
     #[error("WeChat Pay did not answer in time")]
@@ -239,7 +239,7 @@ fn api_error(response: &RawResponse) -> ClientError {
             status: response.status.as_u16(),
             code: body.code,
             message: body.message,
-            detail: body.detail,
+            detail: body.detail.map(Box::new),
         },
         Err(_) => ClientError::Api {
             status: response.status.as_u16(),

@@ -152,10 +152,10 @@ pub fn native_prepay(req: &NativePrepayRequest) -> Result<(), ValidationError> {
             "must be at least 1 fen",
         ));
     }
-    if let Some(currency) = &req.amount.currency {
-        if currency != "CNY" {
-            return Err(ValidationError::new("/amount/currency", "must be CNY"));
-        }
+    if let Some(currency) = &req.amount.currency
+        && currency != "CNY"
+    {
+        return Err(ValidationError::new("/amount/currency", "must be CNY"));
     }
     if let Some(scene) = &req.scene_info {
         if scene.payer_client_ip.len() > 45 || scene.payer_client_ip.parse::<IpAddr>().is_err() {

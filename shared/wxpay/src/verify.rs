@@ -346,10 +346,10 @@ impl Verifier {
     }
 
     async fn key_for(&self, serial: &str, now: OffsetDateTime) -> Result<PublicKey, VerifyError> {
-        if let Some((id, key)) = &self.public_key {
-            if id == serial {
-                return Ok(key.clone());
-            }
+        if let Some((id, key)) = &self.public_key
+            && id == serial
+        {
+            return Ok(key.clone());
         }
         match &self.certificates {
             Some(store) => store.key_for(&normalize_serial(serial), now).await,
