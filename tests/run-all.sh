@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project; the one test command of the README, and what CI runs.
+# Installs what it needs (moto, cfn-lint, Chromium, playwright-core) on first use and starts the
+# services the tests talk to on 127.0.0.1 only, stopping them on exit.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+state="$root/target/test-services"
+log="$state/cargo-test.log"
+mkdir -p "$state"
+: >"$log"
+
+cleanup() { tests/scripts/moto.sh stop "$state/moto"; }
+trap cleanup EXIT
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "format"
+cargo fmt --all --check
+
+step "lint (clippy, both RSA backends)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p wxpay --all-targets --locked --no-default-features --features rust-crypto -- -D warnings
+
+step "DynamoDB API server (moto) on loopback"
+endpoint="$(tests/scripts/moto.sh start "$state/moto")"
+export AWS_ENDPOINT_URL_DYNAMODB="$endpoint" AWS_ENDPOINT_URL_SECRETS_MANAGER="$endpoint"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+echo "moto at $endpoint"
+
+step "cargo test (workspace, aws-lc-rs backend)"
+cargo test --workspace --locked 2>&1 | tee -a "$log"
+
+step "cargo test (wxpay, pure-Rust rsa backend)"
+cargo test -p wxpay --locked --no-default-features --features rust-crypto 2>&1 | tee -a "$log"
+
+passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
+failed=$(grep -Eo '; [0-9]+ failed' "$log" | awk '{s += $2} END {print s + 0}')
+printf '\ntests: %s passed, %s failed\n' "$passed" "$failed"
