@@ -1,0 +1,235 @@
+//! Configuration from variables: fail fast naming the variable; secrets from files or from a
+//! Secrets Manager API (moto on loopback, `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use merchant_config::{
+    ConfigError, FlowSettings, KeyMode, MapEnv, MerchantSecrets, SecretSource, WxPaySettings,
+};
+use std::collections::HashMap;
+use wxpay::PrivateKey;
+
+const APIV3: &str = "0123456789ABCDEFabcdef0123456789";
+
+fn env(pairs: &[(&str, &str)]) -> MapEnv {
+    MapEnv(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<HashMap<_, _>>(),
+    )
+}
+
+fn sandbox(dir: &std::path::Path) -> Vec<(String, String)> {
+    let key = PrivateKey::generate().unwrap();
+    std::fs::write(
+        dir.join("apiclient_key.pem"),
+        key.to_pkcs8_pem().unwrap().as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("pub_key.pem"),
+        key.public_key().unwrap().to_spki_pem().unwrap(),
+    )
+    .unwrap();
+    vec![
+        ("WXPAY_MCHID".into(), "1900007291".into()),
+        ("WXPAY_APPID".into(), "wxd678efh567hg6787".into()),
+        (
+            "WXPAY_MERCHANT_SERIAL".into(),
+            "408B07E79B8269FEC3D5D3E6AB8ED163A6A380DB".into(),
+        ),
+        (
+            "WXPAY_MERCHANT_KEY_FILE".into(),
+            dir.join("apiclient_key.pem").display().to_string(),
+        ),
+        ("WXPAY_APIV3_KEY".into(), APIV3.into()),
+        (
+            "WXPAY_PUBLIC_KEY_ID".into(),
+            "PUB_KEY_ID_0114232134912410000000000000".into(),
+        ),
+        (
+            "WXPAY_PUBLIC_KEY_FILE".into(),
+            dir.join("pub_key.pem").display().to_string(),
+        ),
+        ("WXPAY_BASE_URL".into(), "http://127.0.0.1:9".into()),
+    ]
+}
+
+fn map(pairs: Vec<(String, String)>) -> MapEnv {
+    MapEnv(pairs.into_iter().collect())
+}
+
+#[tokio::test]
+async fn local_sandbox_builds_a_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = map(sandbox(dir.path()));
+    let settings = WxPaySettings::from_env(&vars).unwrap();
+    assert!(matches!(settings.key_mode, KeyMode::PublicKey { .. }));
+    let secrets = MerchantSecrets::load(&settings.secrets, None)
+        .await
+        .unwrap();
+    let client = merchant_config::wxpay_client(&settings, secrets).unwrap();
+    assert_eq!(client.mchid(), "1900007291");
+}
+
+#[test]
+fn each_missing_variable_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "WXPAY_MCHID",
+        "WXPAY_APPID",
+        "WXPAY_MERCHANT_SERIAL",
+        "WXPAY_MERCHANT_KEY_FILE",
+        "WXPAY_APIV3_KEY",
+    ] {
+        let vars = map(sandbox(dir.path())
+            .into_iter()
+            .filter(|(k, _)| k != name)
+            .collect());
+        let err = WxPaySettings::from_env(&vars).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::Missing(n) if n == name),
+            "{name}: {err}"
+        );
+    }
+    let vars = map(sandbox(dir.path())
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("WXPAY_PUBLIC_KEY"))
+        .collect());
+    assert!(
+        WxPaySettings::from_env(&vars)
+            .unwrap_err()
+            .to_string()
+            .contains("WXPAY_PUBLIC_KEY_ID")
+    );
+}
+
+#[test]
+fn key_modes_follow_the_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pairs = sandbox(dir.path());
+    pairs.push(("WXPAY_PLATFORM_CERTS".into(), "auto".into()));
+    assert!(matches!(
+        WxPaySettings::from_env(&map(pairs.clone()))
+            .unwrap()
+            .key_mode,
+        KeyMode::Combined { .. }
+    ));
+    let certs_only = map(pairs
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("WXPAY_PUBLIC_KEY"))
+        .collect());
+    assert_eq!(
+        WxPaySettings::from_env(&certs_only).unwrap().key_mode,
+        KeyMode::PlatformCertificates
+    );
+}
+
+#[test]
+fn a_short_apiv3_key_is_refused_without_echoing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pairs = sandbox(dir.path());
+    pairs.retain(|(k, _)| k != "WXPAY_APIV3_KEY");
+    pairs.push(("WXPAY_APIV3_KEY".into(), "too-short-secret".into()));
+    let err = WxPaySettings::from_env(&map(pairs))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("WXPAY_APIV3_KEY") && !err.contains("too-short-secret"),
+        "{err}"
+    );
+}
+
+#[test]
+fn secret_source_debug_is_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = WxPaySettings::from_env(&map(sandbox(dir.path()))).unwrap();
+    assert!(!format!("{settings:?}").contains(APIV3));
+}
+
+#[test]
+fn flow_settings_have_defaults_and_bounds() {
+    let defaults = FlowSettings::from_env(&env(&[])).unwrap();
+    assert_eq!(
+        (
+            defaults.order_ttl_secs,
+            defaults.reconcile_after_secs,
+            defaults.reconcile_concurrency
+        ),
+        (300, 60, 8)
+    );
+    assert!(matches!(
+        FlowSettings::from_env(&env(&[("ORDER_TTL_SECS", "ten")])).unwrap_err(),
+        ConfigError::Invalid {
+            name: "ORDER_TTL_SECS",
+            ..
+        }
+    ));
+    assert!(FlowSettings::from_env(&env(&[("RECONCILE_CONCURRENCY", "0")])).is_err());
+}
+
+#[test]
+fn dotenv_files_parse() {
+    let vars = MapEnv::parse_dotenv("# sandbox\nWXPAY_MCHID=1900007291\n\nWXPAY_APPID=\"wx1\"\n");
+    assert_eq!(vars.0.get("WXPAY_APPID").map(String::as_str), Some("wx1"));
+    assert_eq!(vars.0.len(), 2);
+}
+
+async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").is_ok(),
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER must point at a Secrets Manager API (tests/run-all.sh starts moto)"
+    );
+    let config = merchant_config::aws_config().await;
+    merchant_config::secrets_manager_client(&config)
+}
+
+#[tokio::test]
+async fn secrets_come_from_secrets_manager_when_a_secret_id_is_set() {
+    let client = secrets_manager().await;
+    let key = PrivateKey::generate().unwrap();
+    let name = format!("wxpay-test-{}", std::process::id());
+    let secret = serde_json::json!({"merchant_private_key": key.to_pkcs8_pem().unwrap().as_str(), "apiv3_key": APIV3});
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let source = SecretSource::from_env(&env(&[("WXPAY_SECRET_ID", &name)])).unwrap();
+    let loaded = MerchantSecrets::load(&source, Some(&client)).await.unwrap();
+    let message = b"GET\n/v3/certificates\n1\nn\n\n";
+    assert_eq!(
+        loaded.merchant_key.sign_sha256(message).unwrap(),
+        key.sign_sha256(message).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn malformed_or_missing_secret_fails_without_leaking_it() {
+    let client = secrets_manager().await;
+    let name = format!("wxpay-bad-{}", std::process::id());
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string(r#"{"merchant_private_key":"SECRET-MATERIAL","apiv3_key":"short"}"#)
+        .send()
+        .await
+        .unwrap();
+    let source = SecretSource::SecretsManager { secret_id: name };
+    let err = MerchantSecrets::load(&source, Some(&client))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("SECRET-MATERIAL"), "{err}");
+
+    let missing = SecretSource::SecretsManager {
+        secret_id: "does-not-exist".into(),
+    };
+    let err = MerchantSecrets::load(&missing, Some(&client))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::Secret { .. }), "{err}");
+}
