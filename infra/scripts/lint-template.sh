@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Lint the AWS SAM template: cfn-lint (pinned), then this project's invariants.
+#
+#   bash infra/scripts/lint-template.sh [extra cfn-lint args...]
+#   LINT_TEMPLATE=/tmp/broken.yaml bash infra/scripts/lint-template.sh
+#
+# cfn-lint is pinned to exactly 1.53.3 on purpose: 1.54 and later no longer run
+# the SAM translator, so they let wrong schedule expressions, architectures,
+# runtimes and dangling !Refs inside AWS::Serverless::* resources through;
+# 1.53.3 transforms the template first and catches them.
+#
+# It lives in a private virtualenv under .tools/venv at the repo root (gitignored),
+# created and filled on first use; later runs only check `cfn-lint --version` (and the
+# translator's version).
+#
+# cfn-lint skips its IAM action check (W3037) on SAM templates and has no opinion
+# on `Resource: "*"`, so a second step checks what the template promises (issue 6):
+# least privilege (no "*" resources or wildcard actions, real action names, no SAM
+# policy templates or managed policies, no hard-coded partition in ARNs), and the
+# three Rust functions built as deployed (provided.al2023, arm64, bootstrap,
+# rust-cargolambda with their binary names, JSON logs, timeouts under API Gateway's).
+#
+# Exits non-zero on any finding (error, warning or informational).
+set -euo pipefail
+
+readonly CFN_LINT_VERSION="1.53.3"
+# cfn-lint 1.53.3 accepts any aws-sam-translator >= 1.111.0; the translator is what checks the
+# AWS::Serverless::* resources, so it is pinned too, to the version this template was checked with.
+readonly SAM_TRANSLATOR_VERSION="1.115.0"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+venv="$root/.tools/venv"
+cfn_lint="$venv/bin/cfn-lint"
+# LINT_TEMPLATE: lint another file (e.g. a deliberately broken copy) instead.
+template="${LINT_TEMPLATE:-infra/template.yaml}"
+
+reports_pinned() {
+    # `cfn-lint --version` prints "cfn-lint 1.53.3".
+    local out translator
+    out="$("$cfn_lint" --version 2>/dev/null)" || return 1
+    translator="$("$venv/bin/python" -c \
+        'import importlib.metadata as m; print(m.version("aws-sam-translator"))' 2>/dev/null)" || return 1
+    [[ "$out" == "cfn-lint $CFN_LINT_VERSION" && "$translator" == "$SAM_TRANSLATOR_VERSION" ]]
+}
+
+if ! { [[ -x "$cfn_lint" ]] && reports_pinned; }; then
+    python="${PYTHON:-python3}"
+    command -v "$python" >/dev/null 2>&1 || {
+        echo "lint-template: $python not found (needed to install cfn-lint $CFN_LINT_VERSION)" >&2
+        exit 1
+    }
+    echo "lint-template: installing cfn-lint==$CFN_LINT_VERSION" \
+        "aws-sam-translator==$SAM_TRANSLATOR_VERSION into $venv" >&2
+    if [[ ! -x "$venv/bin/python" ]]; then
+        mkdir -p "$(dirname "$venv")"
+        "$python" -m venv "$venv"
+    fi
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "cfn-lint==$CFN_LINT_VERSION" "aws-sam-translator==$SAM_TRANSLATOR_VERSION"
+    reports_pinned || {
+        echo "lint-template: $venv does not hold cfn-lint $CFN_LINT_VERSION" \
+            "with aws-sam-translator $SAM_TRANSLATOR_VERSION" >&2
+        exit 1
+    }
+fi
+
+[[ -f "$template" ]] || { echo "lint-template: $template not found" >&2; exit 1; }
+
+echo "lint-template: $("$cfn_lint" --version) on $template" >&2
+# --include-checks I: the informational rules too (e.g. I3011, explicit deletion policies on
+# stateful resources); --non-zero-exit-code informational: any finding at all fails the check.
+# --regions: where a merchant is likely to deploy (China regions included, where resource and
+# property availability differs); extra arguments may override it.
+if ! "$cfn_lint" --include-checks I --non-zero-exit-code informational \
+    --regions us-east-1 cn-north-1 cn-northwest-1 ap-east-1 ap-southeast-1 \
+    "$@" -- "$template"; then
+    echo "lint-template: cfn-lint found problems in $template" >&2
+    exit 1
+fi
+
+echo "lint-template: project invariants on $template" >&2
+"$venv/bin/python" - "$template" <<'PY'
+import sys
+
+from cfnlint.data import AdditionalSpecs
+from cfnlint.decode import cfn_yaml
+from cfnlint.helpers import load_resource
+
+path = sys.argv[1]
+template = cfn_yaml.load(path)
+iam_actions = load_resource(AdditionalSpecs, "Policies.json")
+problems = []
+
+
+def bad(where, message):
+    problems.append(f"{where}: {message}")
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def strings(node, where):
+    """Every plain string in the tree, with where it is."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from strings(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from strings(value, f"{where}/{i}")
+    elif isinstance(node, str):
+        yield node, where
+
+
+def statements(node, where):
+    """Every IAM policy statement (anything under a `Statement` key)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Statement":
+                for i, statement in enumerate(as_list(value)):
+                    if isinstance(statement, dict):
+                        yield statement, f"{where}/Statement/{i}"
+            else:
+                yield from statements(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from statements(value, f"{where}/{i}")
+
+
+resources = template.get("Resources") or {}
+globals_function = (template.get("Globals") or {}).get("Function") or {}
+
+# -- least privilege -------------------------------------------------------------------
+for statement, where in statements(resources, "Resources"):
+    if statement.get("Effect") != "Allow":
+        continue  # Deny statements (e.g. the bucket's TLS-only policy) may be broad
+    if "NotAction" in statement or "NotResource" in statement:
+        bad(where, "Allow with NotAction/NotResource")
+    if "Principal" in statement:
+        continue  # trust policy (sts:AssumeRole): no Resource element
+    if "Resource" not in statement:
+        bad(where, "Allow statement without Resource")
+    for resource in as_list(statement.get("Resource")):
+        if isinstance(resource, str) and resource.strip() == "*":
+            bad(where, 'Resource "*"')
+    for action in as_list(statement.get("Action")):
+        if not isinstance(action, str):
+            bad(where, f"action {action!r} is not a literal string")
+            continue
+        if "*" in action:
+            bad(where, f"wildcard action {action!r}")
+            continue
+        service, _, name = action.partition(":")
+        known = (iam_actions.get(service.lower()) or {}).get("Actions") or {}
+        if name.lower() not in known:
+            bad(where, f"unknown IAM action {action!r}")
+
+for name, resource in resources.items():
+    if resource.get("Type") == "AWS::IAM::Role":
+        if (resource.get("Properties") or {}).get("ManagedPolicyArns"):
+            bad(f"Resources/{name}", "managed policies on a role (write the statements)")
+
+for where_root in ("Resources", "Outputs", "Globals"):
+    for text, where in strings(template.get(where_root) or {}, where_root):
+        for partition in ("arn:aws:", "arn:aws-cn:", "arn:aws-us-gov:"):
+            if partition in text:
+                bad(where, f"hard-coded partition {partition!r}: use arn:${{AWS::Partition}}:")
+
+# -- the functions, built and run as deployed ---------------------------------------------
+expected_binaries = {"native-order", "pay-notify", "order-reconcile"}
+if "Policies" in globals_function:
+    bad("Globals/Function", "Policies (SAM policy templates) are not allowed")
+seen = {}
+for name, resource in resources.items():
+    kind = resource.get("Type")
+    props = resource.get("Properties") or {}
+    where = f"Resources/{name}"
+    if kind in ("AWS::Serverless::HttpApi", "AWS::Serverless::Api") and "Auth" in props:
+        bad(where, "no authorizer anywhere (pay-notify is authenticated by WeChat Pay's signature)")
+    if kind == "AWS::Lambda::Function":
+        bad(where, "functions are AWS::Serverless::Function built by cargo-lambda")
+    if kind != "AWS::Serverless::Function":
+        continue
+    effective = {**globals_function, **props}
+    if effective.get("Runtime") != "provided.al2023":
+        bad(where, "Runtime must be provided.al2023")
+    if effective.get("Architectures") != ["arm64"]:
+        bad(where, "Architectures must be [arm64]")
+    if effective.get("Handler") != "bootstrap":
+        bad(where, "Handler must be bootstrap")
+    metadata = resource.get("Metadata") or {}
+    if metadata.get("BuildMethod") != "rust-cargolambda":
+        bad(where, "Metadata.BuildMethod must be rust-cargolambda")
+    binary = (metadata.get("BuildProperties") or {}).get("Binary")
+    if binary not in expected_binaries:
+        bad(where, f"Metadata.BuildProperties.Binary {binary!r} is not one of {sorted(expected_binaries)}")
+    elif binary in seen:
+        bad(where, f"binary {binary!r} already deployed by {seen[binary]}")
+    else:
+        seen[binary] = name
+    if "Policies" in props:
+        bad(where, "Policies (SAM policy templates / managed policies) are not allowed: use Role")
+    if "Role" not in props:
+        bad(where, "needs its own least-privilege Role")
+    if (effective.get("LoggingConfig") or {}).get("LogFormat") != "JSON":
+        bad(where, "LoggingConfig.LogFormat must be JSON (the alarms' metric filters read JSON fields)")
+    timeout = effective.get("Timeout")
+    if not isinstance(timeout, int):
+        bad(where, "needs an explicit Timeout")
+    elif any((event or {}).get("Type") in ("HttpApi", "Api")
+             for event in (props.get("Events") or {}).values()) and timeout >= 30:
+        bad(where, f"Timeout {timeout} s is not below API Gateway's 30 s")
+for binary in sorted(expected_binaries - set(seen)):
+    bad("Resources", f"no function builds binary {binary!r}")
+
+for problem in problems:
+    print(f"{path}: {problem}")
+if problems:
+    print(f"lint-template: {len(problems)} invariant(s) broken", file=sys.stderr)
+    sys.exit(1)
+PY
+
+echo "lint-template: $template is clean" >&2
