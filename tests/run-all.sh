@@ -22,6 +22,9 @@ step "lint (clippy, both RSA backends)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p wxpay --all-targets --locked --no-default-features --features rust-crypto -- -D warnings
 
+step "SAM template (cfn-lint 1.53.3 and the project's own checks)"
+bash infra/scripts/lint-template.sh
+
 step "DynamoDB API server (moto) on loopback"
 endpoint="$(tests/scripts/moto.sh start "$state/moto")"
 export AWS_ENDPOINT_URL_DYNAMODB="$endpoint" AWS_ENDPOINT_URL_SECRETS_MANAGER="$endpoint"
