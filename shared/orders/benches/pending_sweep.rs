@@ -1,0 +1,2 @@
+//! Pending sweep benchmark (placeholder until the stores exist).
+fn main() {}

@@ -1,0 +1,19 @@
+//! The order domain: orders and their states, products, payment records, order numbers, buyers and
+//! the time formats used in storage and towards WeChat Pay.
+
+pub mod buyer;
+pub mod order;
+pub mod order_no;
+pub mod payment;
+pub mod product;
+pub mod status;
+pub mod timefmt;
+
+pub use buyer::{BuyerHash, InvalidBuyer};
+pub use order::Order;
+pub use order_no::{
+    InvalidOrderNo, OrderNo, OrderNoError, OrderNoGenerator, OsRandom, RandomSource,
+};
+pub use payment::PaymentRecord;
+pub use product::{InvalidProduct, Product};
+pub use status::OrderStatus;

@@ -1,0 +1,60 @@
+//! What the services need from WeChat Pay.
+
+use std::future::Future;
+
+use wxpay::models::{NativePrepayRequest, Transaction};
+
+/// A failed call to WeChat Pay, sorted by what the caller should do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// No answer in time: the call may or may not have taken effect (API: 504).
+    #[error("WeChat Pay timed out")]
+    Timeout,
+    /// Unreachable, throttled or failing on its side (5xx, `SYSTEM_ERROR`, `FREQUENCY_LIMITED`); retry later (API: 502).
+    #[error("WeChat Pay unavailable: {0}")]
+    Unavailable(String),
+    /// The order is already paid (`ORDERPAID`): query it and settle instead.
+    #[error("order already paid at WeChat Pay")]
+    OrderPaid,
+    /// The order is closed at WeChat Pay (`ORDER_CLOSED`).
+    #[error("order closed at WeChat Pay")]
+    OrderClosed,
+    /// WeChat Pay does not know the order (404 `ORDER_NOT_EXIST`).
+    #[error("order not found at WeChat Pay")]
+    OrderNotFound,
+    /// Refused with a business or parameter error (API: 502; look at the code).
+    #[error("WeChat Pay refused ({status} {code}): {message}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// WeChat Pay error code, e.g. `PARAM_ERROR`.
+        code: String,
+        /// WeChat Pay's message.
+        message: String,
+    },
+    /// The answer could not be trusted or understood (signature, shape).
+    #[error("invalid answer from WeChat Pay: {0}")]
+    InvalidResponse(String),
+}
+
+/// The WeChat Pay operations the order services use.
+pub trait PaymentGateway: Send + Sync {
+    /// Native prepay; returns the `code_url`.
+    fn native_prepay(
+        &self,
+        request: &NativePrepayRequest,
+    ) -> impl Future<Output = Result<String, GatewayError>> + Send;
+
+    /// Queries an order by `out_trade_no`; `Ok(None)` when WeChat Pay does not know it.
+    fn query_order(
+        &self,
+        out_trade_no: &str,
+    ) -> impl Future<Output = Result<Option<Transaction>, GatewayError>> + Send;
+
+    /// Closes an unpaid order. Closing an already closed order succeeds; a paid one answers
+    /// [`GatewayError::OrderPaid`]; an unknown one [`GatewayError::OrderNotFound`].
+    fn close_order(
+        &self,
+        out_trade_no: &str,
+    ) -> impl Future<Output = Result<(), GatewayError>> + Send;
+}

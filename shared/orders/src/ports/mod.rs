@@ -1,0 +1,9 @@
+//! Ports: what the services need from storage and from WeChat Pay, one small trait per capability.
+
+pub mod gateway;
+pub mod page;
+pub mod store;
+
+pub use gateway::{GatewayError, PaymentGateway};
+pub use page::{Cursor, Page, PageRequest};
+pub use store::*;

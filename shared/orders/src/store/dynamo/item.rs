@@ -1,0 +1,205 @@
+//! Items of the single table (ARCHITECTURE §4) and their attribute names.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::domain::timefmt::parse_rfc3339;
+use crate::domain::{BuyerHash, Order, OrderNo, OrderStatus, PaymentRecord, Product};
+use crate::ports::StoreError;
+use crate::store::keys::{
+    order_pk, payment_sk, pending_pk, pending_shard, pending_sk, product_pk, time_key,
+};
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Partition key attribute.
+pub const PK: &str = "pk";
+/// Sort key attribute.
+pub const SK: &str = "sk";
+/// Sort key of order items.
+pub const ORDER_SK: &str = "ORDER";
+/// Sort key of product items (and of the catalog index item).
+pub const PRODUCT_SK: &str = "PRODUCT";
+/// Sort key of idempotency items.
+pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+/// Partition key of the item listing every product id (so the catalog is listed without a Scan).
+pub const CATALOG_PK: &str = "CATALOG";
+/// String set of product ids on the catalog item.
+pub const PRODUCT_IDS: &str = "productIds";
+/// Name of the sparse GSI of pending orders.
+pub const PENDING_INDEX: &str = "pending";
+/// Name of the GSI of a buyer's orders.
+pub const BY_BUYER_INDEX: &str = "byBuyer";
+/// Partition key of the `pending` GSI.
+pub const PENDING_PK: &str = "pendingPk";
+/// Sort key of the `pending` GSI.
+pub const PENDING_SK: &str = "pendingSk";
+/// Partition key of the `byBuyer` GSI.
+pub const BUYER_HASH: &str = "buyerHash";
+/// Sort key of the `byBuyer` GSI.
+pub const CREATED_AT: &str = "createdAt";
+/// Order state attribute.
+pub const ORDER_STATUS: &str = "orderStatus";
+/// TTL attribute (Unix seconds) of idempotency items; enable DynamoDB TTL on it.
+pub const TTL: &str = "ttl";
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The key of an order item.
+pub fn order_key(order_no: &OrderNo) -> Item {
+    HashMap::from([
+        (PK.to_owned(), s(order_pk(order_no))),
+        (SK.to_owned(), s(ORDER_SK)),
+    ])
+}
+
+/// A full order item, with the `pending` attributes when `NOTPAY`.
+pub fn order_item(order: &Order) -> Result<Item, StoreError> {
+    let mut item = order_key(&order.order_no);
+    item.insert("orderNo".into(), s(order.order_no.as_str()));
+    item.insert("title".into(), s(&order.title));
+    item.insert("productId".into(), s(&order.product_id));
+    item.insert("totalFee".into(), n(order.total_fee));
+    item.insert(ORDER_STATUS.into(), s(order.order_status.as_str()));
+    item.insert(CREATED_AT.into(), s(time_key(order.created_at)?));
+    item.insert("updatedAt".into(), s(time_key(order.updated_at)?));
+    item.insert("expiresAt".into(), s(time_key(order.expires_at)?));
+    if let Some(code_url) = &order.code_url {
+        item.insert("codeUrl".into(), s(code_url));
+    }
+    if let Some(tx) = &order.transaction_id {
+        item.insert("transactionId".into(), s(tx));
+    }
+    if let Some(at) = order.success_time {
+        item.insert("successTime".into(), s(time_key(at)?));
+    }
+    if let Some(openid) = &order.payer_openid {
+        item.insert("payerOpenid".into(), s(openid));
+    }
+    if let Some(buyer) = &order.buyer_hash {
+        item.insert(BUYER_HASH.into(), s(buyer.as_str()));
+    }
+    if order.order_status.is_pending() {
+        item.insert(
+            PENDING_PK.into(),
+            s(pending_pk(pending_shard(&order.order_no))),
+        );
+        item.insert(PENDING_SK.into(), s(pending_sk(order)?));
+    }
+    Ok(item)
+}
+
+/// A string attribute, if present.
+pub fn opt_str<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::S(value)) => Ok(Some(value)),
+        Some(_) => Err(StoreError::Corrupt(format!("{name} is not a string"))),
+    }
+}
+
+/// A required string attribute.
+pub fn req_str<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    opt_str(item, name)?.ok_or_else(|| StoreError::Corrupt(format!("{name} missing")))
+}
+
+fn req_i64(item: &Item, name: &str) -> Result<i64, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("{name} is not an integer"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "{name} missing or not a number"
+        ))),
+    }
+}
+
+fn req_time(item: &Item, name: &str) -> Result<time::OffsetDateTime, StoreError> {
+    parse_rfc3339(req_str(item, name)?)
+        .map_err(|_| StoreError::Corrupt(format!("{name} is not RFC 3339")))
+}
+
+/// Decodes an order item.
+pub fn order_from_item(item: &Item) -> Result<Order, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(what.to_owned());
+    Ok(Order {
+        order_no: OrderNo::parse(req_str(item, "orderNo")?).map_err(|_| corrupt("orderNo"))?,
+        title: req_str(item, "title")?.to_owned(),
+        product_id: req_str(item, "productId")?.to_owned(),
+        total_fee: req_i64(item, "totalFee")?,
+        code_url: opt_str(item, "codeUrl")?.map(str::to_owned),
+        order_status: OrderStatus::parse(req_str(item, ORDER_STATUS)?)
+            .ok_or_else(|| corrupt("orderStatus"))?,
+        created_at: req_time(item, CREATED_AT)?,
+        updated_at: req_time(item, "updatedAt")?,
+        expires_at: req_time(item, "expiresAt")?,
+        transaction_id: opt_str(item, "transactionId")?.map(str::to_owned),
+        success_time: opt_str(item, "successTime")?
+            .map(|text| parse_rfc3339(text).map_err(|_| corrupt("successTime")))
+            .transpose()?,
+        payer_openid: opt_str(item, "payerOpenid")?.map(str::to_owned),
+        buyer_hash: opt_str(item, BUYER_HASH)?
+            .map(|hash| BuyerHash::from_hex(hash).map_err(|_| corrupt("buyerHash")))
+            .transpose()?,
+    })
+}
+
+/// A payment record item (`ORDER#{orderNo}` / `PAYMENT#{transactionId}`), the transaction kept as JSON.
+pub fn payment_item(record: &PaymentRecord) -> Result<Item, StoreError> {
+    let transaction = serde_json::to_string(&record.transaction)
+        .map_err(|err| StoreError::Invalid(err.to_string()))?;
+    Ok(HashMap::from([
+        (PK.to_owned(), s(order_pk(&record.order_no))),
+        (SK.to_owned(), s(payment_sk(&record.transaction_id))),
+        ("orderNo".to_owned(), s(record.order_no.as_str())),
+        ("transactionId".to_owned(), s(&record.transaction_id)),
+        ("receivedAt".to_owned(), s(time_key(record.received_at)?)),
+        ("transaction".to_owned(), s(transaction)),
+    ]))
+}
+
+/// Decodes a payment record item.
+pub fn payment_from_item(item: &Item) -> Result<PaymentRecord, StoreError> {
+    Ok(PaymentRecord {
+        order_no: OrderNo::parse(req_str(item, "orderNo")?)
+            .map_err(|_| StoreError::Corrupt("orderNo".into()))?,
+        transaction_id: req_str(item, "transactionId")?.to_owned(),
+        received_at: req_time(item, "receivedAt")?,
+        transaction: serde_json::from_str(req_str(item, "transaction")?)
+            .map_err(|err| StoreError::Corrupt(err.to_string()))?,
+    })
+}
+
+/// The key of a product item.
+pub fn product_key(id: &str) -> Item {
+    HashMap::from([
+        (PK.to_owned(), s(product_pk(id))),
+        (SK.to_owned(), s(PRODUCT_SK)),
+    ])
+}
+
+/// A product item.
+pub fn product_item(product: &Product) -> Item {
+    let mut item = product_key(&product.id);
+    item.insert("productId".into(), s(&product.id));
+    item.insert("title".into(), s(&product.title));
+    item.insert("price".into(), n(product.price));
+    item
+}
+
+/// Decodes a product item.
+pub fn product_from_item(item: &Item) -> Result<Product, StoreError> {
+    Ok(Product {
+        id: req_str(item, "productId")?.to_owned(),
+        title: req_str(item, "title")?.to_owned(),
+        price: req_i64(item, "price")?,
+    })
+}

@@ -1,0 +1,395 @@
+//! The DynamoDB store: the single table of ARCHITECTURE §4. State changes are conditional writes;
+//! a settle is one `TransactWriteItems` (order update conditioned on `NOTPAY` + payment record put
+//! conditioned on absence), and `ReturnValuesOnConditionCheckFailure = ALL_OLD` tells "already
+//! settled by this transaction" from a conflict. Reads use Query and GetItem only, never Scan.
+
+pub mod item;
+mod listing;
+mod settle;
+mod table;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnConsumedCapacity, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use time::OffsetDateTime;
+
+use crate::domain::{Order, OrderNo, OrderStatus, PaymentRecord, Product};
+use crate::ports::{
+    CloseOutcome, CloseReason, CodeUrlWriter, OrderCloser, OrderReader, PaymentRecordReader,
+    ProductCatalog, StoreError,
+};
+use crate::store::keys::{order_pk, time_key};
+use crate::store::read_stats::{ReadCounter, ReadStats};
+use item::{
+    CATALOG_PK, Item, ORDER_STATUS, PK, PRODUCT_IDS, PRODUCT_SK, SK, order_from_item, order_key,
+    payment_from_item, product_from_item, product_item, product_key,
+};
+pub use table::create_table;
+
+/// Attempts of a transaction cancelled by `TransactionConflict` before giving up with
+/// [`StoreError::Contention`].
+const TRANSACTION_ATTEMPTS: u32 = 8;
+
+/// Orders, payment records, products and idempotency keys in one DynamoDB table. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct DynamoOrderStore {
+    client: Client,
+    table: Arc<str>,
+    reads: Arc<ReadCounter>,
+}
+
+pub(crate) fn sdk_error<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Unavailable(DisplayErrorContext(&err).to_string())
+}
+
+fn invalid(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(err.to_string())
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// Waits a little longer after each conflicting attempt.
+async fn back_off(attempt: u32) {
+    let millis = 10u64 << attempt.min(6);
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
+
+impl DynamoOrderStore {
+    /// A store on `table` (the `ORDERS_TABLE`), which must exist with the layout of [`create_table`].
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: Arc::from(table.into()),
+            reads: Arc::new(ReadCounter::default()),
+        }
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The SDK client (to seed data in benchmarks and tests).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Items read and capacity consumed since creation or the last [`Self::reset_read_stats`].
+    pub fn read_stats(&self) -> ReadStats {
+        self.reads.snapshot()
+    }
+
+    /// Zeroes the read counters.
+    pub fn reset_read_stats(&self) {
+        self.reads.reset();
+    }
+
+    fn count_capacity(
+        &self,
+        items: u64,
+        consumed: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>,
+    ) {
+        let units = consumed.and_then(|c| c.capacity_units()).unwrap_or(0.0);
+        self.reads.add(items, units);
+    }
+
+    /// A strongly consistent GetItem.
+    async fn get_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(key))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        self.count_capacity(
+            u64::from(output.item().is_some()),
+            output.consumed_capacity(),
+        );
+        Ok(output.item)
+    }
+
+    fn order_put(&self, order: &Order) -> Result<Put, StoreError> {
+        Put::builder()
+            .table_name(self.table.as_ref())
+            .set_item(Some(item::order_item(order)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(invalid)
+    }
+}
+
+impl OrderReader for DynamoOrderStore {
+    async fn get_order(&self, order_no: &OrderNo) -> Result<Option<Order>, StoreError> {
+        self.get_item(order_key(order_no))
+            .await?
+            .map(|item| order_from_item(&item))
+            .transpose()
+    }
+}
+
+impl CodeUrlWriter for DynamoOrderStore {
+    async fn set_code_url(
+        &self,
+        order_no: &OrderNo,
+        code_url: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(order_key(order_no)))
+            .update_expression("SET codeUrl = :url, updatedAt = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":url", s(code_url))
+            .expression_attribute_values(":now", s(time_key(at)?))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(err))
+                if matches!(
+                    err.err(),
+                    UpdateItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                Err(StoreError::OrderNotFound)
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
+}
+
+impl OrderCloser for DynamoOrderStore {
+    async fn close_order(
+        &self,
+        order_no: &OrderNo,
+        reason: CloseReason,
+        at: OffsetDateTime,
+    ) -> Result<CloseOutcome, StoreError> {
+        let target = reason.target();
+        let result = self
+            .client
+            .update_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(order_key(order_no)))
+            .update_expression("SET #status = :to, updatedAt = :now REMOVE pendingPk, pendingSk")
+            .condition_expression("#status = :from")
+            .expression_attribute_names("#status", ORDER_STATUS)
+            .expression_attribute_values(":to", s(target.as_str()))
+            .expression_attribute_values(":from", s(OrderStatus::Notpay.as_str()))
+            .expression_attribute_values(":now", s(time_key(at)?))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let current = match result {
+            Ok(output) => {
+                let new = output
+                    .attributes
+                    .ok_or_else(|| StoreError::Corrupt("update returned no attributes".into()))?;
+                return Ok(CloseOutcome::Closed(order_from_item(&new)?));
+            }
+            Err(SdkError::ServiceError(err)) => match err.into_err() {
+                UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item {
+                    Some(old) => Some(order_from_item(&old)?),
+                    // Some servers omit ALL_OLD: read the order instead.
+                    None => self.get_order(order_no).await?,
+                },
+                other => return Err(StoreError::Unavailable(other.to_string())),
+            },
+            Err(err) => return Err(sdk_error(err)),
+        };
+        Ok(match current {
+            None => CloseOutcome::NotFound,
+            Some(order) if order.order_status == target => CloseOutcome::AlreadyClosed(order),
+            Some(order) if order.order_status.is_pending() => {
+                // Changed between the failed write and our read; report what is there now.
+                return Err(StoreError::Contention);
+            }
+            Some(order) => CloseOutcome::NotPending(order),
+        })
+    }
+}
+
+impl PaymentRecordReader for DynamoOrderStore {
+    async fn payment_records(&self, order_no: &OrderNo) -> Result<Vec<PaymentRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(self.table.as_ref())
+                .key_condition_expression("pk = :pk AND begins_with(sk, :payment)")
+                .expression_attribute_values(":pk", s(order_pk(order_no)))
+                .expression_attribute_values(":payment", s("PAYMENT#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            self.count_capacity(
+                u64::try_from(output.scanned_count()).unwrap_or(0),
+                output.consumed_capacity(),
+            );
+            for item in output.items() {
+                records.push(payment_from_item(item)?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(records);
+            }
+        }
+    }
+}
+
+impl DynamoOrderStore {
+    async fn batch_get_products(&self, ids: Vec<String>) -> Result<Vec<Product>, StoreError> {
+        let mut products = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let mut keys = KeysAndAttributes::builder().consistent_read(true);
+            for id in chunk {
+                keys = keys.keys(product_key(id));
+            }
+            let mut request: Option<HashMap<String, KeysAndAttributes>> = Some(HashMap::from([(
+                self.table.to_string(),
+                keys.build().map_err(invalid)?,
+            )]));
+            let mut attempt = 0;
+            while let Some(items) = request.take().filter(|r| !r.is_empty()) {
+                if attempt >= TRANSACTION_ATTEMPTS {
+                    return Err(StoreError::Contention);
+                }
+                if attempt > 0 {
+                    back_off(attempt).await;
+                }
+                attempt += 1;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .set_request_items(Some(items))
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                let found = output
+                    .responses()
+                    .map(|r| r.values().map(Vec::len).sum::<usize>())
+                    .unwrap_or(0);
+                let units = output
+                    .consumed_capacity()
+                    .iter()
+                    .filter_map(|c| c.capacity_units())
+                    .sum();
+                self.reads.add(found as u64, units);
+                if let Some(responses) = &output.responses {
+                    for item in responses.values().flatten() {
+                        products.push(product_from_item(item)?);
+                    }
+                }
+                request = output.unprocessed_keys;
+            }
+        }
+        products.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(products)
+    }
+}
+
+impl ProductCatalog for DynamoOrderStore {
+    async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
+        let catalog_key = HashMap::from([
+            (PK.to_owned(), s(CATALOG_PK)),
+            (SK.to_owned(), s(PRODUCT_SK)),
+        ]);
+        let Some(catalog) = self.get_item(catalog_key).await? else {
+            return Ok(Vec::new());
+        };
+        let ids = match catalog.get(PRODUCT_IDS) {
+            Some(AttributeValue::Ss(ids)) => ids.clone(),
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "catalog item without productIds".into(),
+                ));
+            }
+        };
+        self.batch_get_products(ids).await
+    }
+
+    async fn get_product(&self, id: &str) -> Result<Option<Product>, StoreError> {
+        if !crate::domain::product::valid_product_id(id) {
+            return Ok(None);
+        }
+        self.get_item(product_key(id))
+            .await?
+            .map(|item| product_from_item(&item))
+            .transpose()
+    }
+
+    async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
+        product.validate().map_err(invalid)?;
+        let put = Put::builder()
+            .table_name(self.table.as_ref())
+            .set_item(Some(product_item(product)))
+            .build()
+            .map_err(invalid)?;
+        let index = Update::builder()
+            .table_name(self.table.as_ref())
+            .key(PK, s(CATALOG_PK))
+            .key(SK, s(PRODUCT_SK))
+            .update_expression("ADD productIds :id")
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![product.id.clone()]))
+            .build()
+            .map_err(invalid)?;
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(index).build(),
+        ];
+        match settle::transact(self, items).await? {
+            settle::Transacted::Committed => Ok(()),
+            settle::Transacted::Cancelled(_) => Err(StoreError::Contention),
+        }
+    }
+}
+
+impl DynamoOrderStore {
+    /// Writes an order without idempotency key: conditional on the number being unused.
+    async fn put_new_order(&self, order: &Order) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(self.table.as_ref())
+            .set_item(Some(item::order_item(order)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(err))
+                if matches!(err.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Err(StoreError::DuplicateOrderNo)
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
+}

@@ -1,0 +1,536 @@
+//! The embedded store for local runs: redb, a pure-Rust, crash-safe (copy-on-write B-trees, ACID)
+//! key-value store, in one file under a directory. Write transactions are serialized by redb, so each
+//! read-check-write below is atomic; blocking work runs on `spawn_blocking`.
+
+mod tables;
+
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::domain::{BuyerHash, Order, OrderNo, OrderStatus, PaymentRecord, Product};
+use crate::ports::{
+    BuyerOrderLister, CloseOutcome, CloseReason, CodeUrlWriter, CreateOutcome, Cursor,
+    IdempotencyClaim, OrderCloser, OrderCreator, OrderReader, OrderSettler, Page, PageRequest,
+    PaymentRecordReader, PendingOrderLister, ProductCatalog, SettleOutcome, Settlement, StoreError,
+};
+use crate::store::keys::{pending_sk, time_key};
+use crate::store::read_stats::{ReadCounter, ReadStats};
+use tables::*;
+
+/// File name of the database inside the directory given to [`EmbeddedOrderStore::open`].
+pub const DB_FILE: &str = "orders.redb";
+
+/// Orders, payment records, products and idempotency keys in a redb file. Cheap to clone.
+#[derive(Clone)]
+pub struct EmbeddedOrderStore {
+    db: Arc<Database>,
+    reads: Arc<ReadCounter>,
+}
+
+impl std::fmt::Debug for EmbeddedOrderStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedOrderStore").finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdempotencyEntry {
+    order_no: OrderNo,
+    ttl: i64,
+}
+
+fn unavailable(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+fn corrupt(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(err.to_string())
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|err| StoreError::Invalid(err.to_string()))
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(corrupt)
+}
+
+impl EmbeddedOrderStore {
+    /// Opens (creating if needed) the store in `dir` (e.g. `.data/`).
+    pub async fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = dir.as_ref().to_path_buf();
+        let db = tokio::task::spawn_blocking(move || -> Result<Database, StoreError> {
+            std::fs::create_dir_all(&path).map_err(unavailable)?;
+            let db = Database::create(path.join(DB_FILE)).map_err(unavailable)?;
+            let txn = db.begin_write().map_err(unavailable)?;
+            for table in [ORDERS, PAYMENTS, PRODUCTS, IDEMPOTENCY] {
+                txn.open_table(table).map_err(unavailable)?;
+            }
+            for table in [PENDING, BY_BUYER] {
+                txn.open_table(table).map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)?;
+            Ok(db)
+        })
+        .await
+        .map_err(unavailable)??;
+        Ok(Self {
+            db: Arc::new(db),
+            reads: Arc::new(ReadCounter::default()),
+        })
+    }
+
+    /// What has been read since opening or the last [`Self::reset_read_stats`].
+    pub fn read_stats(&self) -> ReadStats {
+        self.reads.snapshot()
+    }
+
+    /// Zeroes the read counters.
+    pub fn reset_read_stats(&self) {
+        self.reads.reset();
+    }
+
+    /// Writes many orders (in any state) in one transaction, for seeding and benchmarks. Refuses the
+    /// whole batch with [`StoreError::DuplicateOrderNo`] if any number is taken.
+    pub async fn seed_orders(&self, orders: Vec<Order>) -> Result<(), StoreError> {
+        self.write(move |txn| {
+            for order in &orders {
+                if read_order(txn, &order.order_no)?.is_some() {
+                    return Err(StoreError::DuplicateOrderNo);
+                }
+                put_order(txn, None, order)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_write().map_err(unavailable)?;
+            match work(&txn) {
+                Ok(value) => {
+                    txn.commit().map_err(unavailable)?;
+                    Ok(value)
+                }
+                Err(err) => {
+                    txn.abort().map_err(unavailable)?;
+                    Err(err)
+                }
+            }
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&redb::ReadTransaction, &ReadCounter) -> Result<T, StoreError>
+        + Send
+        + 'static,
+    ) -> Result<T, StoreError> {
+        let db = Arc::clone(&self.db);
+        let reads = Arc::clone(&self.reads);
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().map_err(unavailable)?;
+            work(&txn, &reads)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+}
+
+/// The order in a write transaction.
+fn read_order(txn: &WriteTransaction, order_no: &OrderNo) -> Result<Option<Order>, StoreError> {
+    let table = txn.open_table(ORDERS).map_err(unavailable)?;
+    let value = table.get(order_no.as_str()).map_err(unavailable)?;
+    value.map(|guard| decode(guard.value())).transpose()
+}
+
+/// Writes `new`, replacing `old`, and keeps the `pending` and `byBuyer` indexes in step.
+fn put_order(txn: &WriteTransaction, old: Option<&Order>, new: &Order) -> Result<(), StoreError> {
+    let mut orders = txn.open_table(ORDERS).map_err(unavailable)?;
+    let mut pending = txn.open_table(PENDING).map_err(unavailable)?;
+    let mut by_buyer = txn.open_table(BY_BUYER).map_err(unavailable)?;
+    if let Some(old) = old {
+        pending
+            .remove(pending_sk(old)?.as_str())
+            .map_err(unavailable)?;
+        if let Some(key) = buyer_key(old)? {
+            by_buyer.remove(key.as_str()).map_err(unavailable)?;
+        }
+    }
+    orders
+        .insert(new.order_no.as_str(), encode(new)?.as_slice())
+        .map_err(unavailable)?;
+    if new.order_status.is_pending() {
+        pending
+            .insert(pending_sk(new)?.as_str(), new.order_no.as_str())
+            .map_err(unavailable)?;
+    }
+    if let Some(key) = buyer_key(new)? {
+        by_buyer
+            .insert(key.as_str(), new.order_no.as_str())
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+/// `{buyerHash}#{createdAt}#{orderNo}`.
+fn buyer_key(order: &Order) -> Result<Option<String>, StoreError> {
+    order
+        .buyer_hash
+        .as_ref()
+        .map(|buyer| Ok(format!("{buyer}#{}", pending_sk(order)?)))
+        .transpose()
+}
+
+/// Reads the orders named by index entries, counting them as read.
+fn orders_by_number(
+    txn: &redb::ReadTransaction,
+    reads: &ReadCounter,
+    numbers: &[String],
+) -> Result<Vec<Order>, StoreError> {
+    let table = txn.open_table(ORDERS).map_err(unavailable)?;
+    let mut orders = Vec::with_capacity(numbers.len());
+    for number in numbers {
+        if let Some(guard) = table.get(number.as_str()).map_err(unavailable)? {
+            orders.push(decode(guard.value())?);
+        }
+    }
+    reads.add(numbers.len() as u64, 0.0);
+    Ok(orders)
+}
+
+/// Takes up to `limit` `(key, orderNo)` entries from an index iterator, plus whether more remain.
+fn take_page<'a, I>(entries: I, limit: u32) -> Result<(Vec<(String, String)>, bool), StoreError>
+where
+    I: Iterator<
+        Item = Result<
+            (
+                redb::AccessGuard<'a, &'static str>,
+                redb::AccessGuard<'a, &'static str>,
+            ),
+            redb::StorageError,
+        >,
+    >,
+{
+    let mut page = Vec::new();
+    let mut more = false;
+    for entry in entries {
+        let (key, value) = entry.map_err(unavailable)?;
+        if page.len() as u32 >= limit {
+            more = true;
+            break;
+        }
+        page.push((key.value().to_owned(), value.value().to_owned()));
+    }
+    Ok((page, more))
+}
+
+impl OrderCreator for EmbeddedOrderStore {
+    async fn create_order(
+        &self,
+        order: &Order,
+        idempotency: Option<&IdempotencyClaim>,
+    ) -> Result<CreateOutcome, StoreError> {
+        let order = order.clone();
+        let claim = idempotency.cloned();
+        self.write(move |txn| {
+            if let Some(claim) = &claim {
+                let mut keys = txn.open_table(IDEMPOTENCY).map_err(unavailable)?;
+                let existing: Option<IdempotencyEntry> = keys
+                    .get(claim.key.as_str())
+                    .map_err(unavailable)?
+                    .map(|guard| decode(guard.value()))
+                    .transpose()?;
+                if let Some(entry) = existing
+                    && entry.ttl > order.created_at.unix_timestamp()
+                {
+                    return match read_order(txn, &entry.order_no)? {
+                        Some(found) => Ok(CreateOutcome::Existing(found)),
+                        None => Err(StoreError::Corrupt(format!(
+                            "idempotency key names missing order {}",
+                            entry.order_no
+                        ))),
+                    };
+                }
+                let entry = IdempotencyEntry {
+                    order_no: order.order_no.clone(),
+                    ttl: claim.expires_at.unix_timestamp(),
+                };
+                keys.insert(claim.key.as_str(), encode(&entry)?.as_slice())
+                    .map_err(unavailable)?;
+            }
+            if read_order(txn, &order.order_no)?.is_some() {
+                return Err(StoreError::DuplicateOrderNo);
+            }
+            put_order(txn, None, &order)?;
+            Ok(CreateOutcome::Created(order))
+        })
+        .await
+    }
+}
+
+impl OrderReader for EmbeddedOrderStore {
+    async fn get_order(&self, order_no: &OrderNo) -> Result<Option<Order>, StoreError> {
+        let order_no = order_no.clone();
+        self.read(move |txn, reads| {
+            let table = txn.open_table(ORDERS).map_err(unavailable)?;
+            let found = table.get(order_no.as_str()).map_err(unavailable)?;
+            reads.add(1, 0.0);
+            found.map(|guard| decode(guard.value())).transpose()
+        })
+        .await
+    }
+}
+
+impl CodeUrlWriter for EmbeddedOrderStore {
+    async fn set_code_url(
+        &self,
+        order_no: &OrderNo,
+        code_url: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let order_no = order_no.clone();
+        let code_url = code_url.to_owned();
+        self.write(move |txn| {
+            let old = read_order(txn, &order_no)?.ok_or(StoreError::OrderNotFound)?;
+            let mut new = old.clone();
+            new.code_url = Some(code_url);
+            new.updated_at = at;
+            put_order(txn, Some(&old), &new)
+        })
+        .await
+    }
+}
+
+impl OrderSettler for EmbeddedOrderStore {
+    async fn settle_order(
+        &self,
+        order_no: &OrderNo,
+        settlement: &Settlement,
+    ) -> Result<SettleOutcome, StoreError> {
+        let order_no = order_no.clone();
+        let settlement = settlement.clone();
+        self.write(move |txn| {
+            let Some(old) = read_order(txn, &order_no)? else {
+                return Ok(SettleOutcome::NotFound);
+            };
+            let tx_id = &settlement.record.transaction_id;
+            match old.order_status {
+                OrderStatus::Notpay => {}
+                OrderStatus::Success if old.transaction_id.as_ref() == Some(tx_id) => {
+                    return Ok(SettleOutcome::AlreadySettled(old));
+                }
+                OrderStatus::Success => return Ok(SettleOutcome::Conflict(old)),
+                _ => return Ok(SettleOutcome::NotPending(old)),
+            }
+            let mut new = old.clone();
+            new.order_status = OrderStatus::Success;
+            new.transaction_id = Some(tx_id.clone());
+            new.success_time = settlement.success_time;
+            new.payer_openid = settlement.payer_openid.clone();
+            new.updated_at = settlement.settled_at;
+            put_order(txn, Some(&old), &new)?;
+            let mut payments = txn.open_table(PAYMENTS).map_err(unavailable)?;
+            let key = format!("{order_no}#{tx_id}");
+            if payments.get(key.as_str()).map_err(unavailable)?.is_some() {
+                return Err(StoreError::Corrupt(format!(
+                    "payment record {key} exists for an unpaid order"
+                )));
+            }
+            payments
+                .insert(key.as_str(), encode(&settlement.record)?.as_slice())
+                .map_err(unavailable)?;
+            Ok(SettleOutcome::Settled(new))
+        })
+        .await
+    }
+}
+
+impl OrderCloser for EmbeddedOrderStore {
+    async fn close_order(
+        &self,
+        order_no: &OrderNo,
+        reason: CloseReason,
+        at: OffsetDateTime,
+    ) -> Result<CloseOutcome, StoreError> {
+        let order_no = order_no.clone();
+        self.write(move |txn| {
+            let Some(old) = read_order(txn, &order_no)? else {
+                return Ok(CloseOutcome::NotFound);
+            };
+            let target = reason.target();
+            if old.order_status == target {
+                return Ok(CloseOutcome::AlreadyClosed(old));
+            }
+            if !old.order_status.can_become(target) {
+                return Ok(CloseOutcome::NotPending(old));
+            }
+            let mut new = old.clone();
+            new.order_status = target;
+            new.updated_at = at;
+            put_order(txn, Some(&old), &new)?;
+            Ok(CloseOutcome::Closed(new))
+        })
+        .await
+    }
+}
+
+impl PaymentRecordReader for EmbeddedOrderStore {
+    async fn payment_records(&self, order_no: &OrderNo) -> Result<Vec<PaymentRecord>, StoreError> {
+        let lower = format!("{order_no}#");
+        let upper = format!("{order_no}$");
+        self.read(move |txn, reads| {
+            let table = txn.open_table(PAYMENTS).map_err(unavailable)?;
+            let mut records = Vec::new();
+            for entry in table
+                .range::<&str>(lower.as_str()..upper.as_str())
+                .map_err(unavailable)?
+            {
+                let (_, value) = entry.map_err(unavailable)?;
+                records.push(decode(value.value())?);
+            }
+            reads.add(records.len() as u64, 0.0);
+            Ok(records)
+        })
+        .await
+    }
+}
+
+impl BuyerOrderLister for EmbeddedOrderStore {
+    async fn list_buyer_orders(
+        &self,
+        buyer: &BuyerHash,
+        page: &PageRequest,
+    ) -> Result<Page<Order>, StoreError> {
+        let lower = format!("{buyer}#");
+        let upper = match &page.cursor {
+            Some(cursor) => {
+                let position = cursor.decode()?;
+                let rest = position
+                    .strip_prefix("b|")
+                    .ok_or(StoreError::InvalidCursor)?;
+                crate::store::keys::split_time_order(rest)?;
+                format!("{buyer}#{rest}")
+            }
+            None => format!("{buyer}$"),
+        };
+        let limit = page.clamped_limit();
+        self.read(move |txn, reads| {
+            let index = txn.open_table(BY_BUYER).map_err(unavailable)?;
+            let range = index
+                .range::<&str>((
+                    Bound::Included(lower.as_str()),
+                    Bound::Excluded(upper.as_str()),
+                ))
+                .map_err(unavailable)?;
+            let (entries, more) = take_page(range.rev(), limit)?;
+            let numbers: Vec<String> = entries.iter().map(|(_, no)| no.clone()).collect();
+            let items = orders_by_number(txn, reads, &numbers)?;
+            let next = match entries.last() {
+                Some((key, _)) if more => {
+                    let rest = key.strip_prefix(&lower).ok_or(StoreError::InvalidCursor)?;
+                    Some(Cursor::encode(&format!("b|{rest}")))
+                }
+                _ => None,
+            };
+            Ok(Page { items, next })
+        })
+        .await
+    }
+}
+
+impl PendingOrderLister for EmbeddedOrderStore {
+    async fn list_pending_orders(
+        &self,
+        created_before: OffsetDateTime,
+        page: &PageRequest,
+    ) -> Result<Page<Order>, StoreError> {
+        let upper = time_key(created_before)?;
+        let lower = match &page.cursor {
+            Some(cursor) => {
+                let position = cursor.decode()?;
+                let rest = position
+                    .strip_prefix("p|")
+                    .ok_or(StoreError::InvalidCursor)?;
+                crate::store::keys::split_time_order(rest)?;
+                Some(rest.to_owned())
+            }
+            None => None,
+        };
+        let limit = page.clamped_limit();
+        self.read(move |txn, reads| {
+            let index = txn.open_table(PENDING).map_err(unavailable)?;
+            let lower_bound = match &lower {
+                Some(after) => Bound::Excluded(after.as_str()),
+                None => Bound::Unbounded,
+            };
+            let range = index
+                .range::<&str>((lower_bound, Bound::Excluded(upper.as_str())))
+                .map_err(unavailable)?;
+            let (entries, more) = take_page(range, limit)?;
+            let numbers: Vec<String> = entries.iter().map(|(_, no)| no.clone()).collect();
+            let items = orders_by_number(txn, reads, &numbers)?;
+            let next = match entries.last() {
+                Some((key, _)) if more => Some(Cursor::encode(&format!("p|{key}"))),
+                _ => None,
+            };
+            Ok(Page { items, next })
+        })
+        .await
+    }
+}
+
+impl ProductCatalog for EmbeddedOrderStore {
+    async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
+        self.read(|txn, reads| {
+            let table = txn.open_table(PRODUCTS).map_err(unavailable)?;
+            let mut products = Vec::new();
+            for entry in table.iter().map_err(unavailable)? {
+                let (_, value) = entry.map_err(unavailable)?;
+                products.push(decode(value.value())?);
+            }
+            reads.add(products.len() as u64, 0.0);
+            Ok(products)
+        })
+        .await
+    }
+
+    async fn get_product(&self, id: &str) -> Result<Option<Product>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |txn, reads| {
+            let table = txn.open_table(PRODUCTS).map_err(unavailable)?;
+            reads.add(1, 0.0);
+            let found = table.get(id.as_str()).map_err(unavailable)?;
+            found.map(|guard| decode(guard.value())).transpose()
+        })
+        .await
+    }
+
+    async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
+        product
+            .validate()
+            .map_err(|err| StoreError::Invalid(err.to_string()))?;
+        let product = product.clone();
+        self.write(move |txn| {
+            let mut table = txn.open_table(PRODUCTS).map_err(unavailable)?;
+            table
+                .insert(product.id.as_str(), encode(&product)?.as_slice())
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+}

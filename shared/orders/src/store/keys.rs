@@ -1,0 +1,67 @@
+//! Key layout shared by the stores (ARCHITECTURE §4).
+
+use time::OffsetDateTime;
+
+use crate::domain::timefmt;
+use crate::domain::{Order, OrderNo};
+use crate::ports::StoreError;
+
+/// Number of `PENDING#{shard}` partitions of the `pending` index. Writers and readers must agree:
+/// changing it needs a migration of the pending orders' `pendingPk`.
+pub const PENDING_SHARDS: u32 = 4;
+
+/// Storage form of a time (fixed-width UTC, sorts like the instant).
+pub fn time_key(at: OffsetDateTime) -> Result<String, StoreError> {
+    timefmt::to_storage(at).map_err(|err| StoreError::Invalid(err.to_string()))
+}
+
+/// `ORDER#{orderNo}`.
+pub fn order_pk(order_no: &OrderNo) -> String {
+    format!("ORDER#{order_no}")
+}
+
+/// `PAYMENT#{transactionId}`.
+pub fn payment_sk(transaction_id: &str) -> String {
+    format!("PAYMENT#{transaction_id}")
+}
+
+/// `PRODUCT#{id}`.
+pub fn product_pk(id: &str) -> String {
+    format!("PRODUCT#{id}")
+}
+
+/// `IDEMPOTENCY#{key}`.
+pub fn idempotency_pk(key: &str) -> String {
+    format!("IDEMPOTENCY#{key}")
+}
+
+/// The pending shard of an order (FNV-1a of its number).
+pub fn pending_shard(order_no: &OrderNo) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in order_no.as_str().bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash % PENDING_SHARDS
+}
+
+/// `PENDING#{shard}`.
+pub fn pending_pk(shard: u32) -> String {
+    format!("PENDING#{shard}")
+}
+
+/// `{createdAt}#{orderNo}`.
+pub fn pending_sk(order: &Order) -> Result<String, StoreError> {
+    Ok(format!(
+        "{}#{}",
+        time_key(order.created_at)?,
+        order.order_no
+    ))
+}
+
+/// Splits a `{createdAt}#{orderNo}` key.
+pub fn split_time_order(key: &str) -> Result<(&str, OrderNo), StoreError> {
+    let (created, order_no) = key.split_once('#').ok_or(StoreError::InvalidCursor)?;
+    let order_no = OrderNo::parse(order_no).map_err(|_| StoreError::InvalidCursor)?;
+    Ok((created, order_no))
+}

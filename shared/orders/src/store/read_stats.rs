@@ -1,0 +1,41 @@
+//! Counting what a store reads, to show that the sweep reads only pending orders.
+
+use std::sync::Mutex;
+
+/// Items read (and, for DynamoDB, read capacity consumed) since the store was made or last reset.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReadStats {
+    /// Items examined by reads (DynamoDB `ScannedCount`, or 1 per item fetched).
+    pub items_read: u64,
+    /// Read capacity units reported by DynamoDB (`ConsumedCapacity`); 0 where not reported.
+    pub capacity_units: f64,
+}
+
+/// Shared counter behind [`ReadStats`].
+#[derive(Debug, Default)]
+pub(crate) struct ReadCounter(Mutex<ReadStats>);
+
+impl ReadCounter {
+    pub(crate) fn add(&self, items: u64, capacity_units: f64) {
+        let mut stats = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        stats.items_read += items;
+        stats.capacity_units += capacity_units;
+    }
+
+    pub(crate) fn snapshot(&self) -> ReadStats {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn reset(&self) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = ReadStats::default();
+    }
+}

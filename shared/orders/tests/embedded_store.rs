@@ -1,0 +1,33 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The conformance suite against the embedded (redb) store, each test in its own directory.
+
+mod conformance;
+
+use orders::store::EmbeddedOrderStore;
+
+async fn fresh_store() -> EmbeddedOrderStore {
+    // Under target/, so the files outlive the store without littering /tmp.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+        .keep();
+    EmbeddedOrderStore::open(dir).await.unwrap()
+}
+
+conformance_tests!(fresh_store());
+
+#[tokio::test]
+async fn orders_survive_reopening_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let order = conformance::new_order(None, conformance::T0);
+    {
+        let store = EmbeddedOrderStore::open(dir.path()).await.unwrap();
+        use orders::ports::OrderCreator;
+        store.create_order(&order, None).await.unwrap();
+    }
+    let reopened = EmbeddedOrderStore::open(dir.path()).await.unwrap();
+    use orders::ports::OrderReader;
+    assert_eq!(
+        reopened.get_order(&order.order_no).await.unwrap(),
+        Some(order)
+    );
+}
