@@ -1,0 +1,70 @@
+//! The body of a `TRANSACTION.SUCCESS` notification (§6.2): an envelope around the transaction,
+//! encrypted with AEAD_AES_256_GCM under the APIv3 key with associated data `transaction`.
+
+use crate::clock::format_cst;
+use crate::random;
+use time::OffsetDateTime;
+use wxpay::ApiV3Key;
+use wxpay::aead::{self, AeadError};
+use wxpay::models::{NotificationEnvelope, Transaction};
+use wxpay::notify::{ENCRYPT_RESOURCE, TRANSACTION_AAD, TRANSACTION_SUCCESS};
+
+/// `summary` of a payment notification.
+pub const SUMMARY: &str = "支付成功";
+
+/// Builds the envelope of `transaction`, created at `now`, with a fresh UUID and a fresh
+/// 12-character nonce.
+pub fn transaction_success(
+    key: &ApiV3Key,
+    transaction: &Transaction,
+    now: OffsetDateTime,
+) -> Result<NotificationEnvelope, AeadError> {
+    let plaintext = serde_json::to_vec(transaction).map_err(|_| AeadError::Authentication)?;
+    let mut resource = aead::encrypt(key, &random::alphanumeric(12), TRANSACTION_AAD, &plaintext)?;
+    resource.original_type = Some("transaction".to_owned());
+    Ok(NotificationEnvelope {
+        id: uuid::Uuid::new_v4().to_string(),
+        create_time: format_cst(now),
+        event_type: TRANSACTION_SUCCESS.to_owned(),
+        resource_type: ENCRYPT_RESOURCE.to_owned(),
+        resource,
+        summary: SUMMARY.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wxpay::models::TradeState;
+
+    #[test]
+    fn the_resource_decrypts_to_the_transaction_with_the_apiv3_key() {
+        let key: ApiV3Key = "0123456789ABCDEFabcdef0123456789".parse().unwrap();
+        let tx = Transaction {
+            appid: "wx1".into(),
+            mchid: "1900000001".into(),
+            out_trade_no: "T00001".into(),
+            transaction_id: Some("4200000000202401010000000001".into()),
+            trade_type: Some("NATIVE".into()),
+            trade_state: TradeState::Success,
+            trade_state_desc: "支付成功".into(),
+            bank_type: Some("OTHERS".into()),
+            attach: Some(String::new()),
+            success_time: Some("2024-01-01T12:00:05+08:00".into()),
+            payer: None,
+            amount: None,
+            scene_info: None,
+            promotion_detail: None,
+        };
+        let now = OffsetDateTime::from_unix_timestamp(1_704_081_605).unwrap();
+        let envelope = transaction_success(&key, &tx, now).unwrap();
+        assert_eq!(envelope.resource.nonce.len(), 12);
+        assert_eq!(envelope.resource.associated_data, "transaction");
+        assert_eq!(envelope.create_time, "2024-01-01T12:00:05+08:00");
+        uuid::Uuid::parse_str(&envelope.id).unwrap();
+        let plain = aead::decrypt(&key, &envelope.resource).unwrap();
+        assert_eq!(serde_json::from_slice::<Transaction>(&plain).unwrap(), tx);
+        let other: ApiV3Key = "0123456789ABCDEFabcdef012345678X".parse().unwrap();
+        assert!(aead::decrypt(&other, &envelope.resource).is_err());
+    }
+}
