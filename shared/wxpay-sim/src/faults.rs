@@ -52,7 +52,8 @@ pub struct Faults {
     /// window, the `Wechatpay-Timestamp` of responses and notifications, and order times.
     pub clock_skew_secs: i64,
     /// Responses and notifications are signed with the other key than the one normally chosen
-    /// (platform certificate instead of public key, or the reverse), as during a migration.
+    /// (platform certificate instead of public key, or the reverse), as during a migration. The
+    /// certificate list of `/v3/certificates` stays signed by its certificate.
     pub sign_with_other_key: bool,
 }
 

@@ -29,8 +29,9 @@ use std::time::Duration;
 /// Largest request body of the merchant API.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Forces the key a handler's answer is signed with (the certificate list is signed by a listed
-/// certificate, whatever the request asked for).
+/// Forces the key a handler's answer is signed with, whatever the request asked for and whatever
+/// the `sign_with_other_key` fault says: the certificate list is always signed by a listed
+/// certificate, since that is the only key a downloader can check it with.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SignWith(pub SigningMode);
 
@@ -162,7 +163,6 @@ async fn sign_response(
         .map_err(|_| ApiError::system_error())?;
     let flip = state.faults.current().sign_with_other_key;
     let mode = match parts.extensions.get::<SignWith>() {
-        Some(SignWith(mode)) if flip => mode.other(),
         Some(SignWith(mode)) => *mode,
         None => state.signer.mode_for(requested_serial, flip),
     };

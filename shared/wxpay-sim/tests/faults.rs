@@ -1,0 +1,322 @@
+//! Every fault switch of `/sim/faults`, each seen from the merchant's side.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Merchant, Mode, start, trade_no};
+use serde_json::{Value, json};
+use std::time::Duration;
+use time::OffsetDateTime;
+use wxpay::ClientError;
+use wxpay::models::TradeState;
+use wxpay::verify::VerifyError;
+
+const WAIT: Duration = Duration::from_secs(10);
+const NOTIFY: &str = "https://merchant.example.com/notify";
+
+#[tokio::test]
+async fn switches_are_read_back_replaced_cleared_and_validated() {
+    let sim = start().await;
+    assert_eq!(
+        sim.get_json("/sim/faults").await["drop_notifications"],
+        false
+    );
+    let wanted = json!({
+        "duplicate_notifications": 2,
+        "api": {"kind": "frequency_limited", "fraction": 0.25, "path_prefix": "/v3/certificates"},
+        "clock_skew_secs": -30
+    });
+    sim.set_faults(wanted).await;
+    let current = sim.get_json("/sim/faults").await;
+    assert_eq!(current["duplicate_notifications"], 2);
+    assert_eq!(current["api"]["kind"], "frequency_limited");
+    assert_eq!(current["api"]["fraction"], 0.25);
+    assert_eq!(current["clock_skew_secs"], -30);
+    // A POST replaces the whole set.
+    sim.set_faults(json!({"signtest_probe": true})).await;
+    let current = sim.get_json("/sim/faults").await;
+    assert_eq!(current["duplicate_notifications"], 1);
+    assert_eq!(current["api"], Value::Null);
+    assert_eq!(current["signtest_probe"], true);
+
+    for bad in [
+        json!({"drop_notification": true}),
+        json!({"duplicate_notifications": 0}),
+        json!({"api": {"kind": "explode"}}),
+        json!({"api": {"kind": "hang", "fraction": 2}}),
+    ] {
+        let (status, body) = sim.post_json("/sim/faults", &bad).await;
+        assert_eq!(status, 400, "{bad}");
+        assert_eq!(body["code"], "INVALID_REQUEST");
+        assert!(!body["message"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(sim.get_json("/sim/faults").await["signtest_probe"], true);
+    let cleared = sim.raw("DELETE", "/sim/faults").send().await.unwrap();
+    assert_eq!(cleared.status(), 204);
+    assert_eq!(sim.get_json("/sim/faults").await["signtest_probe"], false);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn dropped_notifications_are_retried_once_the_switch_is_cleared() {
+    let sim = start().await;
+    let client = sim.client();
+    let merchant = Merchant::start(client.notification_parser()).await;
+    sim.set_faults(json!({"drop_notifications": true})).await;
+    let no = trade_no("D");
+    let code = client
+        .native_prepay(&sim.prepay(&no, &merchant.url))
+        .await
+        .unwrap();
+    sim.scan(&code.code_url).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let records = sim.notifications(&no).await;
+        let attempts = records[0]["attempts"].as_array().unwrap().clone();
+        if attempts.len() >= 2 {
+            assert!(
+                attempts
+                    .iter()
+                    .all(|a| a["error"] == "dropped by fault switch")
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no dropped attempts"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(merchant.received().is_empty());
+    sim.raw("DELETE", "/sim/faults").send().await.unwrap();
+    merchant.wait_verified(1, WAIT).await;
+    sim.wait_for_status(&no, "delivered", WAIT).await;
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn duplicated_notifications_arrive_as_concurrent_verified_copies() {
+    let sim = start().await;
+    let client = sim.client();
+    let merchant = Merchant::start(client.notification_parser()).await;
+    sim.set_faults(json!({"duplicate_notifications": 3})).await;
+    let no = trade_no("U");
+    let code = client
+        .native_prepay(&sim.prepay(&no, &merchant.url))
+        .await
+        .unwrap();
+    sim.scan(&code.code_url).await;
+    let copies = merchant.wait_verified(3, WAIT).await;
+    assert!(copies.iter().all(|n| n.id == copies[0].id));
+    assert!(
+        copies
+            .iter()
+            .all(|n| n.transaction == copies[0].transaction)
+    );
+    let record = sim.wait_for_status(&no, "delivered", WAIT).await;
+    let numbers: Vec<_> = record["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["number"].as_u64().unwrap(), a["copy"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(numbers, [(1, 1), (1, 2), (1, 3)]);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn delayed_notifications_arrive_no_sooner_than_the_delay() {
+    let sim = start().await;
+    let client = sim.client();
+    let merchant = Merchant::start(client.notification_parser()).await;
+    sim.set_faults(json!({"delay_notifications_ms": 700})).await;
+    let no = trade_no("L");
+    let code = client
+        .native_prepay(&sim.prepay(&no, &merchant.url))
+        .await
+        .unwrap();
+    let paid_at = tokio::time::Instant::now();
+    sim.scan(&code.code_url).await;
+    merchant.wait_verified(1, WAIT).await;
+    let waited = merchant.arrival_times()[0] - paid_at;
+    assert!(waited >= Duration::from_millis(700), "{waited:?}");
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_signtest_probe_precedes_the_real_notification_and_is_refused() {
+    let sim = start().await;
+    let client = sim.client();
+    let merchant = Merchant::start(client.notification_parser()).await;
+    sim.set_faults(json!({"signtest_probe": true})).await;
+    let no = trade_no("P");
+    let code = client
+        .native_prepay(&sim.prepay(&no, &merchant.url))
+        .await
+        .unwrap();
+    sim.scan(&code.code_url).await;
+    merchant.wait_verified(1, WAIT).await;
+    let rejected = merchant.rejected();
+    assert_eq!(rejected.len(), 1);
+    assert!(
+        rejected[0].contains(&VerifyError::SignTestProbe.to_string()),
+        "{rejected:?}"
+    );
+    assert!(matches!(
+        merchant.received()[0],
+        common::Received::Rejected { .. }
+    ));
+    let record = sim.wait_for_status(&no, "delivered", WAIT).await;
+    let attempts = record["attempts"].as_array().unwrap();
+    assert_eq!(attempts[0]["kind"], "signtest_probe");
+    assert_eq!(attempts[0]["status"], 401);
+    assert_eq!(attempts[0]["acknowledged"], false);
+    assert_eq!(attempts[1]["kind"], "delivery");
+    assert_eq!(attempts[1]["acknowledged"], true);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn system_errors_hit_only_the_chosen_path() {
+    let sim = start().await;
+    let client = sim.client();
+    sim.set_faults(
+        json!({"api": {"kind": "system_error", "path_prefix": "/v3/pay/transactions/native"}}),
+    )
+    .await;
+    let no = trade_no("E");
+    match client.native_prepay(&sim.prepay(&no, NOTIFY)).await {
+        Err(error @ ClientError::Api { status: 500, .. }) => {
+            assert_eq!(error.api_code(), Some("SYSTEM_ERROR"));
+            assert!(error.is_retryable());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Not processed, and other paths are untouched.
+    match client.query_by_out_trade_no(&no).await {
+        Err(ClientError::Api { status: 404, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    sim.raw("DELETE", "/sim/faults").send().await.unwrap();
+    client
+        .native_prepay(&sim.prepay(&no, NOTIFY))
+        .await
+        .unwrap();
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn frequency_limits_answer_429_for_the_given_fraction_of_calls() {
+    let sim = start().await;
+    sim.set_faults(json!({"api": {"kind": "frequency_limited"}}))
+        .await;
+    match sim.client().query_by_out_trade_no("ABCDEF123").await {
+        Err(error @ ClientError::Api { status: 429, .. }) => {
+            assert_eq!(error.api_code(), Some("FREQUENCY_LIMITED"));
+        }
+        other => panic!("{other:?}"),
+    }
+    sim.set_faults(json!({"api": {"kind": "frequency_limited", "fraction": 0.5}}))
+        .await;
+    let mut limited = 0;
+    for _ in 0..80 {
+        let response = sim
+            .raw("GET", "/v3/certificates")
+            .header("User-Agent", "t")
+            .header("Accept", "*/*")
+            .send()
+            .await
+            .unwrap();
+        match response.status().as_u16() {
+            429 => limited += 1,
+            401 => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert!((15..=65).contains(&limited), "{limited} of 80");
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_hung_call_times_the_client_out_but_is_still_processed() {
+    let sim = start().await;
+    sim.set_faults(json!({"api": {"kind": "hang", "hang_ms": 800, "path_prefix": "/v3/pay/transactions/native"}}))
+        .await;
+    let impatient = sim.client_with(Mode::PublicKey, Duration::from_millis(300));
+    let no = trade_no("H");
+    match impatient.native_prepay(&sim.prepay(&no, NOTIFY)).await {
+        Err(ClientError::Timeout) => {}
+        other => panic!("{other:?}"),
+    }
+    sim.raw("DELETE", "/sim/faults").send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let tx = sim.client().query_by_out_trade_no(&no).await.unwrap();
+    assert_eq!(tx.trade_state, TradeState::Notpay);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_skewed_clock_moves_the_request_window_and_the_answer_timestamps() {
+    let sim = start().await;
+    let client = sim.client();
+    let no = trade_no("K");
+    client
+        .native_prepay(&sim.prepay(&no, NOTIFY))
+        .await
+        .unwrap();
+    sim.set_faults(json!({"clock_skew_secs": 400})).await;
+    match client.query_by_out_trade_no(&no).await {
+        Err(ClientError::Api {
+            status: 401, code, ..
+        }) => assert_eq!(code, "SIGN_ERROR"),
+        other => panic!("{other:?}"),
+    }
+    sim.set_faults(json!({"clock_skew_secs": 250})).await;
+    client.query_by_out_trade_no(&no).await.unwrap();
+    let target = format!(
+        "/v3/pay/transactions/out-trade-no/{no}?mchid={}",
+        sim.mchid()
+    );
+    let response = sim.signed("GET", &target, "").send().await.unwrap();
+    let stamped: i64 = response.headers()["wechatpay-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let skew = stamped - OffsetDateTime::now_utc().unix_timestamp();
+    assert!((248..=252).contains(&skew), "{skew}");
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn signing_with_the_other_key_breaks_single_mode_merchants_but_not_combined_ones() {
+    let sim = start().await;
+    let public_only = sim.client();
+    let combined = sim.client_with(Mode::Combined, Duration::from_secs(5));
+    let no = trade_no("M");
+    public_only
+        .native_prepay(&sim.prepay(&no, NOTIFY))
+        .await
+        .unwrap();
+    sim.set_faults(json!({"sign_with_other_key": true})).await;
+    match public_only.query_by_out_trade_no(&no).await {
+        Err(ClientError::Verification(VerifyError::UnknownSerial(serial))) => {
+            assert_eq!(serial, sim.sim.sandbox().platform.serial);
+        }
+        other => panic!("{other:?}"),
+    }
+    combined.query_by_out_trade_no(&no).await.unwrap();
+
+    // Notifications too: a combined merchant accepts the certificate-signed one.
+    let merchant = Merchant::start(combined.notification_parser()).await;
+    let paid = trade_no("Q");
+    let code = combined
+        .native_prepay(&sim.prepay(&paid, &merchant.url))
+        .await
+        .unwrap();
+    sim.scan(&code.code_url).await;
+    merchant.wait_verified(1, WAIT).await;
+    let record = sim.wait_for_status(&paid, "delivered", WAIT).await;
+    assert_eq!(record["attempts"][0]["signed_with"], "certificate");
+    sim.stop().await;
+}
