@@ -154,3 +154,17 @@ impl FlowSettings {
         Ok(settings)
     }
 }
+
+/// The order services' configuration from the merchant settings, the flow timing and the notify URL.
+pub fn orders_config(
+    wxpay: &WxPaySettings,
+    flow: &FlowSettings,
+    notify_url: impl Into<String>,
+) -> orders::OrdersConfig {
+    let mut config =
+        orders::OrdersConfig::new(wxpay.appid.clone(), wxpay.mchid.clone(), notify_url);
+    config.order_ttl_secs = flow.order_ttl_secs;
+    config.reconcile_after_secs = flow.reconcile_after_secs;
+    config.reconcile_concurrency = flow.reconcile_concurrency;
+    config
+}

@@ -1,0 +1,288 @@
+//! One handler per route: parse and validate the request, call one service or port, map the result
+//! to the envelope. Internal errors are logged here and answered with fixed messages.
+
+use crate::envelope::{self, ApiError};
+use crate::qr;
+use crate::state::{AppState, StorefrontStore};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use orders::domain::timefmt::to_wechat;
+use orders::domain::{BuyerHash, Order, OrderNo, OrderStatus};
+use orders::ports::{Cursor, PageRequest, PaymentGateway, StoreError};
+use orders::services::{
+    CancelError, CancelResult, PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use wxpay::Clock;
+
+/// The buyer token header (ARCHITECTURE §3).
+pub const BUYER_TOKEN: &str = "x-buyer-token";
+/// The idempotency key header.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Default and largest page of the buyer's order list.
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+
+type Shared<S, G, C> = State<Arc<AppState<S, G, C>>>;
+
+fn store_failure(error: &StoreError) -> ApiError {
+    tracing::error!(error = %error, "order store failed");
+    ApiError::Unavailable
+}
+
+/// The buyer from `X-Buyer-Token`: `None` if absent, an error if malformed.
+fn buyer(headers: &HeaderMap) -> Result<Option<BuyerHash>, ApiError> {
+    let Some(value) = headers.get(BUYER_TOKEN) else {
+        return Ok(None);
+    };
+    let token = value
+        .to_str()
+        .map_err(|_| ApiError::BadRequest("X-Buyer-Token must be visible ASCII".into()))?;
+    BuyerHash::from_token(token)
+        .map(Some)
+        .map_err(|e| ApiError::BadRequest(format!("X-Buyer-Token: {e}")))
+}
+
+fn required_buyer(headers: &HeaderMap) -> Result<BuyerHash, ApiError> {
+    buyer(headers)?.ok_or_else(|| ApiError::BadRequest("X-Buyer-Token header is required".into()))
+}
+
+fn order_no(raw: &str) -> Result<OrderNo, ApiError> {
+    OrderNo::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+fn wechat_time(at: time::OffsetDateTime) -> Value {
+    to_wechat(at).map(Value::String).unwrap_or(Value::Null)
+}
+
+/// The public view of an order (no buyer hash, no payer identity).
+fn order_view(order: &Order) -> Value {
+    json!({
+        "orderNo": order.order_no.as_str(),
+        "title": order.title,
+        "productId": order.product_id,
+        "totalFee": order.total_fee,
+        "orderStatus": order.order_status.as_str(),
+        "createdAt": wechat_time(order.created_at),
+        "expiresAt": wechat_time(order.expires_at),
+        "successTime": order.success_time.map(wechat_time),
+    })
+}
+
+/// `GET /api/product/list`: `data.productList` with server-side prices in fen.
+pub async fn list_products<S: StorefrontStore, G: PaymentGateway, C: Clock>(
+    State(state): Shared<S, G, C>,
+) -> Result<Response, ApiError> {
+    let products = state
+        .store
+        .list_products()
+        .await
+        .map_err(|e| store_failure(&e))?;
+    let list: Vec<Value> = products
+        .iter()
+        .map(|p| json!({"id": p.id, "title": p.title, "price": p.price}))
+        .collect();
+    Ok(envelope::ok("ok", json!({ "productList": list })))
+}
+
+/// `POST /api/wx-pay/native/{productId}`: places (or, with the same `Idempotency-Key`, returns
+/// again) a Native order. The body is never read: price and title come from the catalog.
+pub async fn place_order<S: StorefrontStore, G: PaymentGateway, C: Clock>(
+    State(state): Shared<S, G, C>,
+    Path(product_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !orders::domain::product::valid_product_id(&product_id) {
+        return Err(ApiError::BadRequest("malformed product id".into()));
+    }
+    let idempotency_key = match headers.get(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| ApiError::BadRequest("Idempotency-Key must be visible ASCII".into()))?
+                .to_owned(),
+        ),
+    };
+    let request = PlaceOrderRequest {
+        product_id,
+        buyer: buyer(&headers)?,
+        idempotency_key,
+    };
+    let placed = place_native_order(
+        &state.store,
+        &state.gateway,
+        &state.clock,
+        &state.order_numbers,
+        &state.config,
+        &request,
+    )
+    .await
+    .map_err(place_error)?;
+    let order = &placed.order;
+    tracing::info!(out_trade_no = %order.order_no.as_str(), replayed = placed.replayed, "native order placed");
+    let qr_svg = qr::svg_for(&placed.code_url).ok_or_else(|| {
+        tracing::error!(out_trade_no = %order.order_no.as_str(), "code_url cannot be encoded as a QR code");
+        ApiError::PaymentProviderFailed
+    })?;
+    let mut data = order_view(order);
+    if let Value::Object(map) = &mut data {
+        map.insert("codeUrl".into(), Value::String(placed.code_url.clone()));
+        map.insert("qrSvg".into(), Value::String(qr_svg));
+        map.insert("replayed".into(), Value::Bool(placed.replayed));
+    }
+    Ok(envelope::ok("ok", data))
+}
+
+fn place_error(error: PlaceOrderError) -> ApiError {
+    match error {
+        PlaceOrderError::UnknownProduct => ApiError::ProductNotFound,
+        PlaceOrderError::InvalidIdempotencyKey => {
+            ApiError::BadRequest("Idempotency-Key must be 1–128 visible ASCII characters".into())
+        }
+        PlaceOrderError::NotPayable(status) => ApiError::Conflict(format!(
+            "the order for this Idempotency-Key is {}",
+            status.as_str()
+        )),
+        PlaceOrderError::Expired => {
+            ApiError::Conflict("the order for this Idempotency-Key has expired".into())
+        }
+        PlaceOrderError::PrepayTimeout { order_no } => {
+            tracing::warn!(out_trade_no = %order_no, "prepay timed out");
+            ApiError::PaymentProviderTimeout
+        }
+        PlaceOrderError::PrepayFailed { order_no, source } => {
+            tracing::warn!(out_trade_no = %order_no, error = %source, "prepay failed");
+            ApiError::PaymentProviderFailed
+        }
+        PlaceOrderError::OrderNumber(e) => {
+            tracing::error!(error = %e, "no order number");
+            ApiError::Unavailable
+        }
+        PlaceOrderError::Store(e) => store_failure(&e),
+    }
+}
+
+/// The tutorial's status codes: 0 "支付成功" once paid, 101 "支付中" while unpaid.
+fn status_code(status: OrderStatus) -> (i32, &'static str) {
+    match status {
+        OrderStatus::Success => (0, "支付成功"),
+        OrderStatus::Notpay => (101, "支付中"),
+        OrderStatus::Closed => (102, "订单已关闭"),
+        OrderStatus::Cancelled => (103, "订单已取消"),
+        OrderStatus::RefundProcessing => (104, "退款中"),
+        OrderStatus::Refunded => (105, "已退款"),
+        OrderStatus::RefundAbnormal => (106, "退款异常"),
+    }
+}
+
+/// `GET /api/order-info/query-order-status/{orderNo}`: the status from our store (never from
+/// WeChat Pay). Knowing the number (≥ 64 random bits) is what allows reading it.
+pub async fn order_status<S: StorefrontStore, G: PaymentGateway, C: Clock>(
+    State(state): Shared<S, G, C>,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let order_no = order_no(&raw)?;
+    let order = state
+        .store
+        .get_order(&order_no)
+        .await
+        .map_err(|e| store_failure(&e))?
+        .ok_or(ApiError::OrderNotFound)?;
+    let (code, message) = status_code(order.order_status);
+    Ok(envelope::with_code(
+        StatusCode::OK,
+        code,
+        message,
+        order_view(&order),
+    ))
+}
+
+/// Query of the buyer's order list.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/order-info/list`: the caller's own orders (by `X-Buyer-Token`), newest first.
+pub async fn list_orders<S: StorefrontStore, G: PaymentGateway, C: Clock>(
+    State(state): Shared<S, G, C>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let buyer = required_buyer(&headers)?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let page = match query.cursor.filter(|c| !c.is_empty()) {
+        None => PageRequest::first(limit),
+        Some(token) if token.len() <= 1024 => PageRequest::after(limit, Cursor::from_token(token)),
+        Some(_) => return Err(ApiError::BadRequest("cursor too long".into())),
+    };
+    let page = match state.store.list_buyer_orders(&buyer, &page).await {
+        Ok(page) => page,
+        Err(StoreError::InvalidCursor) => {
+            return Err(ApiError::BadRequest("invalid cursor".into()));
+        }
+        Err(e) => return Err(store_failure(&e)),
+    };
+    let list: Vec<Value> = page.items.iter().map(order_view).collect();
+    Ok(envelope::ok(
+        "ok",
+        json!({
+            "list": list,
+            "nextCursor": page.next.as_ref().map(|c| c.as_token().to_owned()),
+        }),
+    ))
+}
+
+/// `POST /api/wx-pay/cancel/{orderNo}`: only the buyer token that created the order may cancel it;
+/// closes at WeChat Pay, then `CANCELLED`.
+pub async fn cancel<S: StorefrontStore, G: PaymentGateway, C: Clock>(
+    State(state): Shared<S, G, C>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let order_no = order_no(&raw)?;
+    let buyer = required_buyer(&headers)?;
+    let result = cancel_order(
+        &state.store,
+        &state.gateway,
+        &state.clock,
+        &state.config,
+        &order_no,
+        &buyer,
+    )
+    .await
+    .map_err(|e| cancel_error(&order_no, e))?;
+    match result {
+        CancelResult::Cancelled(order) | CancelResult::AlreadyCancelled(order) => {
+            Ok(envelope::ok("订单已取消", order_view(&order)))
+        }
+        CancelResult::Paid(_) => Err(ApiError::Conflict(
+            "the order is already paid and cannot be cancelled".into(),
+        )),
+    }
+}
+
+fn cancel_error(order_no: &OrderNo, error: CancelError) -> ApiError {
+    match error {
+        CancelError::NotFound => ApiError::OrderNotFound,
+        CancelError::NotCancellable(order) => ApiError::Conflict(format!(
+            "the order is {} and cannot be cancelled",
+            order.order_status.as_str()
+        )),
+        CancelError::GatewayTimeout => ApiError::PaymentProviderTimeout,
+        CancelError::Gateway(e) => {
+            tracing::warn!(out_trade_no = %order_no.as_str(), error = %e, "close at WeChat Pay failed");
+            ApiError::PaymentProviderFailed
+        }
+        CancelError::Settle(e) => {
+            tracing::error!(out_trade_no = %order_no.as_str(), alert = "settle_failed", error = %e, "paid order could not be settled during cancel");
+            ApiError::PaymentProviderFailed
+        }
+        CancelError::Store(e) => store_failure(&e),
+    }
+}

@@ -1,0 +1,105 @@
+//! What the API needs (only the capabilities it uses) and the router over it.
+
+use crate::handlers;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::routing::{get, post};
+use orders::OrdersConfig;
+use orders::domain::OrderNoGenerator;
+use orders::ports::{
+    BuyerOrderLister, CodeUrlWriter, OrderCloser, OrderCreator, OrderReader, OrderSettler,
+    PaymentGateway, ProductCatalog,
+};
+use std::sync::Arc;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use wxpay::Clock;
+
+/// Largest request body accepted (the API reads none today; the limit keeps it that way).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The storage capabilities the storefront API uses (and its IAM policy grants).
+pub trait StorefrontStore:
+    ProductCatalog
+    + OrderCreator
+    + CodeUrlWriter
+    + OrderReader
+    + OrderSettler
+    + OrderCloser
+    + BuyerOrderLister
+    + 'static
+{
+}
+
+impl<T> StorefrontStore for T where
+    T: ProductCatalog
+        + OrderCreator
+        + CodeUrlWriter
+        + OrderReader
+        + OrderSettler
+        + OrderCloser
+        + BuyerOrderLister
+        + 'static
+{
+}
+
+/// Everything the handlers share; built once per cold start.
+pub struct AppState<S, G, C> {
+    /// The order store.
+    pub store: S,
+    /// WeChat Pay.
+    pub gateway: G,
+    /// Time.
+    pub clock: C,
+    /// Merchant settings and flow timing.
+    pub config: OrdersConfig,
+    /// Order numbers.
+    pub order_numbers: OrderNoGenerator,
+}
+
+/// The API's routes, with the body limit and, when `storefront_origin` is given, CORS for exactly
+/// that origin (none when the storefront is served from the same origin).
+pub fn router<S, G, C>(
+    state: Arc<AppState<S, G, C>>,
+    storefront_origin: Option<HeaderValue>,
+) -> Router
+where
+    S: StorefrontStore,
+    G: PaymentGateway + 'static,
+    C: Clock + 'static,
+{
+    let routes = Router::new()
+        .route("/api/product/list", get(handlers::list_products::<S, G, C>))
+        .route(
+            "/api/wx-pay/native/{product_id}",
+            post(handlers::place_order::<S, G, C>),
+        )
+        .route(
+            "/api/order-info/query-order-status/{order_no}",
+            get(handlers::order_status::<S, G, C>),
+        )
+        .route(
+            "/api/order-info/list",
+            get(handlers::list_orders::<S, G, C>),
+        )
+        .route(
+            "/api/wx-pay/cancel/{order_no}",
+            post(handlers::cancel::<S, G, C>),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state);
+    match storefront_origin {
+        Some(origin) => routes.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::exact(origin))
+                .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+                .allow_headers([
+                    HeaderName::from_static("content-type"),
+                    HeaderName::from_static("x-buyer-token"),
+                    HeaderName::from_static("idempotency-key"),
+                ])
+                .max_age(std::time::Duration::from_secs(600)),
+        ),
+        None => routes,
+    }
+}
