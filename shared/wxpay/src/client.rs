@@ -304,7 +304,9 @@ impl CertificateSource for CertificateDownloader {
     }
 }
 
-/// WeChat Pay APIv3 client for Native payments.
+/// WeChat Pay APIv3 client for Native payments. Cheap to clone: clones share the connection pool,
+/// the keys and the certificate store.
+#[derive(Clone)]
 pub struct Client {
     transport: Arc<SignedTransport>,
     verifier: Arc<Verifier>,

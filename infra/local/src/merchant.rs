@@ -1,0 +1,26 @@
+//! Which WeChat Pay the stack talks to: the embedded simulator's sandbox merchant, or a real merchant
+//! from `WXPAY_*` variables.
+
+use merchant_config::{Env, MapEnv, ProcessEnv};
+use std::path::Path;
+
+/// Whether the process environment names a real merchant (`WXPAY_MCHID` is set).
+pub fn real_merchant_configured() -> bool {
+    ProcessEnv.var("WXPAY_MCHID").is_some()
+}
+
+/// Writes `DIR/sandbox.env`: the simulator's sandbox merchant plus the notify URL pointing back at
+/// this stack, and returns it as variables.
+pub fn write_sandbox_env(
+    sim_env_file: &Path,
+    notify_url: &str,
+    target: &Path,
+) -> std::io::Result<MapEnv> {
+    let mut text = std::fs::read_to_string(sim_env_file)?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!("WXPAY_NOTIFY_URL={notify_url}\n"));
+    std::fs::write(target, &text)?;
+    Ok(MapEnv::parse_dotenv(&text))
+}

@@ -1,0 +1,269 @@
+//! Starting and stopping the local stack.
+
+use crate::catalog::seed_if_empty;
+use crate::merchant::{real_merchant_configured, write_sandbox_env};
+use axum::Router;
+use merchant_config::{
+    ConfigError, Env, FlowSettings, MerchantSecrets, ProcessEnv, WxPaySettings, aws_config,
+    dynamodb_client, orders_config, secrets_manager_client, wxpay_client,
+};
+use native_order::AppState;
+use order_reconcile::{SweepDeps, SweepSummary, run_sweep};
+use orders::domain::OrderNoGenerator;
+use orders::ports::{PendingOrderLister, StoreError};
+use orders::store::{DynamoOrderStore, EmbeddedOrderStore};
+use pay_notify::{NOTIFY_PATH, NotifyState};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::services::{ServeDir, ServeFile};
+use url::Url;
+use wxpay::Clock;
+use wxpay_sim::{SimConfig, Simulator};
+
+/// How to run the stack.
+pub struct StackConfig {
+    /// Where to listen (port 0 picks one).
+    pub listen: SocketAddr,
+    /// Local state: the embedded store, the simulator's sandbox, `sandbox.env`.
+    pub data_dir: PathBuf,
+    /// The static storefront (`infra/storefront`).
+    pub storefront_dir: PathBuf,
+    /// The simulator's `--time-scale` (notification retry delays divided by it).
+    pub sim_time_scale: f64,
+    /// Period of the reconcile sweep.
+    pub sweep_every: Duration,
+    /// `ORDER_TTL_SECS`, `RECONCILE_AFTER_SECS`, `RECONCILE_CONCURRENCY`.
+    pub flow: FlowSettings,
+    /// `ORDERS_TABLE`: DynamoDB instead of the embedded store.
+    pub orders_table: Option<String>,
+    /// The merchant side's clock (orders, expiry, sweep, notification window).
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Why the stack could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// Listening failed.
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    /// The data directory or `sandbox.env` could not be written.
+    #[error("data directory: {0}")]
+    DataDir(std::io::Error),
+    /// The simulator failed to start.
+    #[error("simulator: {0}")]
+    Simulator(#[from] wxpay_sim::SimError),
+    /// The merchant configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The order store failed.
+    #[error("order store: {0}")]
+    Store(#[from] StoreError),
+    /// A URL could not be formed.
+    #[error("url: {0}")]
+    Url(#[from] url::ParseError),
+}
+
+type SweepFn = dyn Fn() -> Pin<Box<dyn Future<Output = Result<SweepSummary, StoreError>> + Send>>
+    + Send
+    + Sync;
+
+/// A running stack.
+pub struct Stack {
+    base_url: Url,
+    simulator: Option<Arc<Simulator>>,
+    sweep: Arc<SweepFn>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Stack {
+    /// Starts everything and returns once the listener accepts connections.
+    pub async fn start(config: StackConfig) -> Result<Self, StackError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(StackError::DataDir)?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| StackError::Listen(config.listen, e))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| StackError::Listen(config.listen, e))?;
+        let base_url = Url::parse(&format!("http://{address}"))?;
+        let notify_url = format!("http://{address}{NOTIFY_PATH}");
+
+        // WeChat Pay: the embedded simulator unless a real merchant is configured.
+        let (simulator, settings, notify_url) = if real_merchant_configured() {
+            let settings = WxPaySettings::from_env(&ProcessEnv)?;
+            (None, settings, ProcessEnv.required("WXPAY_NOTIFY_URL")?)
+        } else {
+            let sim = Simulator::open(
+                SimConfig::new(config.data_dir.join("sim"), base_url.clone())
+                    .with_time_scale(config.sim_time_scale),
+            )
+            .await?;
+            let vars = write_sandbox_env(
+                &sim.env_file(),
+                &notify_url,
+                &config.data_dir.join("sandbox.env"),
+            )
+            .map_err(StackError::DataDir)?;
+            (
+                Some(Arc::new(sim)),
+                WxPaySettings::from_env(&vars)?,
+                notify_url,
+            )
+        };
+        let aws = match (&config.orders_table, &settings.secrets) {
+            (None, merchant_config::SecretSource::Local { .. }) => None,
+            _ => Some(aws_config().await),
+        };
+        let secrets_manager = aws.as_ref().map(secrets_manager_client);
+        let secrets = MerchantSecrets::load(&settings.secrets, secrets_manager.as_ref()).await?;
+        let gateway = wxpay_client(&settings, secrets)?;
+        let parts = Parts {
+            gateway,
+            orders: orders_config(&settings, &config.flow, notify_url),
+            clock: config.clock.clone(),
+            simulator: simulator.clone(),
+            storefront_dir: config.storefront_dir.clone(),
+        };
+        let (stop, stopped) = watch::channel(false);
+        let (app, sweep) = match (&config.orders_table, &aws) {
+            (Some(table), Some(aws)) => {
+                let client = dynamodb_client(aws);
+                if client
+                    .describe_table()
+                    .table_name(table)
+                    .send()
+                    .await
+                    .is_err()
+                {
+                    orders::store::dynamo::create_table(&client, table).await?;
+                }
+                parts
+                    .build(DynamoOrderStore::new(client, table.clone()))
+                    .await?
+            }
+            _ => {
+                let store = EmbeddedOrderStore::open(config.data_dir.join("orders")).await?;
+                parts.build(store).await?
+            }
+        };
+        let mut server_stop = stopped.clone();
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = server_stop.wait_for(|stop| *stop).await;
+            };
+            if let Err(error) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(%error, "local stack server failed");
+            }
+        });
+        let timer = tokio::spawn(sweep_timer(sweep.clone(), config.sweep_every, stopped));
+        Ok(Self {
+            base_url,
+            simulator,
+            sweep,
+            stop,
+            tasks: vec![server, timer],
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`: the storefront, the API, the notify URL and the simulator.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The embedded simulator (absent with a real merchant).
+    pub fn simulator(&self) -> Option<&Simulator> {
+        self.simulator.as_deref()
+    }
+
+    /// Runs one reconcile sweep now (the timer runs them too).
+    pub async fn sweep_now(&self) -> Result<SweepSummary, StoreError> {
+        (self.sweep)().await
+    }
+
+    /// Stops serving, the sweep timer and the simulator's deliveries.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        if let Some(simulator) = &self.simulator {
+            simulator.shutdown().await;
+        }
+    }
+}
+
+async fn sweep_timer(sweep: Arc<SweepFn>, every: Duration, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+        if let Err(error) = sweep().await {
+            tracing::warn!(%error, "sweep failed; the next one retries");
+        }
+    }
+}
+
+/// Everything but the store, which decides the concrete types.
+struct Parts {
+    gateway: wxpay::Client,
+    orders: orders::OrdersConfig,
+    clock: Arc<dyn Clock>,
+    simulator: Option<Arc<Simulator>>,
+    storefront_dir: PathBuf,
+}
+
+impl Parts {
+    async fn build<S>(self, store: S) -> Result<(Router, Arc<SweepFn>), StackError>
+    where
+        S: native_order::state::StorefrontStore + PendingOrderLister + Clone + Send + Sync,
+    {
+        seed_if_empty(&store).await?;
+        let api = native_order::router(
+            Arc::new(AppState {
+                store: store.clone(),
+                gateway: self.gateway.clone(),
+                clock: self.clock.clone(),
+                config: self.orders.clone(),
+                order_numbers: OrderNoGenerator::default(),
+            }),
+            None,
+        );
+        let notify = pay_notify::router(Arc::new(NotifyState {
+            parser: self.gateway.notification_parser(),
+            store: store.clone(),
+            clock: self.clock.clone(),
+            config: self.orders.clone(),
+            deadline: pay_notify::handler::DEFAULT_DEADLINE,
+        }));
+        let deps = Arc::new(SweepDeps {
+            store,
+            gateway: self.gateway,
+            clock: self.clock.clone(),
+            config: self.orders,
+        });
+        let clock = self.clock;
+        let sweep: Arc<SweepFn> = Arc::new(move || {
+            let deps = deps.clone();
+            let deadline = clock.now() + time::Duration::seconds(30);
+            Box::pin(async move { run_sweep(&deps, deadline).await })
+        });
+        let storefront = ServeDir::new(&self.storefront_dir)
+            .fallback(ServeFile::new(self.storefront_dir.join("index.html")));
+        let mut app = Router::new().merge(api).merge(notify);
+        if let Some(simulator) = &self.simulator {
+            app = app.merge(simulator.router());
+        }
+        Ok((app.fallback_service(storefront), sweep))
+    }
+}
