@@ -32,6 +32,9 @@ pub enum GatewayError {
         /// WeChat Pay's message.
         message: String,
     },
+    /// The request could not be made here (invalid request, signing, configuration) [API: 502].
+    #[error("request not sent: {0}")]
+    NotSent(String),
     /// The answer could not be trusted or understood (signature, shape).
     #[error("invalid answer from WeChat Pay: {0}")]
     InvalidResponse(String),

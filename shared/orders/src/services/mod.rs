@@ -1,1 +1,19 @@
-//! Services.
+//! The services every function calls. They are generic over the store ports they use, a
+//! [`PaymentGateway`](crate::ports::PaymentGateway) and a [`Clock`](wxpay::Clock), and take their
+//! settings as an [`OrdersConfig`](crate::OrdersConfig) value.
+
+pub mod cancel;
+pub mod place;
+pub mod reconcile;
+pub mod settle;
+
+pub use cancel::{CancelError, CancelResult, cancel_order};
+pub use place::{PlaceOrderError, PlaceOrderRequest, PlacedOrder, place_native_order};
+pub use reconcile::{ReconcileReport, reconcile_pending};
+pub use settle::{Mismatch, SettleError, SettleResult, settle_transaction};
+
+/// The clock's time at the millisecond precision kept in storage, so that what a service returns
+/// equals what a store reads back.
+pub(crate) fn now<C: wxpay::Clock + ?Sized>(clock: &C) -> time::OffsetDateTime {
+    crate::domain::timefmt::truncate_to_millis(clock.now().to_offset(time::UtcOffset::UTC))
+}

@@ -1,0 +1,227 @@
+//! Settling a transaction: one path for the notification, the sweep and cancel.
+
+use wxpay::Clock;
+use wxpay::models::{TradeState, Transaction};
+
+use crate::OrdersConfig;
+use crate::domain::timefmt::{parse_rfc3339, truncate_to_millis};
+use crate::domain::{Order, OrderNo, PaymentRecord};
+use crate::ports::{OrderReader, OrderSettler, SettleOutcome, Settlement, StoreError};
+
+/// A transaction that does not match the stored order or the merchant. Nothing is settled; log it
+/// as an alert.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Mismatch {
+    /// `mchid` is not ours.
+    #[error("mchid {got} is not ours")]
+    Mchid {
+        /// What the transaction says.
+        got: String,
+    },
+    /// `appid` is not ours.
+    #[error("appid {got} is not ours")]
+    Appid {
+        /// What the transaction says.
+        got: String,
+    },
+    /// `out_trade_no` is not the order it was fetched for.
+    #[error("out_trade_no {got} is not {expected}")]
+    OutTradeNo {
+        /// The order we asked about.
+        expected: String,
+        /// What the transaction says.
+        got: String,
+    },
+    /// `amount.total` differs from the order's `totalFee`.
+    #[error("amount {got:?} differs from the order's {expected} fen")]
+    Amount {
+        /// The order's total in fen.
+        expected: i64,
+        /// The transaction's `amount.total`.
+        got: Option<i64>,
+    },
+    /// `amount.currency` is not `CNY`.
+    #[error("currency {got} is not CNY")]
+    Currency {
+        /// What the transaction says.
+        got: String,
+    },
+    /// A paid transaction without `transaction_id`.
+    #[error("paid transaction without transaction_id")]
+    MissingTransactionId,
+}
+
+/// What settling did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettleResult {
+    /// The order turned `SUCCESS` now (with its payment record).
+    Settled(Order),
+    /// The order was already settled by this same transaction (duplicate notification): nothing written.
+    AlreadySettled(Order),
+}
+
+impl SettleResult {
+    /// The order as stored.
+    pub fn order(&self) -> &Order {
+        match self {
+            Self::Settled(order) | Self::AlreadySettled(order) => order,
+        }
+    }
+}
+
+/// Why a transaction settled nothing. `Mismatch`, `Conflict` and `NotPending` are alerts.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    /// The transaction does not match (see [`Mismatch`]).
+    #[error("transaction mismatch: {0}")]
+    Mismatch(#[from] Mismatch),
+    /// No stored order has this `out_trade_no`.
+    #[error("unknown order {0}")]
+    UnknownOrder(String),
+    /// `trade_state` is not `SUCCESS`.
+    #[error("trade_state {0} is not SUCCESS")]
+    NotPaid(String),
+    /// The order was already paid by another transaction: a double payment to refund.
+    #[error("order {} already settled by another transaction", .0.order_no)]
+    Conflict(Box<Order>),
+    /// The order was closed or cancelled, yet paid: a payment to refund.
+    #[error("order {} is {}, not NOTPAY", .0.order_no, .0.order_status)]
+    NotPending(Box<Order>),
+    /// The store failed; retry (WeChat Pay will, for a notification).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Settles the order named by a verified, decrypted transaction (a `TRANSACTION.SUCCESS`
+/// notification): checks `mchid`, `appid`, `trade_state`, `amount.total` (and currency) against the
+/// configuration and the stored order, then moves it `NOTPAY → SUCCESS` with its payment record in
+/// one conditional write. A duplicate is [`SettleResult::AlreadySettled`]; anything else settles
+/// nothing and returns a distinct error.
+pub async fn settle_transaction<S, C>(
+    store: &S,
+    clock: &C,
+    config: &OrdersConfig,
+    transaction: &Transaction,
+) -> Result<SettleResult, SettleError>
+where
+    S: OrderReader + OrderSettler,
+    C: Clock,
+{
+    settle_checked(store, clock, config, None, transaction).await
+}
+
+/// As [`settle_transaction`], for a transaction fetched for `expected` (sweep, cancel): its
+/// `out_trade_no` must name that order.
+pub async fn settle_queried_transaction<S, C>(
+    store: &S,
+    clock: &C,
+    config: &OrdersConfig,
+    expected: &OrderNo,
+    transaction: &Transaction,
+) -> Result<SettleResult, SettleError>
+where
+    S: OrderReader + OrderSettler,
+    C: Clock,
+{
+    settle_checked(store, clock, config, Some(expected), transaction).await
+}
+
+async fn settle_checked<S, C>(
+    store: &S,
+    clock: &C,
+    config: &OrdersConfig,
+    expected: Option<&OrderNo>,
+    tx: &Transaction,
+) -> Result<SettleResult, SettleError>
+where
+    S: OrderReader + OrderSettler,
+    C: Clock,
+{
+    if tx.mchid != config.mchid {
+        return Err(Mismatch::Mchid {
+            got: tx.mchid.clone(),
+        }
+        .into());
+    }
+    if tx.appid != config.appid {
+        return Err(Mismatch::Appid {
+            got: tx.appid.clone(),
+        }
+        .into());
+    }
+    if let Some(expected) = expected
+        && expected.as_str() != tx.out_trade_no
+    {
+        return Err(Mismatch::OutTradeNo {
+            expected: expected.to_string(),
+            got: tx.out_trade_no.clone(),
+        }
+        .into());
+    }
+    if tx.trade_state != TradeState::Success {
+        return Err(SettleError::NotPaid(tx.trade_state.as_str().to_owned()));
+    }
+    let transaction_id = tx
+        .transaction_id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .ok_or(Mismatch::MissingTransactionId)?;
+    let order_no = OrderNo::parse(&tx.out_trade_no)
+        .map_err(|_| SettleError::UnknownOrder(tx.out_trade_no.clone()))?;
+    let order = store
+        .get_order(&order_no)
+        .await?
+        .ok_or_else(|| SettleError::UnknownOrder(tx.out_trade_no.clone()))?;
+    let amount = tx.amount.as_ref();
+    let total = amount.and_then(|a| a.total);
+    if total != Some(order.total_fee) {
+        return Err(Mismatch::Amount {
+            expected: order.total_fee,
+            got: total,
+        }
+        .into());
+    }
+    if let Some(currency) = amount.and_then(|a| a.currency.as_deref())
+        && currency != "CNY"
+    {
+        return Err(Mismatch::Currency {
+            got: currency.to_owned(),
+        }
+        .into());
+    }
+    let now = super::now(clock);
+    let success_time = tx.success_time.as_deref().and_then(|text| match parse_rfc3339(text) {
+        Ok(at) => Some(truncate_to_millis(at.to_offset(time::UtcOffset::UTC))),
+        Err(_) => {
+            tracing::warn!(out_trade_no = %order_no, success_time = text, "unparsable success_time");
+            None
+        }
+    });
+    let settlement = Settlement {
+        record: PaymentRecord {
+            order_no: order_no.clone(),
+            transaction_id,
+            received_at: now,
+            transaction: tx.clone(),
+        },
+        success_time,
+        payer_openid: tx.payer.as_ref().and_then(|p| p.openid.clone()),
+        settled_at: now,
+    };
+    match store.settle_order(&order_no, &settlement).await? {
+        SettleOutcome::Settled(order) => {
+            tracing::info!(out_trade_no = %order_no, "order settled");
+            Ok(SettleResult::Settled(order))
+        }
+        SettleOutcome::AlreadySettled(order) => Ok(SettleResult::AlreadySettled(order)),
+        SettleOutcome::Conflict(order) => {
+            tracing::error!(out_trade_no = %order_no, "paid twice with different transactions");
+            Err(SettleError::Conflict(Box::new(order)))
+        }
+        SettleOutcome::NotPending(order) => {
+            tracing::error!(out_trade_no = %order_no, status = %order.order_status, "paid but not pending");
+            Err(SettleError::NotPending(Box::new(order)))
+        }
+        SettleOutcome::NotFound => Err(SettleError::UnknownOrder(order_no.to_string())),
+    }
+}
