@@ -10,7 +10,8 @@ use merchant_config::{
 use native_order::AppState;
 use order_reconcile::{SweepDeps, SweepSummary, run_sweep};
 use orders::domain::OrderNoGenerator;
-use orders::ports::{PendingOrderLister, StoreError};
+use orders::domain::{OrderNo, PaymentRecord};
+use orders::ports::{PaymentRecordReader, PendingOrderLister, StoreError};
 use orders::store::{DynamoOrderStore, EmbeddedOrderStore};
 use pay_notify::{NOTIFY_PATH, NotifyState};
 use std::future::Future;
@@ -69,15 +70,16 @@ pub enum StackError {
     Url(#[from] url::ParseError),
 }
 
-type SweepFn = dyn Fn() -> Pin<Box<dyn Future<Output = Result<SweepSummary, StoreError>> + Send>>
-    + Send
-    + Sync;
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type SweepFn = dyn Fn() -> BoxFuture<Result<SweepSummary, StoreError>> + Send + Sync;
+type RecordsFn = dyn Fn(OrderNo) -> BoxFuture<Result<Vec<PaymentRecord>, StoreError>> + Send + Sync;
 
 /// A running stack.
 pub struct Stack {
     base_url: Url,
     simulator: Option<Arc<Simulator>>,
     sweep: Arc<SweepFn>,
+    records: Arc<RecordsFn>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -132,7 +134,7 @@ impl Stack {
             storefront_dir: config.storefront_dir.clone(),
         };
         let (stop, stopped) = watch::channel(false);
-        let (app, sweep) = match (&config.orders_table, &aws) {
+        let (app, sweep, records) = match (&config.orders_table, &aws) {
             (Some(table), Some(aws)) => {
                 let client = dynamodb_client(aws);
                 if client
@@ -170,6 +172,7 @@ impl Stack {
             base_url,
             simulator,
             sweep,
+            records,
             stop,
             tasks: vec![server, timer],
         })
@@ -188,6 +191,11 @@ impl Stack {
     /// Runs one reconcile sweep now (the timer runs them too).
     pub async fn sweep_now(&self) -> Result<SweepSummary, StoreError> {
         (self.sweep)().await
+    }
+
+    /// The payment records stored for an order (what settling wrote; one at most).
+    pub async fn payment_records(&self, order_no: &OrderNo) -> Result<Vec<PaymentRecord>, StoreError> {
+        (self.records)(order_no.clone()).await
     }
 
     /// Stops serving, the sweep timer and the simulator's deliveries.
@@ -224,9 +232,14 @@ struct Parts {
 }
 
 impl Parts {
-    async fn build<S>(self, store: S) -> Result<(Router, Arc<SweepFn>), StackError>
+    async fn build<S>(self, store: S) -> Result<(Router, Arc<SweepFn>, Arc<RecordsFn>), StackError>
     where
-        S: native_order::state::StorefrontStore + PendingOrderLister + Clone + Send + Sync,
+        S: native_order::state::StorefrontStore
+            + PendingOrderLister
+            + PaymentRecordReader
+            + Clone
+            + Send
+            + Sync,
     {
         seed_if_empty(&store).await?;
         let api = native_order::router(
@@ -246,6 +259,11 @@ impl Parts {
             config: self.orders.clone(),
             deadline: pay_notify::handler::DEFAULT_DEADLINE,
         }));
+        let reader = store.clone();
+        let records: Arc<RecordsFn> = Arc::new(move |order_no| {
+            let reader = reader.clone();
+            Box::pin(async move { reader.payment_records(&order_no).await })
+        });
         let deps = Arc::new(SweepDeps {
             store,
             gateway: self.gateway,
@@ -264,6 +282,6 @@ impl Parts {
         if let Some(simulator) = &self.simulator {
             app = app.merge(simulator.router());
         }
-        Ok((app.fallback_service(storefront), sweep))
+        Ok((app.fallback_service(storefront), sweep, records))
     }
 }

@@ -1,0 +1,672 @@
+//! The whole flow on the local stack, in-process: the storefront API, the notification URL and the
+//! sweep of `wxpay-local`, against the WeChat Pay simulator, on the embedded store and on DynamoDB
+//! (moto). Each test starts its own stack on a free port with its own data directory.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use merchant_config::{FlowSettings, MapEnv, MerchantSecrets, WxPaySettings, wxpay_client};
+use orders::domain::OrderNo;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::OffsetDateTime;
+use wxpay::keys::PrivateKey;
+use wxpay::models::{NotificationEnvelope, TradeState};
+use wxpay::sign::{response_message, sign_base64};
+use wxpay::{ApiV3Key, Clock, aead};
+use wxpay_local::{Stack, StackConfig};
+
+const BUYER: &str = "0123456789abcdef0123456789abcdef";
+const OTHER_BUYER: &str = "fedcba9876543210fedcba9876543210";
+
+/// The merchant side's clock: real time plus an offset the test moves forward.
+#[derive(Default)]
+struct OffsetClock(Mutex<time::Duration>);
+
+impl OffsetClock {
+    fn advance(&self, by: time::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + *self.0.lock().unwrap()
+    }
+}
+
+struct Harness {
+    stack: Stack,
+    clock: Arc<OffsetClock>,
+    http: reqwest::Client,
+    base: String,
+    dir: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    async fn start_with(orders_table: Option<String>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(OffsetClock::default());
+        let flow = FlowSettings {
+            order_ttl_secs: 60,
+            reconcile_after_secs: 30,
+            reconcile_concurrency: 4,
+        };
+        let stack = Stack::start(StackConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            storefront_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/storefront").into(),
+            sim_time_scale: 1000.0,
+            sweep_every: Duration::from_secs(3600),
+            flow,
+            orders_table,
+            clock: clock.clone(),
+        })
+        .await
+        .unwrap();
+        let base = stack.base_url().as_str().trim_end_matches('/').to_owned();
+        Self {
+            stack,
+            clock,
+            http: reqwest::Client::new(),
+            base,
+            dir,
+        }
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.header("X-Buyer-Token", token);
+        }
+        let response = request.send().await.unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.header("X-Buyer-Token", token);
+        }
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// Places an order for `product` as `BUYER`; returns (orderNo, codeUrl).
+    async fn order(&self, product: &str) -> (String, String) {
+        let (status, body) = self
+            .post(
+                &format!("/api/wx-pay/native/{product}"),
+                Some(BUYER),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let data = &body["data"];
+        assert!(data["qrSvg"].as_str().unwrap().contains("<svg"));
+        (
+            data["orderNo"].as_str().unwrap().to_owned(),
+            data["codeUrl"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    async fn status(&self, order_no: &str) -> String {
+        let (_, body) = self
+            .get(
+                &format!("/api/order-info/query-order-status/{order_no}"),
+                None,
+            )
+            .await;
+        body["data"]["orderStatus"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn wait_for_status(&self, order_no: &str, expected: &str) {
+        for _ in 0..100 {
+            if self.status(order_no).await == expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "order {order_no} never became {expected} (is {})",
+            self.status(order_no).await
+        );
+    }
+
+    async fn scan(&self, code_url: &str) -> (u16, Value) {
+        self.post(
+            "/sim/scan",
+            None,
+            None,
+            Some(json!({ "code_url": code_url })),
+        )
+        .await
+    }
+
+    async fn faults(&self, faults: Value) {
+        let (status, body) = self.post("/sim/faults", None, None, Some(faults)).await;
+        assert!(status < 300, "{body}");
+    }
+
+    async fn clear_faults(&self) {
+        let status = self
+            .http
+            .delete(format!("{}/sim/faults", self.base))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+    }
+
+    async fn notifications_for(&self, order_no: &str) -> Vec<Value> {
+        let (_, body) = self.get("/sim/notifications", None).await;
+        body["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["out_trade_no"] == order_no)
+            .cloned()
+            .collect()
+    }
+
+    async fn payment_records(&self, order_no: &str) -> usize {
+        self.stack
+            .payment_records(&OrderNo::parse(order_no).unwrap())
+            .await
+            .unwrap()
+            .len()
+    }
+
+    fn sandbox(&self) -> MapEnv {
+        MapEnv::parse_dotenv(&std::fs::read_to_string(self.dir.path().join("sandbox.env")).unwrap())
+    }
+
+    /// The merchant's own client, to ask WeChat Pay (the simulator) what it knows.
+    async fn wechat_state(&self, order_no: &str) -> TradeState {
+        let settings = WxPaySettings::from_env(&self.sandbox()).unwrap();
+        let secrets = MerchantSecrets::load(&settings.secrets, None)
+            .await
+            .unwrap();
+        let client = wxpay_client(&settings, secrets).unwrap();
+        client
+            .query_by_out_trade_no(order_no)
+            .await
+            .unwrap()
+            .trade_state
+    }
+
+    /// Posts a notification to our notify URL signed with WeChat Pay's (the simulator's) key, or
+    /// another, at `timestamp`; `tamper` may change the body after signing.
+    async fn post_notification(
+        &self,
+        transaction: Value,
+        signer: &PrivateKey,
+        timestamp: i64,
+        tamper: impl FnOnce(Vec<u8>) -> Vec<u8>,
+    ) -> u16 {
+        let vars = self.sandbox();
+        let key: ApiV3Key = vars.0["WXPAY_APIV3_KEY"].parse().unwrap();
+        let mut resource = aead::encrypt(
+            &key,
+            "abcdefghijkl",
+            "transaction",
+            transaction.to_string().as_bytes(),
+        )
+        .unwrap();
+        resource.original_type = Some("transaction".into());
+        let body = serde_json::to_vec(&NotificationEnvelope {
+            id: uuid::Uuid::new_v4().to_string(),
+            create_time: "2025-06-15T23:06:40+08:00".into(),
+            event_type: "TRANSACTION.SUCCESS".into(),
+            resource_type: "encrypt-resource".into(),
+            resource,
+            summary: "支付成功".into(),
+        })
+        .unwrap();
+        let nonce = "EcZ9Cmy4Xyx1i6RlJQzLcCyEqDa26NBz";
+        let signature = sign_base64(
+            signer,
+            &response_message(&timestamp.to_string(), nonce, &body),
+        )
+        .unwrap();
+        self.http
+            .post(format!("{}/api/wx-pay/native/notify", self.base))
+            .header("Wechatpay-Timestamp", timestamp.to_string())
+            .header("Wechatpay-Nonce", nonce)
+            .header("Wechatpay-Signature", signature)
+            .header("Wechatpay-Serial", vars.0["WXPAY_PUBLIC_KEY_ID"].as_str())
+            .header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
+            .header("Content-Type", "application/json")
+            .body(tamper(body))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    fn wechat_signing_key(&self) -> PrivateKey {
+        PrivateKey::from_pem(
+            &std::fs::read_to_string(self.dir.path().join("sim/wechatpay_private_key.pem"))
+                .unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn paid_transaction(&self, order_no: &str, total: i64) -> Value {
+        let vars = self.sandbox();
+        json!({
+            "appid": vars.0["WXPAY_APPID"], "mchid": vars.0["WXPAY_MCHID"], "out_trade_no": order_no,
+            "transaction_id": "4200000000202401010000000001", "trade_type": "NATIVE",
+            "trade_state": "SUCCESS", "trade_state_desc": "支付成功", "bank_type": "OTHERS",
+            "success_time": "2025-06-15T23:06:40+08:00", "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+            "amount": {"total": total, "payer_total": total, "currency": "CNY", "payer_currency": "CNY"}
+        })
+    }
+}
+
+#[tokio::test]
+async fn shopper_buys_scans_and_the_notification_marks_the_order_paid() {
+    let h = Harness::start().await;
+    let (status, products) = h.get("/api/product/list", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        !products["data"]["productList"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let (order_no, code_url) = h.order("1").await;
+    assert_eq!(h.status(&order_no).await, "NOTPAY");
+    let (_, poll) = h
+        .get(
+            &format!("/api/order-info/query-order-status/{order_no}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (poll["code"].as_i64(), poll["message"].as_str()),
+        (Some(101), Some("支付中"))
+    );
+
+    let (scan_status, _) = h.scan(&code_url).await;
+    assert_eq!(scan_status, 200);
+    h.wait_for_status(&order_no, "SUCCESS").await;
+    let (_, poll) = h
+        .get(
+            &format!("/api/order-info/query-order-status/{order_no}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (poll["code"].as_i64(), poll["message"].as_str()),
+        (Some(0), Some("支付成功"))
+    );
+    assert_eq!(h.payment_records(&order_no).await, 1);
+    assert_eq!(h.wechat_state(&order_no).await, TradeState::Success);
+    h.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn lost_notifications_are_made_good_by_the_sweep() {
+    let h = Harness::start().await;
+    h.faults(json!({"drop_notifications": true})).await;
+    let (order_no, code_url) = h.order("2").await;
+    h.scan(&code_url).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        h.status(&order_no).await,
+        "NOTPAY",
+        "the notification was dropped"
+    );
+    h.clock.advance(time::Duration::seconds(40));
+    let summary = h.stack.sweep_now().await.unwrap();
+    assert_eq!(summary.settled, 1, "{summary:?}");
+    assert_eq!(h.status(&order_no).await, "SUCCESS");
+    assert_eq!(h.payment_records(&order_no).await, 1);
+    h.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn twenty_concurrent_copies_of_a_notification_settle_once() {
+    let h = Harness::start().await;
+    h.faults(json!({"duplicate_notifications": 20})).await;
+    let (order_no, code_url) = h.order("1").await;
+    h.scan(&code_url).await;
+    h.wait_for_status(&order_no, "SUCCESS").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(h.payment_records(&order_no).await, 1);
+    let notifications = h.notifications_for(&order_no).await;
+    let copies = notifications[0]["attempts"].as_array().unwrap();
+    assert_eq!(copies.len(), 20, "{notifications:?}");
+    assert!(
+        copies.iter().all(|c| c["status"] == 200),
+        "every copy acknowledged: {copies:?}"
+    );
+    h.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn signtest_probe_is_refused_and_the_real_notification_settles() {
+    let h = Harness::start().await;
+    h.faults(json!({"signtest_probe": true})).await;
+    let (order_no, code_url) = h.order("1").await;
+    h.scan(&code_url).await;
+    h.wait_for_status(&order_no, "SUCCESS").await;
+    let notifications = h.notifications_for(&order_no).await;
+    let attempts = notifications[0]["attempts"].as_array().unwrap();
+    let probe = attempts
+        .iter()
+        .find(|a| a["kind"] == "signtest_probe")
+        .expect("a probe was sent");
+    assert!(probe["status"].as_u64().unwrap() >= 400, "{probe}");
+    assert!(
+        attempts
+            .iter()
+            .any(|a| a["kind"] == "delivery" && a["status"] == 200)
+    );
+    h.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn forged_stale_altered_and_malformed_notifications_change_nothing() {
+    let h = Harness::start().await;
+    let (order_no, _) = h.order("1").await;
+    let genuine = h.wechat_signing_key();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let paid = h.paid_transaction(&order_no, 1);
+
+    let forger = PrivateKey::generate().unwrap();
+    assert_eq!(
+        h.post_notification(paid.clone(), &forger, now, |b| b).await,
+        401,
+        "forged"
+    );
+    assert_eq!(
+        h.post_notification(paid.clone(), &genuine, now - 600, |b| b)
+            .await,
+        401,
+        "stale"
+    );
+    let altered = |body: Vec<u8>| {
+        let mut envelope: Value = serde_json::from_slice(&body).unwrap();
+        envelope["summary"] = json!("支付成功!");
+        serde_json::to_vec(&envelope).unwrap()
+    };
+    assert_eq!(
+        h.post_notification(paid.clone(), &genuine, now, altered)
+            .await,
+        401,
+        "altered"
+    );
+    let garbage = |_: Vec<u8>| b"{not json".to_vec();
+    assert!(
+        h.post_notification(paid.clone(), &genuine, now, garbage)
+            .await
+            >= 400,
+        "malformed, unsigned"
+    );
+    let wrong_amount = h.paid_transaction(&order_no, 100);
+    assert_eq!(
+        h.post_notification(wrong_amount, &genuine, now, |b| b)
+            .await,
+        400,
+        "amount mismatch"
+    );
+    let oversized = |_: Vec<u8>| vec![b' '; 128 * 1024];
+    assert_eq!(
+        h.post_notification(paid.clone(), &genuine, now, oversized)
+            .await,
+        413
+    );
+
+    assert_eq!(h.status(&order_no).await, "NOTPAY");
+    assert_eq!(h.payment_records(&order_no).await, 0);
+    // The genuine one, unaltered, is accepted: the checks above failed for their own reasons.
+    assert_eq!(h.post_notification(paid, &genuine, now, |b| b).await, 200);
+    assert_eq!(h.status(&order_no).await, "SUCCESS");
+    h.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn cancel_closes_at_both_ends_and_only_for_the_buyer_who_ordered() {
+    let h = Harness::start().await;
+    let (order_no, code_url) = h.order("3").await;
+    let (_, theirs) = h.get("/api/order-info/list", Some(OTHER_BUYER)).await;
+    assert_eq!(theirs["data"]["list"].as_array().unwrap().len(), 0);
+    let (status, _) = h
+        .post(
+            &format!("/api/wx-pay/cancel/{order_no}"),
+            Some(OTHER_BUYER),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "another buyer cannot cancel");
+    let (status, _) = h
+        .post(&format!("/api/wx-pay/cancel/{order_no}"), None, None, None)
+        .await;
+    assert_eq!(status, 400, "no token, no cancel");
+    assert_eq!(h.status(&order_no).await, "NOTPAY");
+
+    let (status, body) = h
+        .post(
+            &format!("/api/wx-pay/cancel/{order_no}"),
+            Some(BUYER),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(h.status(&order_no).await, "CANCELLED");
+    assert_eq!(h.wechat_state(&order_no).await, TradeState::Closed);
+    let (scan_status, _) = h.scan(&code_url).await;
+    assert!(scan_status >= 400, "a cancelled order cannot be paid");
+    let (_, mine) = h.get("/api/order-info/list", Some(BUYER)).await;
+    assert_eq!(mine["data"]["list"][0]["orderStatus"], "CANCELLED");
+    h.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn expired_orders_are_closed_at_both_ends_by_the_sweep() {
+    let h = Harness::start().await;
+    let (order_no, code_url) = h.order("1").await;
+    h.clock.advance(time::Duration::seconds(120));
+    let summary = h.stack.sweep_now().await.unwrap();
+    assert_eq!(summary.closed, 1, "{summary:?}");
+    assert_eq!(h.status(&order_no).await, "CLOSED");
+    assert_eq!(h.wechat_state(&order_no).await, TradeState::Closed);
+    let (scan_status, _) = h.scan(&code_url).await;
+    assert!(scan_status >= 400);
+    h.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn prepay_failures_answer_502_or_504_and_the_sweep_cleans_up() {
+    let h = Harness::start().await;
+    for (kind, expected) in [
+        ("system_error", 502),
+        ("frequency_limited", 502),
+        ("hang", 504),
+    ] {
+        h.faults(json!({"api": {"kind": kind, "path_prefix": "/v3/pay/transactions/native", "hang_ms": 5000}})).await;
+        let (status, body) = h
+            .post("/api/wx-pay/native/1", Some(BUYER), None, None)
+            .await;
+        assert_eq!(status, expected, "{kind}: {body}");
+        assert_eq!(body["code"].as_i64(), Some(i64::from(expected)));
+        h.clear_faults().await;
+    }
+    // The three orders exist, consistent (NOTPAY, no link), and the sweep closes them once expired.
+    let (_, mine) = h.get("/api/order-info/list", Some(BUYER)).await;
+    let list = mine["data"]["list"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 3);
+    assert!(list.iter().all(|o| o["orderStatus"] == "NOTPAY"));
+    h.clock.advance(time::Duration::seconds(120));
+    let summary = h.stack.sweep_now().await.unwrap();
+    assert_eq!(
+        summary.closed + summary.closed_never_prepaid,
+        3,
+        "{summary:?}"
+    );
+    for order in list {
+        assert_eq!(h.status(order["orderNo"].as_str().unwrap()).await, "CLOSED");
+    }
+    h.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_price_a_client_sends_is_never_used() {
+    let h = Harness::start().await;
+    let (_, products) = h.get("/api/product/list", None).await;
+    let product = &products["data"]["productList"][3];
+    let price = product["price"].as_i64().unwrap();
+    let path = format!(
+        "/api/wx-pay/native/{}?price=0&totalFee=0",
+        product["id"].as_str().unwrap()
+    );
+    let (status, body) = h
+        .post(
+            &path,
+            Some(BUYER),
+            None,
+            Some(json!({"price": 0, "totalFee": 0, "amount": {"total": 0}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["totalFee"].as_i64(), Some(price));
+    let order_no = body["data"]["orderNo"].as_str().unwrap();
+    h.scan(body["data"]["codeUrl"].as_str().unwrap()).await;
+    h.wait_for_status(order_no, "SUCCESS").await;
+    let settings = WxPaySettings::from_env(&h.sandbox()).unwrap();
+    let client = wxpay_client(
+        &settings,
+        MerchantSecrets::load(&settings.secrets, None)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let paid = client.query_by_out_trade_no(order_no).await.unwrap();
+    assert_eq!(
+        paid.amount.unwrap().total,
+        Some(price),
+        "WeChat Pay charged the catalog price"
+    );
+    h.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn idempotency_key_returns_the_same_order_and_bad_input_gets_clear_errors() {
+    let h = Harness::start().await;
+    let (_, first) = h
+        .post("/api/wx-pay/native/1", Some(BUYER), Some("click-1"), None)
+        .await;
+    let (_, again) = h
+        .post("/api/wx-pay/native/1", Some(BUYER), Some("click-1"), None)
+        .await;
+    assert_eq!(first["data"]["orderNo"], again["data"]["orderNo"]);
+    assert_eq!(again["data"]["replayed"], true);
+    let (_, other) = h
+        .post(
+            "/api/wx-pay/native/1",
+            Some(OTHER_BUYER),
+            Some("click-1"),
+            None,
+        )
+        .await;
+    assert_ne!(
+        first["data"]["orderNo"], other["data"]["orderNo"],
+        "keys are scoped to the buyer"
+    );
+
+    assert_eq!(
+        h.post("/api/wx-pay/native/999", Some(BUYER), None, None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        h.get("/api/order-info/query-order-status/bad!no", None)
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        h.get(
+            "/api/order-info/query-order-status/20990101000000000000000000",
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(h.get("/api/order-info/list", None).await.0, 400);
+    assert_eq!(h.get("/api/order-info/list", Some("short")).await.0, 400);
+    let (status, body) = h
+        .get("/api/order-info/list?cursor=garbage", Some(BUYER))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    h.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_orders_table_the_stack_runs_on_dynamodb() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
+        "AWS_ENDPOINT_URL_DYNAMODB must point at a DynamoDB API (tests/run-all.sh starts moto)"
+    );
+    let table = format!("local-stack-{}", uuid::Uuid::new_v4().simple());
+    let h = Harness::start_with(Some(table.clone())).await;
+    let (order_no, code_url) = h.order("1").await;
+    h.scan(&code_url).await;
+    h.wait_for_status(&order_no, "SUCCESS").await;
+    assert_eq!(h.payment_records(&order_no).await, 1);
+    // The order really is in that table.
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&config);
+    let item = dynamo
+        .get_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ORDER#{order_no}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("ORDER".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        item.item().unwrap()["orderStatus"],
+        aws_sdk_dynamodb::types::AttributeValue::S("SUCCESS".into())
+    );
+    h.stack.shutdown().await;
+}
