@@ -37,6 +37,27 @@ cargo test --workspace --locked 2>&1 | tee -a "$log"
 step "cargo test (wxpay, pure-Rust rsa backend)"
 cargo test -p wxpay --locked --no-default-features --features rust-crypto 2>&1 | tee -a "$log"
 
+step "storefront in headless Chromium, against the local stack"
+cargo build -p wxpay-local --locked
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+rm -rf "$state/local"
+target/debug/wxpay-local --listen "127.0.0.1:$port" --data-dir "$state/local" \
+  --sim-time-scale 100 --sweep-every 5 >"$state/local-stack.log" 2>&1 &
+stack_pid=$!
+trap 'kill "$stack_pid" 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 1 100); do
+  python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+    "http://127.0.0.1:$port/api/product/list" 2>/dev/null && break
+  sleep 0.1
+done
+STOREFRONT_URL="http://127.0.0.1:$port/" SIM_URL="http://127.0.0.1:$port" \
+  bash tests/browser/run.sh 2>&1 | tee "$state/browser.log"
+kill "$stack_pid" 2>/dev/null || true
+browser_passed=$(awk '/^# pass /{print $3}' "$state/browser.log")
+browser_failed=$(awk '/^# fail /{print $3}' "$state/browser.log")
+
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -Eo '; [0-9]+ failed' "$log" | awk '{s += $2} END {print s + 0}')
+passed=$((passed + ${browser_passed:-0}))
+failed=$((failed + ${browser_failed:-0}))
 printf '\ntests: %s passed, %s failed\n' "$passed" "$failed"

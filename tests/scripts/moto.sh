@@ -10,7 +10,10 @@ case "$action" in
   start)
     bin="$("$here/tools.sh")"
     port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-    "$bin/moto_server" -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 &
+    # One request at a time: moto's threaded server lets concurrent transactions undo each other
+    # (see shared/orders/scripts/moto_serial.py); real DynamoDB serializes writes per item.
+    "$bin/python" "$here/../../shared/orders/scripts/moto_serial.py" -H 127.0.0.1 -p "$port" \
+      >"$dir/moto.log" 2>&1 &
     echo $! >"$dir/moto.pid"
     for _ in $(seq 1 100); do
       if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
