@@ -128,7 +128,8 @@ pub fn prepay_request(
 /// `NOTPAY` order is written first (claiming the idempotency key atomically), then prepaid with
 /// `time_expire` = creation + `order_ttl_secs`, then its `code_url` is stored.
 ///
-/// With a known idempotency key the earlier order is returned (`replayed`); if its prepay never
+/// With a known idempotency key the earlier order is returned (`replayed`), in whatever state it is
+/// now if it has a `code_url` (the caller shows its status); if its prepay never
 /// completed, the prepay is retried with identical parameters (WeChat Pay accepts that). A failed or
 /// timed-out prepay leaves a consistent `NOTPAY` order without link, which the sweep closes.
 pub async fn place_native_order<S, G, C, R>(

@@ -12,8 +12,9 @@ pub async fn client() -> aws_sdk_dynamodb::Client {
     let endpoint = std::env::var(ENDPOINT_VAR).unwrap_or_default();
     assert!(
         !endpoint.is_empty(),
-        "{ENDPOINT_VAR} is not set: the DynamoDB tests need a DynamoDB API server, e.g. \
-         `moto_server -H 127.0.0.1 -p 5005 &` and `export {ENDPOINT_VAR}=http://127.0.0.1:5005`"
+        "{ENDPOINT_VAR} is not set: the DynamoDB tests need a DynamoDB API server that serializes \
+         requests, e.g. `python3 shared/orders/scripts/moto_serial.py -p 5005 &` and \
+         `export {ENDPOINT_VAR}=http://127.0.0.1:5005` (see shared/orders/README.md)"
     );
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if std::env::var("AWS_ACCESS_KEY_ID").is_err() {
