@@ -194,7 +194,10 @@ impl Stack {
     }
 
     /// The payment records stored for an order (what settling wrote; one at most).
-    pub async fn payment_records(&self, order_no: &OrderNo) -> Result<Vec<PaymentRecord>, StoreError> {
+    pub async fn payment_records(
+        &self,
+        order_no: &OrderNo,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
         (self.records)(order_no.clone()).await
     }
 
