@@ -1,10 +1,7 @@
 //! Lambda entry point of the sweep: configuration, clients; then the runtime.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
-use merchant_config::{
-    Env, FlowSettings, MerchantSecrets, ProcessEnv, WxPaySettings, aws_config, dynamodb_client,
-    orders_config, secrets_manager_client, wxpay_client,
-};
+use merchant_config::{FunctionContext, ProcessEnv};
 use order_reconcile::{SweepDeps, Trigger, run_sweep};
 use orders::store::DynamoOrderStore;
 use serde_json::Value;
@@ -17,19 +14,12 @@ const SAFETY_MARGIN: Duration = Duration::from_secs(5);
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let env = ProcessEnv;
-    let wxpay_settings = WxPaySettings::from_env(&env)?;
-    let flow = FlowSettings::from_env(&env)?;
-    let table = env.required("ORDERS_TABLE")?;
-
-    let aws = aws_config().await;
-    let secrets_manager = secrets_manager_client(&aws);
-    let secrets = MerchantSecrets::load(&wxpay_settings.secrets, Some(&secrets_manager)).await?;
+    let context = FunctionContext::load(&ProcessEnv).await?;
     let deps = SweepDeps {
-        store: DynamoOrderStore::new(dynamodb_client(&aws), table),
-        gateway: wxpay_client(&wxpay_settings, secrets)?,
+        config: context.orders_config(""),
+        store: DynamoOrderStore::new(context.dynamodb, context.orders_table),
+        gateway: context.wxpay,
         clock: SystemClock,
-        config: orders_config(&wxpay_settings, &flow, ""),
     };
     let deps = &deps;
     run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -6,11 +6,13 @@
 pub mod clients;
 pub mod env;
 pub mod error;
+pub mod function;
 pub mod secrets;
 pub mod settings;
 
 pub use clients::{aws_config, dynamodb_client, secrets_manager_client, wxpay_client};
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::ConfigError;
+pub use function::FunctionContext;
 pub use secrets::{MerchantSecrets, SecretSource};
 pub use settings::{FlowSettings, KeyMode, WxPaySettings, orders_config};
