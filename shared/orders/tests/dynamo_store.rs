@@ -33,3 +33,38 @@ async fn pending_and_buyer_listings_use_query_not_scan() {
         "reads only the pending index entries"
     );
 }
+
+#[tokio::test]
+async fn refused_settle_and_close_are_told_apart_from_the_failed_write_alone() {
+    use orders::ports::{
+        CloseOutcome, CloseReason, OrderCloser, OrderCreator, OrderSettler, SettleOutcome,
+    };
+    let store = fresh_store().await;
+    let order = conformance::new_order(None, conformance::T0);
+    store.create_order(&order, None).await.unwrap();
+    let first = conformance::settlement(&order, "tx-1");
+    store.settle_order(&order.order_no, &first).await.unwrap();
+
+    store.reset_read_stats();
+    let again = store.settle_order(&order.order_no, &first).await.unwrap();
+    assert!(
+        matches!(again, SettleOutcome::AlreadySettled(_)),
+        "{again:?}"
+    );
+    let other = conformance::settlement(&order, "tx-2");
+    let conflict = store.settle_order(&order.order_no, &other).await.unwrap();
+    assert!(
+        matches!(conflict, SettleOutcome::Conflict(_)),
+        "{conflict:?}"
+    );
+    let close = store
+        .close_order(&order.order_no, CloseReason::Expired, conformance::T0)
+        .await
+        .unwrap();
+    assert!(matches!(close, CloseOutcome::NotPending(_)), "{close:?}");
+    assert_eq!(
+        store.read_stats().items_read,
+        0,
+        "ALL_OLD on the failed condition carried the order: no extra read"
+    );
+}

@@ -62,7 +62,8 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
 }
 
 impl EmbeddedOrderStore {
-    /// Opens (creating if needed) the store in `dir` (e.g. `.data/`).
+    /// Opens (creating if needed) the store in `dir` (e.g. `.data/`). Open it once per process and
+    /// clone the store: redb refuses a second open of the same file.
     pub async fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = dir.as_ref().to_path_buf();
         let db = tokio::task::spawn_blocking(move || -> Result<Database, StoreError> {
