@@ -59,7 +59,8 @@ pub fn transaction_id(paid_at: OffsetDateTime) -> String {
     )
 }
 
-/// An openid-like payer id: `o` followed by 27 characters of `[0-9A-Za-z_-]`-free alphanumerics.
+/// An openid-like payer id: `o` followed by 27 random alphanumerics (28 characters, as real
+/// openids have).
 pub fn openid() -> String {
     format!("o{}", alphanumeric(27))
 }

@@ -123,10 +123,13 @@ impl Simulator {
         self.state.faults.clear();
     }
 
-    /// Stops notification delivery (pending retries are abandoned) and waits for it. Orders are
-    /// already on disk. Calling it again does nothing.
+    /// Stops notification delivery (pending retries are abandoned), waits for it, and releases
+    /// the state directory's lock. Orders are already on disk. Stop serving the router first:
+    /// requests still handled afterwards would write to a log another simulator may now own.
+    /// Calling it again does nothing.
     pub async fn shutdown(&self) {
         let _ = self.shutdown.send(true);
+        self.state.store.release();
         let worker = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(worker) = worker {
             let _ = worker.await;

@@ -20,6 +20,9 @@ use wxpay::models::NativePrepayRequest;
 
 /// The order log's file name.
 pub const ORDER_LOG_FILE: &str = "orders.jsonl";
+/// A file locked (advisory, exclusive) while a simulator uses the state directory, so that two
+/// simulators never write one log.
+pub const LOCK_FILE: &str = "wxpay-sim.lock";
 /// Length of a `code_url` token.
 const TOKEN_LEN: usize = 16;
 
@@ -71,6 +74,7 @@ pub enum CloseOrderError {
 pub struct OrderStore {
     path: PathBuf,
     inner: Mutex<Inner>,
+    lock: Mutex<Option<File>>,
 }
 
 struct Inner {
@@ -91,8 +95,10 @@ impl std::fmt::Debug for OrderStore {
 }
 
 impl OrderStore {
-    /// Replays and compacts the log in `dir` (creating it if absent). Blocking.
+    /// Replays and compacts the log in `dir` (creating both if absent). Blocking.
     pub fn open(dir: &Path) -> Result<Self, SimError> {
+        std::fs::create_dir_all(dir).map_err(|e| SimError::io(dir, e))?;
+        let lock = lock_dir(dir)?;
         let path = dir.join(ORDER_LOG_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -151,7 +157,13 @@ impl OrderStore {
         Ok(Self {
             path,
             inner: Mutex::new(inner),
+            lock: Mutex::new(Some(lock)),
         })
+    }
+
+    /// Releases the state directory's lock (on shutdown), so another simulator may open it.
+    pub fn release(&self) {
+        self.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     /// Where the log is.
@@ -315,6 +327,20 @@ impl Inner {
     }
 }
 
+/// Takes the directory's exclusive lock, or says another simulator holds it.
+fn lock_dir(dir: &Path) -> Result<File, SimError> {
+    let path = dir.join(LOCK_FILE);
+    let file = open_append(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SimError::Sandbox {
+            dir: dir.to_path_buf(),
+            reason: "another wxpay-sim is using this state directory".to_owned(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(SimError::io(path, e)),
+    }
+}
+
 fn to_line(order: &Order) -> Result<String, PersistError> {
     let mut line = serde_json::to_string(order).map_err(|e| PersistError(e.to_string()))?;
     line.push('\n');
@@ -401,6 +427,16 @@ mod tests {
         std::fs::write(&path, format!("garbage\n{log}\n")).unwrap();
         let err = OrderStore::open(dir.path()).unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn a_state_directory_is_used_by_one_store_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = OrderStore::open(dir.path()).unwrap();
+        let err = OrderStore::open(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("another wxpay-sim"), "{err}");
+        first.release();
+        OrderStore::open(dir.path()).unwrap();
     }
 
     #[test]
