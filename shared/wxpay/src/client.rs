@@ -459,7 +459,7 @@ impl Client {
         body: Option<Vec<u8>>,
     ) -> Result<RawResponse, ClientError> {
         let now = self.transport.clock.now();
-        let serial = self.verifier.preferred_serial(now);
+        let serial = self.verifier.preferred_serial_loading(now).await;
         let response = self
             .transport
             .send(method, path_and_query, body, serial)

@@ -324,6 +324,21 @@ impl Verifier {
         }
     }
 
+    /// As [`Verifier::preferred_serial`], downloading the platform certificates first when none is
+    /// held yet (certificate mode only), so that even the first request names a key we hold.
+    pub async fn preferred_serial_loading(&self, now: OffsetDateTime) -> Option<String> {
+        if let (None, Some(store)) = (&self.public_key, &self.certificates)
+            && store.newest_serial(now).is_none()
+        {
+            let attempted = store.read().attempted_at;
+            let may_refresh = attempted.is_none_or(|at| now - at >= store.min_refresh_interval);
+            if may_refresh && let Err(error) = store.refresh(now, attempted).await {
+                tracing::warn!(%error, "platform certificates could not be downloaded");
+            }
+        }
+        self.preferred_serial(now)
+    }
+
     /// Verifies `body` as received with `headers`, at `now`; returns the serial that signed.
     pub async fn verify(
         &self,
