@@ -1,0 +1,2 @@
+//! Cold start of the function binaries (placeholder, filled in below).
+fn main() {}
