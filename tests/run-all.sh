@@ -31,6 +31,9 @@ export AWS_ENDPOINT_URL_DYNAMODB="$endpoint" AWS_ENDPOINT_URL_SECRETS_MANAGER="$
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 echo "moto at $endpoint"
 
+step "build (the function binaries run under a Lambda Runtime API emulator in tests/tests/binaries.rs)"
+cargo build --workspace --locked
+
 step "cargo test (workspace, aws-lc-rs backend)"
 cargo test --workspace --locked 2>&1 | tee -a "$log"
 
@@ -38,7 +41,6 @@ step "cargo test (wxpay, pure-Rust rsa backend)"
 cargo test -p wxpay --locked --no-default-features --features rust-crypto 2>&1 | tee -a "$log"
 
 step "storefront in headless Chromium, against the local stack"
-cargo build -p wxpay-local --locked
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 rm -rf "$state/local"
 target/debug/wxpay-local --listen "127.0.0.1:$port" --data-dir "$state/local" \
