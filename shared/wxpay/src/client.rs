@@ -14,7 +14,8 @@ use crate::secret::ApiV3Key;
 use crate::sign::MerchantSigner;
 use crate::validate::{self, ValidationError};
 use crate::verify::{
-    CertificateSource, CertificateStore, SignatureHeaders, Verifier, VerifyError, verify_with_key,
+    CertificateSource, CertificateStore, DEFAULT_WINDOW, SignatureHeaders, Verifier, VerifyError,
+    check_window, verify_with_key,
 };
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -278,15 +279,7 @@ impl CertificateDownloader {
             .map_err(|e| ClientError::InvalidResponse(e.to_string()))?;
         // The list is signed by one of the certificates it carries: verify with that one.
         let headers = SignatureHeaders::from_headers(&response.headers)?;
-        let now = self.transport.clock.now();
-        let timestamp: i64 = headers
-            .timestamp
-            .parse()
-            .map_err(|_| VerifyError::MalformedTimestamp)?;
-        let skew_secs = timestamp.saturating_sub(now.unix_timestamp());
-        if skew_secs.abs() >= crate::verify::DEFAULT_WINDOW.whole_seconds() {
-            return Err(VerifyError::StaleTimestamp { skew_secs }.into());
-        }
+        check_window(&headers, self.transport.clock.now(), DEFAULT_WINDOW)?;
         let signer = certificates
             .iter()
             .find(|c| c.serial_no == crate::certificate::normalize_serial(&headers.serial))

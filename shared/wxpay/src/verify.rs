@@ -109,6 +109,23 @@ impl SignatureHeaders {
     }
 }
 
+/// Checks that the signed timestamp is within `window` of `now`, either way.
+pub fn check_window(
+    headers: &SignatureHeaders,
+    now: OffsetDateTime,
+    window: Duration,
+) -> Result<(), VerifyError> {
+    let timestamp: i64 = headers
+        .timestamp
+        .parse()
+        .map_err(|_| VerifyError::MalformedTimestamp)?;
+    let skew_secs = timestamp.saturating_sub(now.unix_timestamp());
+    if skew_secs.unsigned_abs() >= window.whole_seconds().unsigned_abs() {
+        return Err(VerifyError::StaleTimestamp { skew_secs });
+    }
+    Ok(())
+}
+
 /// Checks a signature with a known key; shared by every mode.
 pub fn verify_with_key(
     key: &PublicKey,
@@ -347,14 +364,7 @@ impl Verifier {
         now: OffsetDateTime,
     ) -> Result<String, VerifyError> {
         let parsed = SignatureHeaders::from_headers(headers)?;
-        let timestamp: i64 = parsed
-            .timestamp
-            .parse()
-            .map_err(|_| VerifyError::MalformedTimestamp)?;
-        let skew_secs = timestamp.saturating_sub(now.unix_timestamp());
-        if skew_secs.unsigned_abs() >= self.window.whole_seconds().unsigned_abs() {
-            return Err(VerifyError::StaleTimestamp { skew_secs });
-        }
+        check_window(&parsed, now, self.window)?;
         let key = self.key_for(&parsed.serial, now).await?;
         verify_with_key(&key, &parsed, body)?;
         Ok(parsed.serial)
