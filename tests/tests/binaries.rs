@@ -731,15 +731,22 @@ async fn a_function_missing_configuration_fails_its_init_naming_the_variable() {
         // WHEN it starts
         let mut process = FunctionProcess::spawn(&spec(binary, &env), &api).unwrap();
         let status = process.wait_exit(READY).await.unwrap();
-        // THEN it exits before asking for an event, and says which variable is missing (in its
-        // output, which Lambda logs with the Runtime.ExitError; through /init/error if posted)
+        // THEN it exits before asking for an event, having told the Runtime API which variable
+        // is missing through /init/error (Lambda's Runtime.InitError), and its log says so too
         let output = process.output_text();
         assert!(status.is_some_and(|s| !s.success()), "{binary}: {output}");
         assert_eq!(api.polls(), 0, "{binary}");
-        let reported = api
-            .init_error()
-            .and_then(|e| e.error_message().map(str::to_owned))
-            .unwrap_or(output);
-        assert!(reported.contains("WXPAY_MCHID"), "{binary}: {reported}");
+        let reported = api.init_error();
+        let message = reported.as_ref().and_then(|e| e.error_message());
+        assert!(
+            message.is_some_and(|m| m.contains("WXPAY_MCHID")),
+            "{binary}: {reported:?}\n{output}"
+        );
+        assert_eq!(
+            reported.and_then(|e| e.error_type_header).as_deref(),
+            Some("Runtime.InitError"),
+            "{binary}"
+        );
+        assert!(output.contains("WXPAY_MCHID"), "{binary}: {output}");
     }
 }

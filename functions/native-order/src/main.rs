@@ -1,7 +1,7 @@
 //! Lambda entry point of the storefront API: configuration, clients, router; then the runtime.
 
 use lambda_http::{Error, run, tracing};
-use merchant_config::{Env, FunctionContext, ProcessEnv};
+use merchant_config::{Env, FunctionContext, ProcessEnv, init_or_report};
 use native_order::{AppState, router};
 use orders::domain::OrderNoGenerator;
 use orders::store::DynamoOrderStore;
@@ -11,16 +11,20 @@ use wxpay::SystemClock;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let env = ProcessEnv;
-    let context = FunctionContext::load(&env).await?;
-    let notify_url = env.required("WXPAY_NOTIFY_URL")?;
-    let origin = env.required("STOREFRONT_ORIGIN")?.parse()?;
-    let state = AppState {
-        config: context.orders_config(notify_url),
-        store: DynamoOrderStore::new(context.dynamodb, context.orders_table),
-        gateway: context.wxpay,
-        clock: SystemClock,
-        order_numbers: OrderNoGenerator::default(),
-    };
-    run(router(Arc::new(state), Some(origin))).await
+    let app = init_or_report(async {
+        let env = ProcessEnv;
+        let context = FunctionContext::load(&env).await?;
+        let notify_url = env.required("WXPAY_NOTIFY_URL")?;
+        let origin = env.required("STOREFRONT_ORIGIN")?.parse()?;
+        let state = AppState {
+            config: context.orders_config(notify_url),
+            store: DynamoOrderStore::new(context.dynamodb, context.orders_table),
+            gateway: context.wxpay,
+            clock: SystemClock,
+            order_numbers: OrderNoGenerator::default(),
+        };
+        Ok::<_, Error>(router(Arc::new(state), Some(origin)))
+    })
+    .await?;
+    run(app).await
 }

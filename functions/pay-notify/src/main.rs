@@ -1,7 +1,7 @@
 //! Lambda entry point of the notification URL: configuration, clients, router; then the runtime.
 
 use lambda_http::{Error, run, tracing};
-use merchant_config::{FunctionContext, ProcessEnv};
+use merchant_config::{FunctionContext, ProcessEnv, init_or_report};
 use orders::store::DynamoOrderStore;
 use pay_notify::{NotifyState, handler::DEFAULT_DEADLINE, router};
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use wxpay::SystemClock;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let context = FunctionContext::load(&ProcessEnv).await?;
+    let context = init_or_report(FunctionContext::load(&ProcessEnv)).await?;
     let state = NotifyState {
         // The client serves only its verifier (and, in certificate mode, certificate downloads).
         parser: context.wxpay.notification_parser(),

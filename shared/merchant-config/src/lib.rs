@@ -7,6 +7,7 @@ pub mod clients;
 pub mod env;
 pub mod error;
 pub mod function;
+pub mod lambda_init;
 pub mod secrets;
 pub mod settings;
 
@@ -14,5 +15,6 @@ pub use clients::{aws_config, dynamodb_client, secrets_manager_client, wxpay_cli
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::ConfigError;
 pub use function::FunctionContext;
+pub use lambda_init::init_or_report;
 pub use secrets::{MerchantSecrets, SecretSource};
 pub use settings::{FlowSettings, KeyMode, WxPaySettings, orders_config};
