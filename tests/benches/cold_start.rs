@@ -1,6 +1,7 @@
 //! Cold start of the deployable binaries (a benchmark, not a test): for each function, the time
 //! from process start to its first `…/invocation/next` poll against the Runtime API emulator, which
-//! is when Lambda considers the init phase over; and the stripped sizes of the bootstraps.
+//! is when Lambda considers the init phase over, with the peak resident memory at that point;
+//! and the stripped sizes of the bootstraps.
 //!
 //! Measured twice: with the merchant secrets in local files (no network at init at all: the
 //! DynamoDB client is built but not used until the first event), and with `WXPAY_SECRET_ID`, the
@@ -59,9 +60,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-/// Starts `spec` `runs` times, each against a fresh emulator; milliseconds to the first poll.
-async fn measure(spec: &FunctionSpec, runs: usize) -> Vec<f64> {
-    let mut times = Vec::with_capacity(runs);
+/// What one function's cold starts measured.
+struct ColdStarts {
+    /// Milliseconds from process start to the first poll, sorted.
+    millis: Vec<f64>,
+    /// Peak resident memory at the first poll, MiB, sorted.
+    rss_mib: Vec<f64>,
+}
+
+/// Starts `spec` `runs` times, each against a fresh emulator.
+async fn measure(spec: &FunctionSpec, runs: usize) -> ColdStarts {
+    let mut millis = Vec::with_capacity(runs);
+    let mut rss_mib = Vec::with_capacity(runs);
     for _ in 0..runs {
         let api = RuntimeApi::start(&spec.function_name).await.unwrap();
         let mut process = FunctionProcess::spawn(spec, &api).unwrap();
@@ -73,20 +83,27 @@ async fn measure(spec: &FunctionSpec, runs: usize) -> Vec<f64> {
                 process.output_text()
             );
         };
-        times.push(polled.duration_since(process.started()).as_secs_f64() * 1000.0);
+        millis.push(polled.duration_since(process.started()).as_secs_f64() * 1000.0);
+        if let Some(kib) = process.peak_rss_kib() {
+            rss_mib.push(kib as f64 / 1024.0);
+        }
         drop(process);
     }
-    times.sort_by(f64::total_cmp);
-    times
+    millis.sort_by(f64::total_cmp);
+    rss_mib.sort_by(f64::total_cmp);
+    ColdStarts { millis, rss_mib }
 }
 
-fn report(label: &str, times: &[f64]) {
+fn report(label: &str, runs: &ColdStarts) {
+    let times = &runs.millis;
     println!(
-        "{label:<34} median {:>6.1} ms   p90 {:>6.1} ms   min {:>6.1} ms   max {:>6.1} ms   (n={})",
+        "{label:<34} median {:>6.1} ms   p90 {:>6.1} ms   min {:>6.1} ms   max {:>6.1} ms   \
+         peak RSS {:>5.1} MiB   (n={})",
         percentile(times, 0.5),
         percentile(times, 0.9),
         percentile(times, 0.0),
         percentile(times, 1.0),
+        percentile(&runs.rss_mib, 0.5),
         times.len()
     );
 }

@@ -254,6 +254,16 @@ impl FunctionProcess {
         self.output().join("\n")
     }
 
+    /// Its peak resident memory so far in KiB (`VmHWM` of `/proc/<pid>/status`), the figure
+    /// Lambda reports as "Max Memory Used"; `None` where `/proc` does not tell (not Linux, exited).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     /// Its exit status, if it has exited.
     pub fn try_exit_status(&mut self) -> anyhow::Result<Option<ExitStatus>> {
         Ok(self.child.try_wait()?)
