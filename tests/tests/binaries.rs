@@ -122,7 +122,12 @@ async fn sdk_config(env: &[(String, String)]) -> aws_config::SdkConfig {
 
 fn spec(binary: &str, env: &[(String, String)]) -> FunctionSpec {
     let path = locate_binary(binary).unwrap_or_else(|e| panic!("{e:#}"));
-    FunctionSpec::new(path, binary).vars(env.iter().cloned())
+    FunctionSpec::new(path, binary)
+        .vars(env.iter().cloned())
+        // The system's certificate store pointed at nothing: the functions trust compiled-in
+        // roots and must start without reading it (reading it was most of their cold start).
+        .var("SSL_CERT_FILE", "/nonexistent/ca-certificates.crt")
+        .var("SSL_CERT_DIR", "/nonexistent/certs")
 }
 
 impl Stack {

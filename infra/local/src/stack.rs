@@ -121,7 +121,7 @@ impl Stack {
         };
         let aws = match (&config.orders_table, &settings.secrets) {
             (None, merchant_config::SecretSource::Local { .. }) => None,
-            _ => Some(aws_config().await),
+            _ => Some(aws_config().await?),
         };
         let secrets_manager = aws.as_ref().map(secrets_manager_client);
         let secrets = MerchantSecrets::load(&settings.secrets, secrets_manager.as_ref()).await?;

@@ -29,7 +29,7 @@ impl FunctionContext {
         let wxpay_settings = WxPaySettings::from_env(env)?;
         let flow = FlowSettings::from_env(env)?;
         let orders_table = env.required("ORDERS_TABLE")?;
-        let aws = aws_config().await;
+        let aws = aws_config().await?;
         let secrets_manager = secrets_manager_client(&aws);
         let secrets =
             MerchantSecrets::load(&wxpay_settings.secrets, Some(&secrets_manager)).await?;

@@ -180,7 +180,7 @@ async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
         std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").is_ok(),
         "AWS_ENDPOINT_URL_SECRETS_MANAGER must point at a Secrets Manager API (tests/run-all.sh starts moto)"
     );
-    let config = merchant_config::aws_config().await;
+    let config = merchant_config::aws_config().await.unwrap();
     merchant_config::secrets_manager_client(&config)
 }
 

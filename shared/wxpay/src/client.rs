@@ -297,6 +297,16 @@ impl CertificateSource for CertificateDownloader {
     }
 }
 
+/// The certificate authorities the client trusts: Mozilla's root set, compiled in
+/// (`webpki-root-certs`), rather than the system's store. A function is redeployed with every
+/// build, so the set stays current, and nothing is read from disk at a cold start: loading the
+/// system's store was most of a Lambda function's init time.
+fn mozilla_roots() -> impl Iterator<Item = reqwest::Certificate> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+}
+
 /// WeChat Pay APIv3 client for Native payments. Cheap to clone: clones share the connection pool,
 /// the keys and the certificate store.
 #[derive(Clone)]
@@ -334,6 +344,7 @@ impl Client {
             ))
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
+            .tls_certs_only(mozilla_roots())
             .build()
             .map_err(|e| ClientError::Config(e.without_url().to_string()))?;
         let transport = Arc::new(SignedTransport {
