@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project; the one test command of the README, and what CI runs.
-# Installs what it needs (moto, cfn-lint, Chromium, playwright-core) on first use and starts the
-# services the tests talk to on 127.0.0.1 only, stopping them on exit.
+# Installs what it needs (moto, cfn-lint, Chromium, playwright-core, cargo-lambda) on first use and
+# starts the services the tests talk to on 127.0.0.1 only, stopping them on exit. Last, it builds
+# the arm64 Lambda bootstraps exactly as they are deployed and prints their sizes.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -57,6 +58,9 @@ STOREFRONT_URL="http://127.0.0.1:$port/" SIM_URL="http://127.0.0.1:$port" \
 kill "$stack_pid" 2>/dev/null || true
 browser_passed=$(awk '/^# pass /{print $3}' "$state/browser.log")
 browser_failed=$(awk '/^# fail /{print $3}' "$state/browser.log")
+
+step "arm64 bootstraps as deployed (cargo lambda build --release --arm64) and their sizes"
+bash infra/scripts/build-lambdas.sh 2>&1 | tee "$state/build-lambdas.log"
 
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -Eo '; [0-9]+ failed' "$log" | awk '{s += $2} END {print s + 0}')
