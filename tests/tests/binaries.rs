@@ -449,6 +449,25 @@ async fn a_shopper_pays_through_the_deployable_binaries() {
     assert_eq!(response.status, 200, "{body}");
     assert_eq!(body["data"]["list"][0]["orderNo"], order_no);
     assert_eq!(body["data"]["list"][0]["orderStatus"], "SUCCESS");
+
+    // AND, as AWS_LAMBDA_LOG_FORMAT=JSON asks, native-order logged the order as one JSON object
+    // per line on stdout, at INFO
+    let placed = stack
+        .native
+        .process
+        .output()
+        .into_iter()
+        .filter_map(|line| line.strip_prefix("stdout: ").map(str::to_owned))
+        .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+        .find(|entry| entry["fields"]["message"] == "native order placed")
+        .unwrap_or_else(|| {
+            panic!(
+                "no JSON log of the order:\n{}",
+                stack.native.process.output_text()
+            )
+        });
+    assert_eq!(placed["level"], "INFO");
+    assert_eq!(placed["fields"]["out_trade_no"], order_no);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Lambda entry point of the storefront API: configuration, clients, router; then the runtime.
 
-use lambda_http::{Error, run, tracing};
-use merchant_config::{Env, FunctionContext, ProcessEnv, init_or_report};
+use lambda_http::{Error, run};
+use merchant_config::{Env, FunctionContext, ProcessEnv, init_logging, init_or_report};
 use native_order::{AppState, router};
 use orders::domain::OrderNoGenerator;
 use orders::store::DynamoOrderStore;
@@ -10,7 +10,7 @@ use wxpay::SystemClock;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    init_logging(&ProcessEnv);
     let app = init_or_report(async {
         let env = ProcessEnv;
         let context = FunctionContext::load(&env).await?;

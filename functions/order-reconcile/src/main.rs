@@ -1,7 +1,7 @@
 //! Lambda entry point of the sweep: configuration, clients; then the runtime.
 
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
-use merchant_config::{FunctionContext, ProcessEnv, init_or_report};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use merchant_config::{FunctionContext, ProcessEnv, init_logging, init_or_report};
 use order_reconcile::{SweepDeps, Trigger, run_sweep};
 use orders::store::DynamoOrderStore;
 use serde_json::Value;
@@ -13,7 +13,7 @@ const SAFETY_MARGIN: Duration = Duration::from_secs(5);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    init_logging(&ProcessEnv);
     let context = init_or_report(FunctionContext::load(&ProcessEnv)).await?;
     let deps = SweepDeps {
         config: context.orders_config(""),

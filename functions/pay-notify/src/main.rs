@@ -1,7 +1,7 @@
 //! Lambda entry point of the notification URL: configuration, clients, router; then the runtime.
 
-use lambda_http::{Error, run, tracing};
-use merchant_config::{FunctionContext, ProcessEnv, init_or_report};
+use lambda_http::{Error, run};
+use merchant_config::{FunctionContext, ProcessEnv, init_logging, init_or_report};
 use orders::store::DynamoOrderStore;
 use pay_notify::{NotifyState, handler::DEFAULT_DEADLINE, router};
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use wxpay::SystemClock;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    init_logging(&ProcessEnv);
     let context = init_or_report(FunctionContext::load(&ProcessEnv)).await?;
     let state = NotifyState {
         // The client serves only its verifier (and, in certificate mode, certificate downloads).

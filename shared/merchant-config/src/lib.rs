@@ -8,6 +8,7 @@ pub mod env;
 pub mod error;
 pub mod function;
 pub mod lambda_init;
+pub mod logging;
 pub mod secrets;
 pub mod settings;
 
@@ -16,5 +17,6 @@ pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::ConfigError;
 pub use function::FunctionContext;
 pub use lambda_init::init_or_report;
+pub use logging::init_logging;
 pub use secrets::{MerchantSecrets, SecretSource};
 pub use settings::{FlowSettings, KeyMode, WxPaySettings, orders_config};
