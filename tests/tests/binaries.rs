@@ -451,7 +451,7 @@ async fn a_shopper_pays_through_the_deployable_binaries() {
     assert_eq!(body["data"]["list"][0]["orderStatus"], "SUCCESS");
 
     // AND, as AWS_LAMBDA_LOG_FORMAT=JSON asks, native-order logged the order as one JSON object
-    // per line on stdout, at INFO
+    // per line on stdout, at INFO, inside the runtime's span that carries the request id
     let placed = stack
         .native
         .process
@@ -468,6 +468,13 @@ async fn a_shopper_pays_through_the_deployable_binaries() {
         });
     assert_eq!(placed["level"], "INFO");
     assert_eq!(placed["fields"]["out_trade_no"], order_no);
+    assert_eq!(placed["span"]["name"], "Lambda runtime invoke", "{placed}");
+    assert!(
+        placed["span"]["requestId"]
+            .as_str()
+            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()),
+        "{placed}"
+    );
 }
 
 #[tokio::test]
