@@ -41,6 +41,14 @@ cargo test --workspace --locked 2>&1 | tee -a "$log"
 step "cargo test (wxpay, pure-Rust rsa backend)"
 cargo test -p wxpay --locked --no-default-features --features rust-crypto 2>&1 | tee -a "$log"
 
+# The workspace build unifies features across every crate (the local stack's SSO credential
+# providers, the simulator's RUST_LOG directives...); the deployed bootstraps are built from the
+# three functions alone. Run the binaries tests again on builds with exactly that feature set.
+step "the function binaries built alone (their deployed feature set), under the Runtime API emulator"
+cargo build --locked -p native-order -p pay-notify -p order-reconcile --target-dir target/deployable-features
+SYSTEM_TESTS_BIN_DIR="$PWD/target/deployable-features/debug" \
+  cargo test --locked -p system-tests --test binaries 2>&1 | tee -a "$log"
+
 step "storefront in headless Chromium, against the local stack"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 rm -rf "$state/local"
