@@ -275,12 +275,8 @@ fn cancel_error(order_no: &OrderNo, error: CancelError) -> ApiError {
             order.order_status.as_str()
         )),
         CancelError::GatewayTimeout => ApiError::PaymentProviderTimeout,
-        CancelError::Gateway(e) => {
-            tracing::warn!(out_trade_no = %order_no.as_str(), error = %e, "close at WeChat Pay failed");
-            ApiError::PaymentProviderFailed
-        }
-        CancelError::Settle(e) => {
-            tracing::error!(out_trade_no = %order_no.as_str(), alert = "settle_failed", error = %e, "paid order could not be settled during cancel");
+        CancelError::Close(e) => {
+            tracing::warn!(out_trade_no = %order_no.as_str(), error = %e, "close not confirmed at WeChat Pay");
             ApiError::PaymentProviderFailed
         }
         CancelError::Store(e) => store_failure(&e),

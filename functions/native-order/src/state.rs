@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use orders::OrdersConfig;
 use orders::domain::OrderNoGenerator;
 use orders::ports::{
-    BuyerOrderLister, CodeUrlWriter, OrderCloser, OrderCreator, OrderReader, OrderSettler,
-    PaymentGateway, ProductCatalog,
+    BuyerOrderLister, EvidenceRecorder, OrderCloser, OrderCreator, OrderReader, OrderSettler,
+    PaymentGateway, PrepayRecorder, ProductCatalog,
 };
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -22,10 +22,11 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub trait StorefrontStore:
     ProductCatalog
     + OrderCreator
-    + CodeUrlWriter
+    + PrepayRecorder
     + OrderReader
     + OrderSettler
     + OrderCloser
+    + EvidenceRecorder
     + BuyerOrderLister
     + 'static
 {
@@ -34,10 +35,11 @@ pub trait StorefrontStore:
 impl<T> StorefrontStore for T where
     T: ProductCatalog
         + OrderCreator
-        + CodeUrlWriter
+        + PrepayRecorder
         + OrderReader
         + OrderSettler
         + OrderCloser
+        + EvidenceRecorder
         + BuyerOrderLister
         + 'static
 {

@@ -2,7 +2,8 @@
 
 use orders::OrdersConfig;
 use orders::ports::{
-    OrderCloser, OrderReader, OrderSettler, PaymentGateway, PendingOrderLister, StoreError,
+    EvidenceRecorder, OrderCloser, OrderReader, OrderSettler, PaymentGateway, PendingOrderLister,
+    StoreError, SweepFailureRecorder,
 };
 use orders::services::{ReconcileReport, reconcile_pending};
 use serde::Serialize;
@@ -31,6 +32,8 @@ pub struct SweepSummary {
     pub settled: u64,
     /// Found already settled.
     pub already_settled: u64,
+    /// Paid at WeChat Pay after being closed here (an alert).
+    pub paid_after_close: u64,
     /// Closed (expired).
     pub closed: u64,
     /// Closed, never known to WeChat Pay.
@@ -39,10 +42,12 @@ pub struct SweepSummary {
     pub still_pending: u64,
     /// Left for the next run after an error.
     pub failed: u64,
+    /// Left for the next run after WeChat Pay throttled the sweep.
+    pub throttled: u64,
     /// Paid transactions that do not match, or pay a closed or paid order.
     pub alerts: u64,
-    /// Pending orders this sweep could not resolve (failed + alerts): what the stale-pending alarm
-    /// watches.
+    /// Orders still `NOTPAY` past `expiresAt` + `RECONCILE_AFTER_SECS`, examined or not: what the
+    /// stale-pending alarm watches.
     pub stale_pending: u64,
     /// The deadline stopped the sweep before every pending order was looked at.
     pub deadline_reached: bool,
@@ -54,12 +59,14 @@ impl From<ReconcileReport> for SweepSummary {
             examined: report.examined,
             settled: report.settled,
             already_settled: report.already_settled,
+            paid_after_close: report.paid_after_close,
             closed: report.closed,
             closed_never_prepaid: report.closed_never_prepaid,
             still_pending: report.still_pending,
             failed: report.failed,
+            throttled: report.throttled,
             alerts: report.alerts,
-            stale_pending: report.failed + report.alerts,
+            stale_pending: report.stale_pending,
             deadline_reached: report.deadline_reached,
         }
     }
@@ -72,7 +79,12 @@ pub async fn run_sweep<S, G, C>(
     deadline: OffsetDateTime,
 ) -> Result<SweepSummary, StoreError>
 where
-    S: PendingOrderLister + OrderReader + OrderSettler + OrderCloser,
+    S: PendingOrderLister
+        + OrderReader
+        + OrderSettler
+        + OrderCloser
+        + EvidenceRecorder
+        + SweepFailureRecorder,
     G: PaymentGateway,
     C: Clock,
 {
@@ -89,10 +101,12 @@ where
         examined = summary.examined,
         settled = summary.settled,
         already_settled = summary.already_settled,
+        paid_after_close = summary.paid_after_close,
         closed = summary.closed,
         closed_never_prepaid = summary.closed_never_prepaid,
         still_pending = summary.still_pending,
         failed = summary.failed,
+        throttled = summary.throttled,
         alerts = summary.alerts,
         stale_pending = summary.stale_pending,
         deadline_reached = summary.deadline_reached,

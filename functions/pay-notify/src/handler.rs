@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use orders::OrdersConfig;
-use orders::ports::{OrderReader, OrderSettler};
+use orders::ports::{EvidenceRecorder, OrderReader, OrderSettler};
 use orders::services::{SettleError, SettleResult, settle_transaction};
 use serde_json::json;
 use std::sync::Arc;
@@ -40,7 +40,7 @@ pub struct NotifyState<S, C> {
 /// The notification route with its body limit.
 pub fn router<S, C>(state: Arc<NotifyState<S, C>>) -> Router
 where
-    S: OrderReader + OrderSettler + 'static,
+    S: OrderReader + OrderSettler + EvidenceRecorder + 'static,
     C: Clock + 'static,
 {
     Router::new()
@@ -67,7 +67,7 @@ async fn notify<S, C>(
     body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
-    S: OrderReader + OrderSettler,
+    S: OrderReader + OrderSettler + EvidenceRecorder,
     C: Clock,
 {
     let body = match body {
@@ -88,7 +88,7 @@ where
 
 async fn handle<S, C>(state: &NotifyState<S, C>, headers: &HeaderMap, body: &[u8]) -> Response
 where
-    S: OrderReader + OrderSettler,
+    S: OrderReader + OrderSettler + EvidenceRecorder,
     C: Clock,
 {
     let now = state.clock.now();
@@ -126,6 +126,12 @@ where
             tracing::info!(out_trade_no, notification_id = %notification.id, "duplicate notification");
             answer(StatusCode::OK, "SUCCESS", "成功")
         }
+        Ok(SettleResult::SettledAfterClose(_) | SettleResult::DoublePayment(_)) => {
+            // Recorded durably with an alert (logged by the settle): WeChat Pay holds the money
+            // whatever we answer, so retries would change nothing.
+            tracing::info!(out_trade_no, notification_id = %notification.id, "payment of a closed or settled order recorded");
+            answer(StatusCode::OK, "SUCCESS", "成功")
+        }
         Err(SettleError::Store(error)) => {
             tracing::error!(out_trade_no, error = %error, "store failed while settling");
             fail(
@@ -134,7 +140,8 @@ where
             )
         }
         Err(error) => {
-            // Genuinely signed by WeChat Pay, yet wrong for us: settle nothing, keep the evidence.
+            // Genuinely signed by WeChat Pay, yet wrong for us: nothing settled, the evidence is
+            // stored (by the settle) and logged.
             tracing::error!(
                 alert = "notify_verification_failed",
                 reason = %error,

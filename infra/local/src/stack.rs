@@ -11,7 +11,7 @@ use native_order::AppState;
 use order_reconcile::{SweepDeps, SweepSummary, run_sweep};
 use orders::domain::OrderNoGenerator;
 use orders::domain::{OrderNo, PaymentRecord};
-use orders::ports::{PaymentRecordReader, PendingOrderLister, StoreError};
+use orders::ports::{PaymentRecordReader, PendingOrderLister, StoreError, SweepFailureRecorder};
 use orders::store::{DynamoOrderStore, EmbeddedOrderStore};
 use pay_notify::{NOTIFY_PATH, NotifyState};
 use std::future::Future;
@@ -239,6 +239,7 @@ impl Parts {
     where
         S: native_order::state::StorefrontStore
             + PendingOrderLister
+            + SweepFailureRecorder
             + PaymentRecordReader
             + Clone
             + Send

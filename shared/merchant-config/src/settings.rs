@@ -139,12 +139,12 @@ impl FlowSettings {
             reconcile_after_secs: env.parsed_or("RECONCILE_AFTER_SECS", 60)?,
             reconcile_concurrency: env.parsed_or("RECONCILE_CONCURRENCY", 8)?,
         };
-        if !(60..=7 * 24 * 3600).contains(&settings.order_ttl_secs) {
-            return Err(ConfigError::Invalid {
-                name: "ORDER_TTL_SECS",
-                reason: "must be between 60 s (WeChat Pay's minimum) and 7 days".into(),
-            });
-        }
+        let mut timing = orders::OrdersConfig::new("", "", "");
+        timing.order_ttl_secs = settings.order_ttl_secs;
+        timing.validate().map_err(|reason| ConfigError::Invalid {
+            name: "ORDER_TTL_SECS",
+            reason,
+        })?;
         if settings.reconcile_concurrency == 0 {
             return Err(ConfigError::Invalid {
                 name: "RECONCILE_CONCURRENCY",
@@ -166,5 +166,6 @@ pub fn orders_config(
     config.order_ttl_secs = flow.order_ttl_secs;
     config.reconcile_after_secs = flow.reconcile_after_secs;
     config.reconcile_concurrency = flow.reconcile_concurrency;
+    config.wxpay_timeout_ms = u32::try_from(wxpay.timeout.as_millis()).unwrap_or(u32::MAX);
     config
 }

@@ -88,7 +88,9 @@ where
     S: orders::ports::PendingOrderLister
         + orders::ports::OrderReader
         + orders::ports::OrderSettler
-        + orders::ports::OrderCloser,
+        + orders::ports::OrderCloser
+        + orders::ports::EvidenceRecorder
+        + orders::ports::SweepFailureRecorder,
 {
     let clock = FixedClock::new(T0 + Duration::days(2));
     let mut config = OrdersConfig::new("wx", "1900000001", "https://example.com/notify");

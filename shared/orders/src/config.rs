@@ -1,6 +1,6 @@
 //! Settings the services take as values (the functions read them from the environment).
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 /// Default `ORDER_TTL_SECS`.
 pub const DEFAULT_ORDER_TTL_SECS: u32 = 300;
@@ -10,6 +10,19 @@ pub const DEFAULT_RECONCILE_AFTER_SECS: u32 = 60;
 pub const DEFAULT_RECONCILE_CONCURRENCY: usize = 8;
 /// How long an idempotency key names its order.
 pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u32 = 24 * 60 * 60;
+/// Default `WXPAY_TIMEOUT_MS`: how long a call to WeChat Pay may take before the client gives up.
+pub const DEFAULT_WXPAY_TIMEOUT_MS: u32 = 3000;
+/// Longest `ORDER_TTL_SECS`: a `code_url` can be scanned for two hours after it was issued (§3.2),
+/// so an order never outlives the QR code it was shown with and no code needs refreshing.
+pub const MAX_ORDER_TTL_SECS: u32 = 2 * 60 * 60;
+/// WeChat Pay raises a `time_expire` less than this after the order reached it to this (§3.1).
+pub const WECHAT_MIN_EXPIRY: Duration = Duration::seconds(60);
+/// Slack added to the client timeout for a prepay lease: a prepay that our client gave up on is
+/// assumed to have landed at WeChat Pay, if at all, within the timeout plus this.
+pub const PREPAY_LEASE_SLACK: Duration = Duration::seconds(1);
+/// How much the merchant's and WeChat Pay's clocks may disagree. An order that WeChat Pay still
+/// shows `NOTPAY` is treated as unpayable only this long after its `time_expire`.
+pub const CLOCK_SKEW_ALLOWANCE: Duration = Duration::seconds(30);
 
 /// What the services need to know about the merchant and the flow's timing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +41,8 @@ pub struct OrdersConfig {
     pub reconcile_concurrency: usize,
     /// How long an `Idempotency-Key` keeps naming its order.
     pub idempotency_ttl_secs: u32,
+    /// `WXPAY_TIMEOUT_MS`: the WeChat Pay client's timeout, which bounds how late a prepay can land.
+    pub wxpay_timeout_ms: u32,
 }
 
 impl OrdersConfig {
@@ -45,6 +60,7 @@ impl OrdersConfig {
             reconcile_after_secs: DEFAULT_RECONCILE_AFTER_SECS,
             reconcile_concurrency: DEFAULT_RECONCILE_CONCURRENCY,
             idempotency_ttl_secs: DEFAULT_IDEMPOTENCY_TTL_SECS,
+            wxpay_timeout_ms: DEFAULT_WXPAY_TIMEOUT_MS,
         }
     }
 
@@ -61,5 +77,65 @@ impl OrdersConfig {
     /// The idempotency key lifetime as a duration.
     pub fn idempotency_ttl(&self) -> Duration {
         Duration::seconds(i64::from(self.idempotency_ttl_secs))
+    }
+
+    /// How long a prepay holds its order's lease: the client timeout plus [`PREPAY_LEASE_SLACK`].
+    /// Past it, the prepay has landed at WeChat Pay or never will.
+    pub fn prepay_lease(&self) -> Duration {
+        Duration::milliseconds(i64::from(self.wxpay_timeout_ms)) + PREPAY_LEASE_SLACK
+    }
+
+    /// The last moment a prepay may be sent for an order expiring at `expires_at`:
+    /// `expires_at − (60 s + lease)`. A prepay sent later could land less than a minute before
+    /// `time_expire`, and WeChat Pay would then push the order's expiry past ours.
+    pub fn prepay_cutoff(&self, expires_at: OffsetDateTime) -> OffsetDateTime {
+        expires_at - WECHAT_MIN_EXPIRY - self.prepay_lease()
+    }
+
+    /// Checks the timing: an order must live long enough for its first prepay (`ORDER_TTL_SECS`
+    /// above 60 s plus the lease) and at most [`MAX_ORDER_TTL_SECS`]. The message names the fix.
+    pub fn validate(&self) -> Result<(), String> {
+        let ttl = self.order_ttl();
+        let shortest = WECHAT_MIN_EXPIRY + self.prepay_lease();
+        if ttl <= shortest {
+            return Err(format!(
+                "ORDER_TTL_SECS must exceed {} s (WeChat Pay's one-minute minimum plus the {} ms client timeout and lease slack)",
+                shortest.whole_seconds(),
+                self.wxpay_timeout_ms
+            ));
+        }
+        if self.order_ttl_secs > MAX_ORDER_TTL_SECS {
+            return Err(format!(
+                "ORDER_TTL_SECS must be at most {MAX_ORDER_TTL_SECS} s, the life of a WeChat Pay code_url"
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepay_cutoff_leaves_a_minute_and_the_lease_before_expiry() {
+        let config = OrdersConfig::new("wx", "1900000001", "https://n.example/n");
+        let expires = time::macros::datetime!(2024-05-01 00:05:00 UTC);
+        assert_eq!(
+            config.prepay_cutoff(expires),
+            time::macros::datetime!(2024-05-01 00:03:56 UTC)
+        );
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn order_ttl_must_fit_one_prepay_and_one_code_url() {
+        let mut config = OrdersConfig::new("wx", "1900000001", "https://n.example/n");
+        config.order_ttl_secs = 64;
+        assert!(config.validate().unwrap_err().contains("exceed 64 s"));
+        config.order_ttl_secs = 65;
+        assert_eq!(config.validate(), Ok(()));
+        config.order_ttl_secs = MAX_ORDER_TTL_SECS + 1;
+        assert!(config.validate().unwrap_err().contains("at most 7200"));
     }
 }

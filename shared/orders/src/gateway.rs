@@ -20,11 +20,10 @@ pub fn gateway_error(err: ClientError) -> GatewayError {
         } => match code.as_str() {
             "ORDERPAID" | "ORDER_PAID" => GatewayError::OrderPaid,
             "ORDER_CLOSED" => GatewayError::OrderClosed,
-            "ORDER_NOT_EXIST" | "ORDERNOTEXIST" => GatewayError::OrderNotFound,
-            _ if status == 404 => GatewayError::OrderNotFound,
-            _ if status == 429 || status >= 500 => {
-                GatewayError::Unavailable(format!("{status} {code}: {message}"))
-            }
+            "ORDER_NOT_EXIST" | "ORDERNOTEXIST" if status == 404 => GatewayError::OrderNotFound,
+            "FREQUENCY_LIMITED" => GatewayError::Throttled(format!("{status} {code}: {message}")),
+            _ if status == 429 => GatewayError::Throttled(format!("{status} {code}: {message}")),
+            _ if status >= 500 => GatewayError::Unavailable(format!("{status} {code}: {message}")),
             _ => GatewayError::Rejected {
                 status,
                 code,
@@ -80,6 +79,24 @@ mod tests {
     }
 
     #[test]
+    fn only_a_404_that_says_order_not_exist_means_unknown_order() {
+        assert_eq!(
+            gateway_error(api(404, "ORDERNOTEXIST")),
+            GatewayError::OrderNotFound
+        );
+        for foreign in [
+            api(404, ""),
+            api(404, "RESOURCE_NOT_EXISTS"),
+            api(400, "ORDER_NOT_EXIST"),
+        ] {
+            assert!(
+                matches!(gateway_error(foreign), GatewayError::Rejected { .. }),
+                "a 404 without ORDER_NOT_EXIST, or that code without a 404, is no proof"
+            );
+        }
+    }
+
+    #[test]
     fn client_errors_sort_into_gateway_errors() {
         assert_eq!(gateway_error(ClientError::Timeout), GatewayError::Timeout);
         assert!(matches!(
@@ -98,10 +115,13 @@ mod tests {
             gateway_error(api(404, "ORDER_NOT_EXIST")),
             GatewayError::OrderNotFound
         );
-        assert_eq!(gateway_error(api(404, "")), GatewayError::OrderNotFound);
         assert!(matches!(
             gateway_error(api(429, "FREQUENCY_LIMITED")),
-            GatewayError::Unavailable(_)
+            GatewayError::Throttled(_)
+        ));
+        assert!(matches!(
+            gateway_error(api(429, "")),
+            GatewayError::Throttled(_)
         ));
         assert!(matches!(
             gateway_error(api(500, "SYSTEM_ERROR")),

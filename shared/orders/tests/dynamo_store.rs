@@ -35,15 +35,21 @@ async fn pending_and_buyer_listings_use_query_not_scan() {
 }
 
 #[tokio::test]
-async fn refused_settle_and_close_are_told_apart_from_the_failed_write_alone() {
+async fn refused_writes_are_told_apart_from_the_failed_write_alone() {
     use orders::ports::{
-        CloseOutcome, CloseReason, OrderCloser, OrderCreator, OrderSettler, SettleOutcome,
+        AnswerOutcome, ClaimOutcome, CloseOutcome, CloseReason, OrderCloser, OrderCreator,
+        OrderSettler, PrepayRecorder, SettleOutcome,
     };
     let store = fresh_store().await;
-    let order = conformance::new_order(None, conformance::T0);
+    let t0 = conformance::T0;
+    let order = conformance::new_order(None, t0);
     store.create_order(&order, None).await.unwrap();
     let first = conformance::settlement(&order, "tx-1");
     store.settle_order(&order.order_no, &first).await.unwrap();
+    let pending = conformance::new_order(None, t0);
+    store.create_order(&pending, None).await.unwrap();
+    let claim = conformance::prepay_claim(&pending, t0 + time::Duration::seconds(1));
+    store.claim_prepay(&pending.order_no, &claim).await.unwrap();
 
     store.reset_read_stats();
     let again = store.settle_order(&order.order_no, &first).await.unwrap();
@@ -52,16 +58,46 @@ async fn refused_settle_and_close_are_told_apart_from_the_failed_write_alone() {
         "{again:?}"
     );
     let other = conformance::settlement(&order, "tx-2");
-    let conflict = store.settle_order(&order.order_no, &other).await.unwrap();
+    let double = store.settle_order(&order.order_no, &other).await.unwrap();
     assert!(
-        matches!(conflict, SettleOutcome::Conflict(_)),
-        "{conflict:?}"
+        matches!(double, SettleOutcome::DoublePayment(_)),
+        "{double:?}"
     );
     let close = store
-        .close_order(&order.order_no, CloseReason::Expired, conformance::T0)
+        .close_order(
+            &order.order_no,
+            &conformance::close_request(CloseReason::Expired, None, t0),
+        )
         .await
         .unwrap();
     assert!(matches!(close, CloseOutcome::NotPending(_)), "{close:?}");
+    let busy = store
+        .claim_prepay(
+            &pending.order_no,
+            &conformance::prepay_claim(&pending, claim.at),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(busy, ClaimOutcome::Busy(_)), "{busy:?}");
+    let superseded = store
+        .answer_prepay(
+            &pending.order_no,
+            &conformance::prepay_answer(t0, Some("weixin://old"), claim.at),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(superseded, AnswerOutcome::Superseded(_)),
+        "{superseded:?}"
+    );
+    let moved = store
+        .close_order(
+            &pending.order_no,
+            &conformance::close_request(CloseReason::Expired, None, claim.at),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(moved, CloseOutcome::PrepayMoved(_)), "{moved:?}");
     assert_eq!(
         store.read_stats().items_read,
         0,

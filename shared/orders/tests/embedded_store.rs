@@ -15,6 +15,18 @@ async fn fresh_store() -> EmbeddedOrderStore {
 
 conformance_tests!(fresh_store());
 
+/// The same behaviours on the in-memory store of the deterministic simulations, whose transactions
+/// run on the calling task.
+mod in_memory {
+    use orders::store::EmbeddedOrderStore;
+
+    async fn fresh_store() -> EmbeddedOrderStore {
+        EmbeddedOrderStore::in_memory().unwrap()
+    }
+
+    crate::conformance_tests!(fresh_store());
+}
+
 #[tokio::test]
 async fn orders_survive_reopening_the_directory() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,19 +1,30 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The services against the embedded store, an in-memory WeChat Pay and a fixed clock.
+//! The services against the embedded store (in memory), an in-memory WeChat Pay modelled on the
+//! simulator, and a fixed clock.
+//!
+//! Timing: the services sleep on tokio time (`PREPAY_POLL` while another prepay is in flight, the
+//! sweep's backoff after a throttle), while deadlines, leases and expiry follow the shared
+//! [`FixedClock`], which only moves when a test (or the fake, per query) moves it. This crate does
+//! not enable tokio's `test-util`, so the few tests that sleep do so in real time (well under a
+//! second or two each).
 
 mod fake_wechat_pay;
 
 use std::sync::Arc;
 
-use fake_wechat_pay::FakeWeChatPay;
+use fake_wechat_pay::{ClosePaidAnswer, CloseUnknownAnswer, FakeWeChatPay, PrepayTimeout};
 use orders::OrdersConfig;
 use orders::domain::{BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
-use orders::ports::{GatewayError, OrderReader, PaymentRecordReader, ProductCatalog};
+use orders::ports::{
+    CloseOutcome, CloseReason, CloseRequest, EvidenceRecorder, GatewayError, OrderCloser,
+    OrderReader, PaymentRecordReader, ProductCatalog,
+};
+use orders::services::reconcile::{FIRST_BACKOFF, slowest_order};
 use orders::services::settle::settle_queried_transaction;
 use orders::services::{
-    CancelError, CancelResult, Mismatch, PlaceOrderError, PlaceOrderRequest, ReconcileReport,
-    SettleError, SettleResult, cancel_order, place_native_order, reconcile_pending,
-    settle_transaction,
+    CancelError, CancelResult, CloseError, Mismatch, PlaceOrderError, PlaceOrderRequest,
+    PlacedOrder, ReconcileReport, SettleError, SettleResult, cancel_order, place_native_order,
+    reconcile_pending, settle_transaction,
 };
 use orders::store::EmbeddedOrderStore;
 use time::macros::datetime;
@@ -36,10 +47,7 @@ fn buyer(n: u8) -> BuyerHash {
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap()
-        .keep();
-    let store = EmbeddedOrderStore::open(dir).await.unwrap();
+    let store = EmbeddedOrderStore::in_memory().unwrap();
     store
         .put_product(&Product::new("1", "Java 课程", 1).unwrap())
         .await
@@ -49,16 +57,25 @@ async fn world() -> World {
         .await
         .unwrap();
     let clock = Arc::new(FixedClock::new(T0));
+    let config = OrdersConfig::new(
+        "wxd678efh567hg6787",
+        "1900007291",
+        "https://shop.example/api/wx-pay/native/notify",
+    );
+    // The timings every test below counts with: a 4 s prepay lease, the cutoff 64 s before expiry,
+    // and 11 s for the slowest order of a sweep.
+    assert_eq!(config.prepay_lease(), Duration::seconds(4));
+    assert_eq!(
+        config.prepay_cutoff(T0 + Duration::seconds(300)),
+        T0 + Duration::seconds(236)
+    );
+    assert_eq!(slowest_order(&config), Duration::seconds(11));
     World {
         store,
         wechat: FakeWeChatPay::new(Arc::clone(&clock)),
         clock,
         ids: OrderNoGenerator::new(OsRandom),
-        config: OrdersConfig::new(
-            "wxd678efh567hg6787",
-            "1900007291",
-            "https://shop.example/api/wx-pay/native/notify",
-        ),
+        config,
     }
 }
 
@@ -70,11 +87,16 @@ fn request(product: &str, buyer: Option<BuyerHash>, key: Option<&str>) -> PlaceO
     }
 }
 
+/// The `PrepayTimeout` a placement is expected to end in, as the order number.
+fn timed_out(result: Result<PlacedOrder, PlaceOrderError>) -> OrderNo {
+    let Err(PlaceOrderError::PrepayTimeout { order_no }) = result else {
+        panic!("expected PrepayTimeout, got {result:?}");
+    };
+    OrderNo::parse(&order_no).unwrap()
+}
+
 impl World {
-    async fn place(
-        &self,
-        req: &PlaceOrderRequest,
-    ) -> Result<orders::services::PlacedOrder, PlaceOrderError> {
+    async fn place(&self, req: &PlaceOrderRequest) -> Result<PlacedOrder, PlaceOrderError> {
         place_native_order(
             &self.store,
             &self.wechat,
@@ -97,18 +119,68 @@ impl World {
         self.store.get_order(order_no).await.unwrap().unwrap()
     }
 
+    async fn status(&self, order_no: &OrderNo) -> OrderStatus {
+        self.stored(order_no).await.order_status
+    }
+
+    async fn records(&self, order_no: &OrderNo) -> usize {
+        self.store.payment_records(order_no).await.unwrap().len()
+    }
+
+    async fn evidence(&self, out_trade_no: &str) -> Vec<orders::ports::Evidence> {
+        self.store.evidence_for(out_trade_no).await.unwrap()
+    }
+
+    /// A `NOTPAY` order of product 1 created at `created_at`, written as `edit` leaves it, as
+    /// another instance (or an earlier version) could have left it.
+    async fn seed(&self, created_at: OffsetDateTime, edit: impl FnOnce(&mut Order)) -> Order {
+        let product = self.store.get_product("1").await.unwrap().unwrap();
+        let mut order = Order::new_pending(
+            self.ids.generate(created_at).unwrap(),
+            &product,
+            None,
+            created_at,
+            self.config.order_ttl(),
+        );
+        edit(&mut order);
+        self.store.seed_orders(vec![order.clone()]).await.unwrap();
+        order
+    }
+
+    /// Closes the order here only, as a confirmed close would have (the payment then races in).
+    async fn close_locally(&self, order: &Order, reason: CloseReason) -> Order {
+        let request = CloseRequest {
+            reason,
+            prepay_seen: order.prepay_started_at,
+            at: self.clock.now(),
+        };
+        match self
+            .store
+            .close_order(&order.order_no, &request)
+            .await
+            .unwrap()
+        {
+            CloseOutcome::Closed(closed) => closed,
+            other => panic!("not closed: {other:?}"),
+        }
+    }
+
     async fn notify(&self, order: &Order) -> Result<SettleResult, SettleError> {
         let tx = self.wechat.transaction(order.order_no.as_str()).unwrap();
         settle_transaction(&self.store, &*self.clock, &self.config, &tx).await
     }
 
-    async fn cancel(&self, order: &Order, who: &BuyerHash) -> Result<CancelResult, CancelError> {
+    async fn cancel(
+        &self,
+        order_no: &OrderNo,
+        who: &BuyerHash,
+    ) -> Result<CancelResult, CancelError> {
         cancel_order(
             &self.store,
             &self.wechat,
             &*self.clock,
             &self.config,
-            &order.order_no,
+            order_no,
             who,
         )
         .await
@@ -124,6 +196,11 @@ impl World {
         )
         .await
         .unwrap()
+    }
+
+    /// A sweep with time to spare.
+    async fn sweep_now(&self) -> ReconcileReport {
+        self.sweep(self.clock.now() + Duration::minutes(1)).await
     }
 }
 
@@ -153,6 +230,15 @@ async fn order_is_priced_from_catalog_and_prepaid_with_china_time_expiry() {
     );
     assert_eq!(w.stored(&order.order_no).await, placed.order);
     assert_eq!(order.code_url.as_deref(), Some(placed.code_url.as_str()));
+    assert_eq!(
+        w.wechat.current_code_url(order.order_no.as_str()),
+        Some(placed.code_url.clone())
+    );
+    assert_eq!(order.prepay_started_at, Some(T0));
+    assert_eq!(
+        order.prepay_lease_until, None,
+        "the answer releases the claim"
+    );
 }
 
 #[tokio::test]
@@ -170,25 +256,26 @@ async fn unknown_product_is_refused_before_anything_is_written() {
 async fn prepay_timeout_leaves_a_notpay_order_without_link_that_the_sweep_closes() {
     let w = world().await;
     w.wechat.fail_prepays_with(Some(GatewayError::Timeout));
-    let result = w.place(&request("1", Some(buyer(1)), None)).await;
-    let Err(PlaceOrderError::PrepayTimeout { order_no }) = result else {
-        panic!("expected PrepayTimeout, got {result:?}");
-    };
-    let order_no = OrderNo::parse(&order_no).unwrap();
+    let order_no = timed_out(w.place(&request("1", Some(buyer(1)), None)).await);
     let stored = w.stored(&order_no).await;
     assert_eq!(
         (stored.order_status, stored.code_url.clone()),
         (OrderStatus::Notpay, None)
     );
+    assert_eq!(
+        stored.prepay_lease_until,
+        Some(T0 + w.config.prepay_lease()),
+        "the claim holds until the prepay can no longer land"
+    );
 
     w.clock.advance(Duration::seconds(301));
-    let report = w.sweep(w.clock.now() + Duration::minutes(1)).await;
+    let report = w.sweep_now().await;
     assert_eq!(report.closed_never_prepaid, 1, "{report:?}");
-    assert_eq!(w.stored(&order_no).await.order_status, OrderStatus::Closed);
+    assert_eq!(w.status(&order_no).await, OrderStatus::Closed);
 }
 
 #[tokio::test]
-async fn prepay_rejection_is_a_prepay_failure_with_the_code() {
+async fn prepay_rejection_is_a_prepay_failure_with_the_code_and_releases_the_claim() {
     let w = world().await;
     let rejection = GatewayError::Rejected {
         status: 400,
@@ -197,10 +284,13 @@ async fn prepay_rejection_is_a_prepay_failure_with_the_code() {
     };
     w.wechat.fail_prepays_with(Some(rejection.clone()));
     let result = w.place(&request("1", None, None)).await;
-    assert!(
-        matches!(&result, Err(PlaceOrderError::PrepayFailed { source, .. }) if *source == rejection),
-        "{result:?}"
-    );
+    let Err(PlaceOrderError::PrepayFailed { order_no, source }) = result else {
+        panic!("{result:?}");
+    };
+    assert_eq!(source, rejection);
+    let stored = w.stored(&OrderNo::parse(&order_no).unwrap()).await;
+    assert_eq!(stored.prepay_lease_until, None);
+    assert_eq!(stored.code_url, None);
 }
 
 #[tokio::test]
@@ -211,6 +301,7 @@ async fn same_idempotency_key_returns_the_same_order_without_a_second_prepay() {
     w.clock.advance(Duration::seconds(3));
     let again = w.place(&req).await.unwrap();
     assert_eq!(again.order, first.order);
+    assert_eq!(again.code_url, first.code_url);
     assert!(again.replayed);
     assert_eq!(w.wechat.prepays(), 1);
     let other_buyer = w
@@ -228,12 +319,19 @@ async fn retry_with_same_key_after_prepay_timeout_prepays_the_same_order_again()
     let w = world().await;
     let req = request("1", Some(buyer(1)), Some("key-retry"));
     w.wechat.fail_prepays_with(Some(GatewayError::Timeout));
-    assert!(w.place(&req).await.is_err());
+    let order_no = timed_out(w.place(&req).await);
     w.wechat.fail_prepays_with(None);
+    w.clock.advance(w.config.prepay_lease());
     let retried = w.place(&req).await.unwrap();
     assert!(retried.replayed);
+    assert_eq!(retried.order.order_no, order_no);
+    assert_eq!(w.wechat.prepays(), 2);
     assert_eq!(
-        w.stored(&retried.order.order_no).await.code_url,
+        w.stored(&order_no).await.code_url,
+        Some(retried.code_url.clone())
+    );
+    assert_eq!(
+        w.wechat.current_code_url(order_no.as_str()),
         Some(retried.code_url)
     );
 }
@@ -248,6 +346,155 @@ async fn invalid_idempotency_key_is_refused() {
             "{key:?}: {result:?}"
         );
     }
+}
+
+/// Before: each replay of an order without a link prepaid it, so concurrent replays each sent a
+/// prepay, each re-prepay made WeChat Pay retire the previous link, and each replay returned (and
+/// stored) its own link: at most one of them could still be paid.
+#[tokio::test]
+async fn concurrent_replays_after_a_timed_out_prepay_send_one_prepay_and_show_the_current_code_url()
+{
+    let w = world().await;
+    let req = request("1", Some(buyer(1)), Some("key-join"));
+    w.wechat.time_out_prepays(Some(PrepayTimeout::AnswerLost));
+    let order_no = timed_out(w.place(&req).await);
+    w.wechat.time_out_prepays(None);
+    let lost_code = w.wechat.current_code_url(order_no.as_str()).unwrap();
+    w.clock.advance(w.config.prepay_lease());
+    w.wechat.delay_prepays(std::time::Duration::from_millis(50));
+
+    let (a, b) = tokio::join!(w.place(&req), w.place(&req));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(w.wechat.prepays(), 2, "the timed-out one and one replay");
+    assert_eq!(a.code_url, b.code_url);
+    let current = w.wechat.current_code_url(order_no.as_str()).unwrap();
+    assert_eq!(a.code_url, current, "the link shown can be paid");
+    assert_ne!(current, lost_code);
+    assert_eq!(w.stored(&order_no).await.code_url, Some(current));
+    assert!(a.replayed && b.replayed);
+}
+
+/// Before: a replay prepaid at once, while the timed-out prepay could still land and replace the
+/// link it returned.
+#[tokio::test]
+async fn replay_during_the_lease_of_a_timed_out_prepay_waits_for_it_then_prepays_once() {
+    let w = world().await;
+    let req = request("1", Some(buyer(1)), Some("key-wait"));
+    w.wechat.time_out_prepays(Some(PrepayTimeout::LandsLate));
+    let order_no = timed_out(w.place(&req).await);
+    w.wechat.time_out_prepays(None);
+    let lease_until = w.stored(&order_no).await.prepay_lease_until.unwrap();
+
+    let (replay, ()) = tokio::join!(w.place(&req), async {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        // The timed-out prepay lands within its lease; then the lease runs out.
+        w.wechat.land_late_prepays();
+        w.clock.advance(w.config.prepay_lease());
+    });
+    let replay = replay.unwrap();
+    let log = w.wechat.prepay_log();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[0].at, T0, "the late landing");
+    assert!(
+        log[1].at >= lease_until,
+        "the replay prepaid at {} within the lease (until {lease_until})",
+        log[1].at
+    );
+    assert_eq!(
+        w.wechat.current_code_url(order_no.as_str()),
+        Some(replay.code_url.clone())
+    );
+    assert_eq!(w.stored(&order_no).await.code_url, Some(replay.code_url));
+}
+
+/// Before: the first request stored and returned its own link after a later prepay had replaced
+/// it at WeChat Pay.
+#[tokio::test]
+async fn a_prepay_answered_after_a_later_claim_shows_the_later_code_url() {
+    let w = world().await;
+    let req = request("1", Some(buyer(1)), Some("key-slow"));
+    w.wechat
+        .delay_prepays(std::time::Duration::from_millis(200));
+    let (first, second) = tokio::join!(w.place(&req), async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // The first prepay outlives its lease; a replay claims the order again.
+        w.clock
+            .advance(w.config.prepay_lease() + Duration::seconds(1));
+        w.place(&req).await
+    });
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(w.wechat.prepays(), 2);
+    let current = w.wechat.current_code_url(first.order.order_no.as_str());
+    assert_eq!(Some(first.code_url.clone()), current);
+    assert_eq!(Some(second.code_url), current);
+    assert_eq!(w.stored(&first.order.order_no).await.code_url, current);
+}
+
+/// Before: any replayed order with a link returned the link, whatever its state.
+#[tokio::test]
+async fn replay_of_a_cancelled_or_paid_order_is_not_payable_even_though_it_has_a_code_url() {
+    let w = world().await;
+    let cancelled = request("1", Some(buyer(1)), Some("key-cancelled"));
+    let placed = w.place(&cancelled).await.unwrap();
+    let result = w.cancel(&placed.order.order_no, &buyer(1)).await.unwrap();
+    assert!(matches!(result, CancelResult::Cancelled(_)), "{result:?}");
+    assert!(w.stored(&placed.order.order_no).await.code_url.is_some());
+    let again = w.place(&cancelled).await;
+    assert!(
+        matches!(
+            again,
+            Err(PlaceOrderError::NotPayable(OrderStatus::Cancelled))
+        ),
+        "{again:?}"
+    );
+
+    let paid = request("1", Some(buyer(1)), Some("key-paid"));
+    let placed = w.place(&paid).await.unwrap();
+    w.wechat.pay(placed.order.order_no.as_str());
+    w.notify(&placed.order).await.unwrap();
+    let again = w.place(&paid).await;
+    assert!(
+        matches!(
+            again,
+            Err(PlaceOrderError::NotPayable(OrderStatus::Success))
+        ),
+        "{again:?}"
+    );
+    assert_eq!(w.wechat.prepays(), 2, "no replay prepaid");
+}
+
+/// Before: the expired order's link was returned, though it can no longer be paid.
+#[tokio::test]
+async fn replay_of_an_expired_order_is_expired_and_shows_no_code_url() {
+    let w = world().await;
+    let req = request("1", Some(buyer(1)), Some("key-expired"));
+    let placed = w.place(&req).await.unwrap();
+    w.clock.advance(Duration::seconds(300));
+    let again = w.place(&req).await;
+    assert!(matches!(again, Err(PlaceOrderError::Expired)), "{again:?}");
+    assert_eq!(w.status(&placed.order.order_no).await, OrderStatus::Notpay);
+    assert_eq!(w.wechat.prepays(), 1);
+}
+
+/// Before: a replay prepaid any unexpired order without a link; one sent this late could land
+/// less than a minute before `time_expire`, and WeChat Pay would push the expiry past ours.
+#[tokio::test]
+async fn replay_after_the_prepay_cutoff_sends_no_prepay() {
+    let w = world().await;
+    let req = request("1", Some(buyer(1)), Some("key-late"));
+    w.wechat
+        .fail_prepays_with(Some(GatewayError::Unavailable("503".into())));
+    let result = w.place(&req).await;
+    assert!(
+        matches!(result, Err(PlaceOrderError::PrepayFailed { .. })),
+        "{result:?}"
+    );
+    w.wechat.fail_prepays_with(None);
+    w.clock.advance(Duration::seconds(237));
+    let again = w.place(&req).await;
+    assert!(matches!(again, Err(PlaceOrderError::Expired)), "{again:?}");
+    assert_eq!(w.wechat.prepays(), 1, "no prepay after the cutoff");
+    assert!(w.wechat.prepay_log().is_empty());
 }
 
 // ---- settle_transaction ----
@@ -270,6 +517,7 @@ async fn notification_settles_once_and_a_duplicate_is_already_settled() {
         settled.payer_openid.as_deref(),
         Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
     );
+    assert!(!settled.paid_after_close);
     let again = w.notify(&order).await.unwrap();
     assert!(
         matches!(again, SettleResult::AlreadySettled(_)),
@@ -283,11 +531,12 @@ async fn notification_settles_once_and_a_duplicate_is_already_settled() {
     );
 }
 
+/// Before: nothing was kept of a genuine transaction that was refused.
 #[tokio::test]
-async fn amount_mismatch_settles_nothing() {
+async fn amount_mismatch_settles_nothing_and_keeps_the_evidence() {
     let w = world().await;
     let order = w.placed("2", None).await;
-    w.wechat.pay_amount(order.order_no.as_str(), 1);
+    let tx_id = w.wechat.pay_amount(order.order_no.as_str(), 1);
     let result = w.notify(&order).await;
     assert!(
         matches!(
@@ -299,21 +548,23 @@ async fn amount_mismatch_settles_nothing() {
         ),
         "{result:?}"
     );
+    assert_eq!(w.status(&order.order_no).await, OrderStatus::Notpay);
+    assert_eq!(w.records(&order.order_no).await, 0);
+    let evidence = w.evidence(order.order_no.as_str()).await;
+    assert_eq!(evidence.len(), 1, "{evidence:?}");
+    assert_eq!(evidence[0].transaction_id, tx_id);
     assert_eq!(
-        w.stored(&order.order_no).await.order_status,
-        OrderStatus::Notpay
+        evidence[0].transaction,
+        w.wechat.transaction(order.order_no.as_str()).unwrap()
     );
-    assert!(
-        w.store
-            .payment_records(&order.order_no)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(evidence[0].reason.contains("amount"), "{evidence:?}");
+    // A redelivery keeps one piece of evidence.
+    assert!(w.notify(&order).await.is_err());
+    assert_eq!(w.evidence(order.order_no.as_str()).await.len(), 1);
 }
 
 #[tokio::test]
-async fn foreign_merchant_or_app_settles_nothing() {
+async fn foreign_merchant_app_or_order_settles_nothing_and_keeps_the_evidence() {
     let w = world().await;
     let order = w.placed("1", None).await;
     w.wechat.pay(order.order_no.as_str());
@@ -341,10 +592,9 @@ async fn foreign_merchant_or_app_settles_nothing() {
         ),
         "{result:?}"
     );
-    assert_eq!(
-        w.stored(&order.order_no).await.order_status,
-        OrderStatus::Notpay
-    );
+    assert_eq!(w.status(&order.order_no).await, OrderStatus::Notpay);
+    assert_eq!(w.records(&order.order_no).await, 0);
+    assert_eq!(w.evidence(order.order_no.as_str()).await.len(), 3);
 }
 
 #[tokio::test]
@@ -357,6 +607,7 @@ async fn unpaid_or_unknown_transactions_settle_nothing() {
         matches!(result, Err(SettleError::NotPaid(ref s)) if s == "NOTPAY"),
         "{result:?}"
     );
+    assert!(w.evidence(order.order_no.as_str()).await.is_empty());
     w.wechat.pay(order.order_no.as_str());
     let mut tx = w.wechat.transaction(order.order_no.as_str()).unwrap();
     tx.out_trade_no = "20240501000000000neverplaced".into();
@@ -365,37 +616,85 @@ async fn unpaid_or_unknown_transactions_settle_nothing() {
         matches!(result, Err(SettleError::UnknownOrder(_))),
         "{result:?}"
     );
+    let evidence = w.evidence("20240501000000000neverplaced").await;
+    assert_eq!(evidence.len(), 1, "an unknown order's payment is kept");
+    assert_eq!(evidence[0].transaction, tx);
 }
 
+/// Before: `Err(NotPending)`: the payment WeChat Pay holds was recorded nowhere.
 #[tokio::test]
-async fn payment_of_a_cancelled_order_is_an_alert_not_a_settle() {
+async fn notification_for_a_cancelled_order_settles_it_after_close() {
     let w = world().await;
-    let order = w.placed("1", Some(buyer(1))).await;
-    w.wechat.pay(order.order_no.as_str());
-    let tx = w.wechat.transaction(order.order_no.as_str()).unwrap();
-    // The shop cancelled locally (e.g. the close raced the payment); then the payment arrives.
-    use orders::ports::{CloseReason, OrderCloser};
-    w.store
-        .close_order(&order.order_no, CloseReason::CancelledByBuyer, T0)
-        .await
-        .unwrap();
-    let result = settle_transaction(&w.store, &*w.clock, &w.config, &tx).await;
+    let order = w.placed("2", Some(buyer(1))).await;
+    let tx_id = w.wechat.pay(order.order_no.as_str());
+    w.close_locally(&order, CloseReason::CancelledByBuyer).await;
+    w.clock.advance(Duration::seconds(10));
+    let result = w.notify(&order).await.unwrap();
+    let SettleResult::SettledAfterClose(paid) = result else {
+        panic!("{result:?}");
+    };
+    assert_eq!(paid.order_status, OrderStatus::Success);
+    assert!(paid.paid_after_close);
+    assert_eq!(paid.transaction_id.as_deref(), Some(tx_id.as_str()));
+    assert_eq!(w.stored(&order.order_no).await, paid);
+    let records = w.store.payment_records(&order.order_no).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].transaction_id, tx_id);
+    let again = w.notify(&order).await.unwrap();
     assert!(
-        matches!(result, Err(SettleError::NotPending(_))),
-        "{result:?}"
+        matches!(again, SettleResult::AlreadySettled(_)),
+        "{again:?}"
     );
-    let mut other = tx.clone();
-    other.transaction_id = Some("4200000000000000000000000999".into());
-    let paid = w.placed("1", None).await;
-    w.wechat.pay(paid.order_no.as_str());
-    w.notify(&paid).await.unwrap();
-    let mut twice = w.wechat.transaction(paid.order_no.as_str()).unwrap();
-    twice.transaction_id = other.transaction_id;
+    assert_eq!(w.records(&order.order_no).await, 1);
+}
+
+/// Before: `Err(NotPending)`, as for a cancelled order.
+#[tokio::test]
+async fn notification_for_a_closed_order_settles_it_after_close() {
+    let w = world().await;
+    let order = w.placed("1", None).await;
+    let tx_id = w.wechat.pay(order.order_no.as_str());
+    w.clock.advance(Duration::seconds(340));
+    w.close_locally(&order, CloseReason::Expired).await;
+    let result = w.notify(&order).await.unwrap();
+    let SettleResult::SettledAfterClose(paid) = result else {
+        panic!("{result:?}");
+    };
+    assert_eq!(
+        (paid.order_status, paid.paid_after_close),
+        (OrderStatus::Success, true)
+    );
+    assert_eq!(paid.transaction_id.as_deref(), Some(tx_id.as_str()));
+    assert_eq!(w.records(&order.order_no).await, 1);
+}
+
+/// Before: `Err(Conflict)` and the second payment's record was not kept.
+#[tokio::test]
+async fn a_second_transaction_for_a_settled_order_is_a_double_payment_whose_record_is_kept() {
+    let w = world().await;
+    let order = w.placed("1", None).await;
+    let first_id = w.wechat.pay(order.order_no.as_str());
+    w.notify(&order).await.unwrap();
+    let mut twice = w.wechat.transaction(order.order_no.as_str()).unwrap();
+    twice.transaction_id = Some("4200000000000000000000000999".into());
     let result = settle_transaction(&w.store, &*w.clock, &w.config, &twice).await;
-    assert!(
-        matches!(result, Err(SettleError::Conflict(_))),
-        "{result:?}"
-    );
+    let Ok(SettleResult::DoublePayment(kept)) = result else {
+        panic!("{result:?}");
+    };
+    assert_eq!(kept.transaction_id.as_deref(), Some(first_id.as_str()));
+    assert_eq!(w.stored(&order.order_no).await, kept);
+    let mut ids: Vec<String> = w
+        .store
+        .payment_records(&order.order_no)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.transaction_id)
+        .collect();
+    let mut expected = [first_id, "4200000000000000000000000999".to_owned()];
+    ids.sort();
+    expected.sort();
+    assert_eq!(ids, expected);
 }
 
 // ---- cancel_order ----
@@ -404,7 +703,7 @@ async fn payment_of_a_cancelled_order_is_an_alert_not_a_settle() {
 async fn cancel_closes_at_wechat_pay_first_then_cancels() {
     let w = world().await;
     let order = w.placed("1", Some(buyer(1))).await;
-    let result = w.cancel(&order, &buyer(1)).await.unwrap();
+    let result = w.cancel(&order.order_no, &buyer(1)).await.unwrap();
     let CancelResult::Cancelled(cancelled) = result else {
         panic!("{result:?}")
     };
@@ -413,7 +712,7 @@ async fn cancel_closes_at_wechat_pay_first_then_cancels() {
         w.wechat.state_of(order.order_no.as_str()),
         Some(TradeState::Closed)
     );
-    let again = w.cancel(&order, &buyer(1)).await.unwrap();
+    let again = w.cancel(&order.order_no, &buyer(1)).await.unwrap();
     assert!(
         matches!(again, CancelResult::AlreadyCancelled(_)),
         "{again:?}"
@@ -425,39 +724,122 @@ async fn cancel_of_an_order_paid_meanwhile_settles_it_instead() {
     let w = world().await;
     let order = w.placed("2", Some(buyer(1))).await;
     w.wechat.pay(order.order_no.as_str());
-    let result = w.cancel(&order, &buyer(1)).await.unwrap();
+    let result = w.cancel(&order.order_no, &buyer(1)).await.unwrap();
     let CancelResult::Paid(paid) = result else {
         panic!("{result:?}")
     };
     assert_eq!(paid.order_status, OrderStatus::Success);
+    assert_eq!(w.status(&order.order_no).await, OrderStatus::Success);
+    assert_eq!(w.records(&order.order_no).await, 1);
+}
+
+/// Before: a 204 to the close was taken as closed, and the paid order was cancelled here.
+#[tokio::test]
+async fn cancel_of_a_paid_order_whose_close_answers_ok_settles_it() {
+    let w = world().await;
+    w.wechat.answer_close_of_paid(ClosePaidAnswer::NoContent);
+    let order = w.placed("2", Some(buyer(1))).await;
+    let tx_id = w.wechat.pay(order.order_no.as_str());
+    let result = w.cancel(&order.order_no, &buyer(1)).await.unwrap();
+    let CancelResult::Paid(paid) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(paid.order_status, OrderStatus::Success);
+    assert_eq!(paid.transaction_id.as_deref(), Some(tx_id.as_str()));
+    assert!(!paid.paid_after_close);
+    assert_eq!(w.stored(&order.order_no).await, paid);
+    assert_eq!(w.records(&order.order_no).await, 1);
     assert_eq!(
-        w.stored(&order.order_no).await.order_status,
-        OrderStatus::Success
+        w.wechat.state_of(order.order_no.as_str()),
+        Some(TradeState::Success)
     );
+}
+
+/// Before: `ORDER_CLOSED` / `ORDER_NOT_EXIST` to the close cancelled the order here although WeChat
+/// Pay could still take its payment.
+#[tokio::test]
+async fn cancel_is_not_confirmed_by_a_close_answer_alone() {
+    let w = world().await;
+    let order = w.placed("1", Some(buyer(1))).await;
+    for answer in [
+        GatewayError::OrderClosed,
+        GatewayError::OrderNotFound,
+        GatewayError::OrderPaid,
+        GatewayError::Rejected {
+            status: 400,
+            code: "INVALID_REQUEST".into(),
+            message: "m".into(),
+        },
+    ] {
+        w.wechat.fail_closes_with(Some(answer.clone()));
+        let result = w.cancel(&order.order_no, &buyer(1)).await;
+        assert!(
+            matches!(result, Err(CancelError::Close(CloseError::StillPayable(_)))),
+            "{answer:?}: {result:?}"
+        );
+        assert_eq!(w.status(&order.order_no).await, OrderStatus::Notpay);
+    }
     assert_eq!(
-        w.store
-            .payment_records(&order.order_no)
-            .await
-            .unwrap()
-            .len(),
-        1
+        w.wechat.state_of(order.order_no.as_str()),
+        Some(TradeState::Notpay),
+        "WeChat Pay can still take the payment"
     );
+    assert_eq!(w.wechat.queries(), 4, "every close answer was checked");
+}
+
+/// Before: an unknown order (404, or a 204 to the close) was cancelled here at once, though the
+/// prepay that timed out could still land and leave a payable order at WeChat Pay.
+#[tokio::test]
+async fn cancel_while_a_prepay_may_still_land_is_refused_whatever_the_close_answers() {
+    for answer in [CloseUnknownAnswer::NotFound, CloseUnknownAnswer::NoContent] {
+        let w = world().await;
+        w.wechat.answer_close_of_unknown(answer);
+        w.wechat.time_out_prepays(Some(PrepayTimeout::LandsLate));
+        let order_no = timed_out(w.place(&request("1", Some(buyer(1)), None)).await);
+        w.wechat.time_out_prepays(None);
+        let result = w.cancel(&order_no, &buyer(1)).await;
+        assert!(
+            matches!(result, Err(CancelError::Close(CloseError::StillPayable(_)))),
+            "{answer:?}: {result:?}"
+        );
+        assert_eq!(w.status(&order_no).await, OrderStatus::Notpay);
+
+        // The prepay lands: WeChat Pay now holds a payable order, which the next cancel closes.
+        w.wechat.land_late_prepays();
+        assert_eq!(
+            w.wechat.state_of(order_no.as_str()),
+            Some(TradeState::Notpay)
+        );
+        w.clock.advance(w.config.prepay_lease());
+        let result = w.cancel(&order_no, &buyer(1)).await.unwrap();
+        assert!(matches!(result, CancelResult::Cancelled(_)), "{result:?}");
+        assert_eq!(
+            w.wechat.state_of(order_no.as_str()),
+            Some(TradeState::Closed)
+        );
+
+        // A prepay that never landed: once its lease is over, the query decides (unknown, no link).
+        w.wechat.fail_prepays_with(Some(GatewayError::Timeout));
+        let never = timed_out(w.place(&request("1", Some(buyer(1)), None)).await);
+        w.wechat.fail_prepays_with(None);
+        w.clock.advance(w.config.prepay_lease());
+        let result = w.cancel(&never, &buyer(1)).await.unwrap();
+        assert!(matches!(result, CancelResult::Cancelled(_)), "{result:?}");
+        assert_eq!(w.wechat.state_of(never.as_str()), None);
+    }
 }
 
 #[tokio::test]
 async fn only_the_buyer_who_placed_an_order_can_cancel_it() {
     let w = world().await;
     let order = w.placed("1", Some(buyer(1))).await;
-    let result = w.cancel(&order, &buyer(2)).await;
+    let result = w.cancel(&order.order_no, &buyer(2)).await;
     assert!(matches!(result, Err(CancelError::NotFound)), "{result:?}");
     let anonymous = w.placed("1", None).await;
-    let result = w.cancel(&anonymous, &buyer(1)).await;
+    let result = w.cancel(&anonymous.order_no, &buyer(1)).await;
     assert!(matches!(result, Err(CancelError::NotFound)), "{result:?}");
     assert_eq!(w.wechat.closes(), 0);
-    assert_eq!(
-        w.stored(&order.order_no).await.order_status,
-        OrderStatus::Notpay
-    );
+    assert_eq!(w.status(&order.order_no).await, OrderStatus::Notpay);
 }
 
 #[tokio::test]
@@ -465,19 +847,38 @@ async fn cancel_with_wechat_pay_down_changes_nothing() {
     let w = world().await;
     let order = w.placed("1", Some(buyer(1))).await;
     w.wechat.fail_closes_with(Some(GatewayError::Timeout));
-    let result = w.cancel(&order, &buyer(1)).await;
+    let result = w.cancel(&order.order_no, &buyer(1)).await;
     assert!(
         matches!(result, Err(CancelError::GatewayTimeout)),
         "{result:?}"
     );
     w.wechat
         .fail_closes_with(Some(GatewayError::Unavailable("503".into())));
-    let result = w.cancel(&order, &buyer(1)).await;
-    assert!(matches!(result, Err(CancelError::Gateway(_))), "{result:?}");
-    assert_eq!(
-        w.stored(&order.order_no).await.order_status,
-        OrderStatus::Notpay
+    let result = w.cancel(&order.order_no, &buyer(1)).await;
+    assert!(
+        matches!(
+            result,
+            Err(CancelError::Close(CloseError::Gateway(
+                GatewayError::Unavailable(_)
+            )))
+        ),
+        "{result:?}"
     );
+    assert_eq!(w.status(&order.order_no).await, OrderStatus::Notpay);
+
+    // Closed at WeChat Pay, but the confirming query times out: still nothing here, until a retry.
+    w.wechat.fail_closes_with(None);
+    w.wechat
+        .fail_queries_of(order.order_no.as_str(), GatewayError::Timeout);
+    let result = w.cancel(&order.order_no, &buyer(1)).await;
+    assert!(
+        matches!(result, Err(CancelError::GatewayTimeout)),
+        "{result:?}"
+    );
+    assert_eq!(w.status(&order.order_no).await, OrderStatus::Notpay);
+    w.wechat.heal_queries_of(order.order_no.as_str());
+    let result = w.cancel(&order.order_no, &buyer(1)).await.unwrap();
+    assert!(matches!(result, CancelResult::Cancelled(_)), "{result:?}");
 }
 
 // ---- reconcile_pending ----
@@ -488,7 +889,7 @@ async fn sweep_settles_paid_closes_expired_and_leaves_the_rest() {
     let paid = w.placed("2", None).await;
     let expired = w.placed("1", None).await;
     w.wechat.fail_prepays_with(Some(GatewayError::Timeout));
-    let _ = w.place(&request("1", None, None)).await;
+    let never_prepaid = timed_out(w.place(&request("1", None, None)).await);
     w.wechat.fail_prepays_with(None);
     let broken = w.placed("1", None).await;
     let tampered = w.placed("2", None).await;
@@ -504,10 +905,11 @@ async fn sweep_settles_paid_closes_expired_and_leaves_the_rest() {
         GatewayError::Unavailable("500".into()),
     );
 
-    let report = w.sweep(w.clock.now() + Duration::minutes(1)).await;
+    let report = w.sweep_now().await;
     assert_eq!(
         report,
         ReconcileReport {
+            listed: 6,
             examined: 6,
             settled: 1,
             closed: 1,
@@ -518,34 +920,26 @@ async fn sweep_settles_paid_closes_expired_and_leaves_the_rest() {
             ..ReconcileReport::default()
         }
     );
-    assert_eq!(
-        w.stored(&paid.order_no).await.order_status,
-        OrderStatus::Success
-    );
-    assert_eq!(
-        w.stored(&expired.order_no).await.order_status,
-        OrderStatus::Closed
-    );
+    assert_eq!(w.status(&paid.order_no).await, OrderStatus::Success);
+    assert_eq!(w.status(&expired.order_no).await, OrderStatus::Closed);
     assert_eq!(
         w.wechat.state_of(expired.order_no.as_str()),
         Some(TradeState::Closed)
     );
-    assert_eq!(
-        w.stored(&broken.order_no).await.order_status,
-        OrderStatus::Notpay
-    );
-    assert_eq!(
-        w.stored(&tampered.order_no).await.order_status,
-        OrderStatus::Notpay
-    );
-    assert_eq!(
-        w.stored(&young_but_due.order_no).await.order_status,
-        OrderStatus::Notpay
-    );
-    assert_eq!(
-        w.stored(&too_young.order_no).await.order_status,
-        OrderStatus::Notpay
-    );
+    assert_eq!(w.status(&never_prepaid).await, OrderStatus::Closed);
+    for (pending, failures) in [
+        (&broken, 1),
+        (&tampered, 1),
+        (&young_but_due, 0),
+        (&too_young, 0),
+    ] {
+        let stored = w.stored(&pending.order_no).await;
+        assert_eq!(
+            (stored.order_status, stored.sweep_failures),
+            (OrderStatus::Notpay, failures)
+        );
+    }
+    assert_eq!(w.evidence(tampered.order_no.as_str()).await.len(), 1);
 }
 
 #[tokio::test]
@@ -553,23 +947,135 @@ async fn sweep_settles_an_expired_order_whose_close_says_paid() {
     let w = world().await;
     let order = w.placed("1", None).await;
     w.clock.advance(Duration::seconds(400));
-    // The query still sees NOTPAY; the shopper pays just before the close arrives.
+    // The shopper pays just before the close arrives.
     w.wechat.pay_during_close(order.order_no.as_str());
-    let report = w.sweep(w.clock.now() + Duration::minutes(1)).await;
+    let report = w.sweep_now().await;
     assert_eq!((report.settled, report.closed), (1, 0), "{report:?}");
     assert_eq!(w.wechat.closes(), 1);
+    assert_eq!(w.status(&order.order_no).await, OrderStatus::Success);
+    assert_eq!(w.records(&order.order_no).await, 1);
+}
+
+/// Before: the sweep queried first (`NOTPAY`), closed, took the 204 as closed and closed the order
+/// here: WeChat Pay held the money of a `CLOSED` order.
+#[tokio::test]
+async fn sweep_settles_an_expired_order_paid_before_a_close_that_answers_ok() {
+    let w = world().await;
+    w.wechat.answer_close_of_paid(ClosePaidAnswer::NoContent);
+    let order = w.placed("2", None).await;
+    w.clock.advance(Duration::seconds(400));
+    w.wechat.pay_during_close(order.order_no.as_str());
+    let report = w.sweep_now().await;
+    assert_eq!((report.settled, report.closed), (1, 0), "{report:?}");
+    let stored = w.stored(&order.order_no).await;
+    assert_eq!(stored.order_status, OrderStatus::Success);
+    assert!(!stored.paid_after_close);
+    assert_eq!(w.records(&order.order_no).await, 1);
     assert_eq!(
-        w.stored(&order.order_no).await.order_status,
-        OrderStatus::Success
+        w.wechat.state_of(order.order_no.as_str()),
+        Some(TradeState::Success)
     );
-    assert_eq!(
-        w.store
-            .payment_records(&order.order_no)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+}
+
+/// Before: any expired order unknown at WeChat Pay was closed here (`closed_never_prepaid`), even
+/// with a prepay still in flight that could land and be paid.
+#[tokio::test]
+async fn sweep_does_not_close_an_unknown_order_whose_prepay_lease_is_in_flight() {
+    for answer in [CloseUnknownAnswer::NotFound, CloseUnknownAnswer::NoContent] {
+        let w = world().await;
+        w.wechat.answer_close_of_unknown(answer);
+        let now = T0 + Duration::seconds(400);
+        // An order whose lease outlives its expiry (claimed by an instance whose clock lagged),
+        // and one whose prepay timed out long ago.
+        let in_flight = w
+            .seed(T0, |o| {
+                o.prepay_started_at = Some(now - Duration::seconds(2));
+                o.prepay_lease_until = Some(now + Duration::seconds(2));
+            })
+            .await;
+        let never_prepaid = w
+            .seed(T0, |o| {
+                o.prepay_started_at = Some(T0);
+                o.prepay_lease_until = Some(T0 + Duration::seconds(4));
+            })
+            .await;
+        w.clock.set(now);
+        let report = w.sweep_now().await;
+        assert_eq!(
+            report,
+            ReconcileReport {
+                listed: 2,
+                examined: 2,
+                closed_never_prepaid: 1,
+                still_pending: 1,
+                stale_pending: 1,
+                ..ReconcileReport::default()
+            },
+            "{answer:?}"
+        );
+        assert_eq!(w.status(&in_flight.order_no).await, OrderStatus::Notpay);
+        assert_eq!(w.status(&never_prepaid.order_no).await, OrderStatus::Closed);
+
+        // Its lease over, the prepay has landed or never will: unknown now means never prepaid.
+        w.clock.advance(Duration::seconds(3));
+        let report = w.sweep_now().await;
+        assert_eq!(report.closed_never_prepaid, 1, "{answer:?}: {report:?}");
+        assert_eq!(w.status(&in_flight.order_no).await, OrderStatus::Closed);
+    }
+}
+
+/// Before: an expired order unknown at WeChat Pay was closed here even though WeChat Pay had issued
+/// its `code_url` (so the unknown answer cannot be trusted).
+#[tokio::test]
+async fn sweep_leaves_an_order_with_a_code_url_that_wechat_pay_does_not_know_pending_as_an_alert() {
+    for answer in [CloseUnknownAnswer::NotFound, CloseUnknownAnswer::NoContent] {
+        let w = world().await;
+        w.wechat.answer_close_of_unknown(answer);
+        let order = w
+            .seed(T0, |o| {
+                o.code_url = Some("weixin://wxpay/bizpayurl?pr=issued".into());
+                o.prepay_started_at = Some(T0);
+            })
+            .await;
+        w.clock.advance(Duration::seconds(400));
+        let report = w.sweep_now().await;
+        assert_eq!(
+            report,
+            ReconcileReport {
+                listed: 1,
+                examined: 1,
+                alerts: 1,
+                stale_pending: 1,
+                ..ReconcileReport::default()
+            },
+            "{answer:?}"
+        );
+        let stored = w.stored(&order.order_no).await;
+        assert_eq!(
+            (stored.order_status, stored.sweep_failures),
+            (OrderStatus::Notpay, 1)
+        );
+    }
+}
+
+/// Before: a `NOTPAY` expired order whose close was refused stayed pending for ever (`failed`).
+#[tokio::test]
+async fn sweep_closes_an_order_wechat_pay_still_shows_notpay_only_past_the_clock_skew_allowance() {
+    let w = world().await;
+    let order = w.placed("1", None).await;
+    w.wechat.fail_closes_with(Some(GatewayError::Rejected {
+        status: 400,
+        code: "INVALID_REQUEST".into(),
+        message: "m".into(),
+    }));
+    w.clock.advance(Duration::seconds(330));
+    let report = w.sweep_now().await;
+    assert_eq!((report.still_pending, report.closed), (1, 0), "{report:?}");
+    assert_eq!(w.status(&order.order_no).await, OrderStatus::Notpay);
+    w.clock.advance(Duration::milliseconds(1));
+    let report = w.sweep_now().await;
+    assert_eq!((report.still_pending, report.closed), (0, 1), "{report:?}");
+    assert_eq!(w.status(&order.order_no).await, OrderStatus::Closed);
 }
 
 #[tokio::test]
@@ -580,40 +1086,177 @@ async fn sweep_keeps_at_most_the_configured_queries_in_flight() {
         w.placed("1", None).await;
     }
     w.clock.advance(Duration::seconds(90));
-    let report = w.sweep(w.clock.now() + Duration::minutes(1)).await;
-    assert_eq!((report.examined, report.still_pending), (24, 24));
+    let report = w.sweep_now().await;
+    assert_eq!(
+        (report.listed, report.examined, report.still_pending),
+        (24, 24, 24)
+    );
     assert_eq!(w.wechat.max_in_flight(), 3);
 }
 
+/// Before: orders were started until the deadline itself, so the last ones could run past it, and
+/// the orders left were not counted.
 #[tokio::test]
-async fn sweep_starts_no_work_after_its_deadline() {
+async fn sweep_starts_no_order_later_than_its_slowest_order_before_the_deadline() {
     let mut w = world().await;
     w.config.reconcile_concurrency = 1;
     let mut placed = Vec::new();
     for _ in 0..12 {
-        placed.push(w.placed("1", None).await);
+        let order = w.placed("1", None).await;
+        w.wechat.pay(order.order_no.as_str());
+        placed.push(order);
     }
     w.clock.advance(Duration::seconds(400));
-    for order in &placed {
-        w.wechat.pay(order.order_no.as_str());
-    }
     w.wechat.advance_clock_per_query(Duration::seconds(1));
-    let report = w.sweep(w.clock.now() + Duration::seconds(5)).await;
-    assert!(report.deadline_reached, "{report:?}");
-    assert_eq!(report.settled, 5, "{report:?}");
+    let deadline = w.clock.now() + slowest_order(&w.config) + Duration::seconds(5);
+    let report = w.sweep(deadline).await;
+    assert_eq!(
+        report,
+        ReconcileReport {
+            listed: 12,
+            examined: 5,
+            settled: 5,
+            stale_pending: 7,
+            deadline_reached: true,
+            ..ReconcileReport::default()
+        }
+    );
     assert_eq!(w.wechat.queries(), 5);
     let mut pending = 0;
     for order in &placed {
-        if w.stored(&order.order_no).await.order_status == OrderStatus::Notpay {
+        if w.status(&order.order_no).await == OrderStatus::Notpay {
             pending += 1;
         }
     }
     assert_eq!(pending, 7, "left for the next run");
 }
 
+/// Before: orders were served in the pending index's order (oldest first) whatever happened to
+/// them before, so a backlog of failing orders was re-queried ahead of everything at every run.
+#[tokio::test]
+async fn sweep_serves_orders_that_failed_before_after_the_others() {
+    let mut w = world().await;
+    w.config.reconcile_concurrency = 1;
+    let mut failing = Vec::new();
+    for _ in 0..3 {
+        let order = w.placed("1", None).await;
+        w.wechat.fail_queries_of(
+            order.order_no.as_str(),
+            GatewayError::Unavailable("500".into()),
+        );
+        failing.push(order.order_no);
+    }
+    w.clock.advance(Duration::seconds(70));
+    let report = w.sweep_now().await;
+    assert_eq!((report.listed, report.failed), (3, 3), "{report:?}");
+    for order_no in &failing {
+        assert_eq!(w.stored(order_no).await.sweep_failures, 1);
+    }
+
+    w.clock.advance(Duration::seconds(10));
+    let mut fresh = Vec::new();
+    for _ in 0..3 {
+        fresh.push(w.placed("1", None).await.order_no.to_string());
+    }
+    w.clock.advance(Duration::seconds(70));
+    let before = w.wechat.queries();
+    w.wechat.advance_clock_per_query(Duration::seconds(1));
+    let deadline = w.clock.now() + slowest_order(&w.config) + Duration::seconds(3);
+    let report = w.sweep(deadline).await;
+    assert_eq!(
+        report,
+        ReconcileReport {
+            listed: 6,
+            examined: 3,
+            still_pending: 3,
+            deadline_reached: true,
+            ..ReconcileReport::default()
+        }
+    );
+    let mut served: Vec<String> = w.wechat.query_log()[before..]
+        .iter()
+        .map(|q| q.out_trade_no.clone())
+        .collect();
+    served.sort();
+    fresh.sort();
+    assert_eq!(served, fresh, "the fresh orders first");
+}
+
+/// Before: a 429 was one more failure; the sweep went on querying at full speed.
+#[tokio::test]
+async fn sweep_backs_off_when_wechat_pay_throttles() {
+    let mut w = world().await;
+    w.config.reconcile_concurrency = 1;
+    for _ in 0..4 {
+        w.placed("1", None).await;
+    }
+    w.clock.advance(Duration::seconds(70));
+    w.wechat.throttle_queries(2);
+    let report = w.sweep_now().await;
+    assert_eq!(
+        report,
+        ReconcileReport {
+            listed: 4,
+            examined: 4,
+            throttled: 2,
+            still_pending: 2,
+            ..ReconcileReport::default()
+        }
+    );
+    let log = w.wechat.query_log();
+    assert_eq!(
+        log.iter().map(|q| q.throttled).collect::<Vec<_>>(),
+        [true, true, false, false]
+    );
+    let first_pause = log[1].at - log[0].at;
+    let second_pause = log[2].at - log[1].at;
+    assert!(first_pause >= FIRST_BACKOFF, "{first_pause:?}");
+    assert!(
+        second_pause >= 2 * FIRST_BACKOFF,
+        "doubled after a second throttle in a row: {second_pause:?}"
+    );
+    for query in &log[..2] {
+        let order_no = OrderNo::parse(&query.out_trade_no).unwrap();
+        assert_eq!(
+            w.stored(&order_no).await.sweep_failures,
+            0,
+            "a throttle is not the order's failure"
+        );
+    }
+}
+
+#[tokio::test]
+async fn stale_pending_counts_orders_long_expired_and_still_pending_after_the_sweep() {
+    let w = world().await;
+    let broken = w.placed("1", None).await;
+    let closable = w.placed("1", None).await;
+    w.clock.advance(Duration::seconds(200));
+    let unexpired = w.placed("1", None).await;
+    w.clock.advance(Duration::seconds(200));
+    w.wechat.fail_queries_of(
+        broken.order_no.as_str(),
+        GatewayError::Unavailable("500".into()),
+    );
+    let report = w.sweep_now().await;
+    assert_eq!(
+        report,
+        ReconcileReport {
+            listed: 3,
+            examined: 3,
+            closed: 1,
+            failed: 1,
+            still_pending: 1,
+            stale_pending: 1,
+            ..ReconcileReport::default()
+        }
+    );
+    assert_eq!(w.status(&closable.order_no).await, OrderStatus::Closed);
+    assert_eq!(w.status(&unexpired.order_no).await, OrderStatus::Notpay);
+}
+
 #[tokio::test]
 async fn sweep_of_nothing_is_empty() {
     let w = world().await;
-    let report = w.sweep(w.clock.now() + Duration::minutes(1)).await;
+    let report = w.sweep_now().await;
     assert_eq!(report, ReconcileReport::default());
 }

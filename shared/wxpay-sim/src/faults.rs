@@ -12,9 +12,15 @@
 //!   "signtest_probe": false,
 //!   "api": {"kind": "system_error", "fraction": 1.0, "path_prefix": "/v3/pay/transactions/native", "hang_ms": 30000},
 //!   "clock_skew_secs": 0,
-//!   "sign_with_other_key": false
+//!   "sign_with_other_key": false,
+//!   "close_paid_answer": "orderpaid",
+//!   "close_unknown_answer": "not_found"
 //! }
 //! ```
+//!
+//! The two `close_…` members choose between answers of WeChat Pay that are not confirmed: closing
+//! a paid order may answer `ORDERPAID` or 204, closing an unknown `out_trade_no` may answer
+//! `ORDER_NOT_EXIST` or 204. Either way a merchant must confirm every close with a query.
 
 use crate::clock::SkewedClock;
 use crate::random;
@@ -55,6 +61,13 @@ pub struct Faults {
     /// (platform certificate instead of public key, or the reverse), as during a migration. The
     /// certificate list of `/v3/certificates` stays signed by its certificate.
     pub sign_with_other_key: bool,
+    /// What closing a paid order answers: `"orderpaid"` (403 `ORDERPAID`, the default) or
+    /// `"no_content"` (a signed 204; the order stays paid). WeChat Pay's answer is unconfirmed.
+    pub close_paid_answer: ClosePaidAnswer,
+    /// What closing an `out_trade_no` that has no order answers: `"not_found"` (404
+    /// `ORDER_NOT_EXIST`, the default) or `"no_content"` (a signed 204; no order is created).
+    /// Production may answer 204; WeChat Pay's answer is unconfirmed.
+    pub close_unknown_answer: CloseUnknownAnswer,
 }
 
 impl Default for Faults {
@@ -67,6 +80,8 @@ impl Default for Faults {
             api: None,
             clock_skew_secs: 0,
             sign_with_other_key: false,
+            close_paid_answer: ClosePaidAnswer::default(),
+            close_unknown_answer: CloseUnknownAnswer::default(),
         }
     }
 }
@@ -107,6 +122,32 @@ pub enum ApiFaultKind {
     /// No answer for `hang_ms`; then the call is processed and answered normally, as when WeChat
     /// Pay is slow: a client that gave up meanwhile cannot know whether it took effect.
     Hang,
+}
+
+/// What closing a paid order answers (the `close_paid_answer` switch). Either way the order stays
+/// paid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClosePaidAnswer {
+    /// `"orderpaid"`: 403 `ORDERPAID` (the default).
+    #[default]
+    #[serde(rename = "orderpaid")]
+    OrderPaid,
+    /// `"no_content"`: 204 with an empty signed body, as if the close had succeeded.
+    #[serde(rename = "no_content")]
+    NoContent,
+}
+
+/// What closing an `out_trade_no` that has no order answers (the `close_unknown_answer` switch).
+/// Either way no order is created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CloseUnknownAnswer {
+    /// `"not_found"`: 404 `ORDER_NOT_EXIST` (the default).
+    #[default]
+    #[serde(rename = "not_found")]
+    NotFound,
+    /// `"no_content"`: 204 with an empty signed body, as if the close had succeeded.
+    #[serde(rename = "no_content")]
+    NoContent,
 }
 
 impl Faults {
@@ -221,6 +262,31 @@ mod tests {
         let api: Faults = serde_json::from_str(r#"{"api":{"kind":"hang"}}"#).unwrap();
         let api = api.api.unwrap();
         assert_eq!((api.fraction, api.hang_ms), (1.0, 30_000));
+    }
+
+    #[test]
+    fn close_answers_default_to_the_errors_and_take_only_their_named_values() {
+        let faults = Faults::default();
+        assert_eq!(faults.close_paid_answer, ClosePaidAnswer::OrderPaid);
+        assert_eq!(faults.close_unknown_answer, CloseUnknownAnswer::NotFound);
+        let json = serde_json::to_value(&faults).unwrap();
+        assert_eq!(json["close_paid_answer"], "orderpaid");
+        assert_eq!(json["close_unknown_answer"], "not_found");
+        let both: Faults = serde_json::from_str(
+            r#"{"close_paid_answer":"no_content","close_unknown_answer":"no_content"}"#,
+        )
+        .unwrap();
+        assert_eq!(both.close_paid_answer, ClosePaidAnswer::NoContent);
+        assert_eq!(both.close_unknown_answer, CloseUnknownAnswer::NoContent);
+        for bad in [
+            r#"{"close_paid_answer":"not_found"}"#,
+            r#"{"close_paid_answer":"NoContent"}"#,
+            r#"{"close_unknown_answer":"orderpaid"}"#,
+            r#"{"close_unknown_answer":null}"#,
+            r#"{"close_unknown_answer":true}"#,
+        ] {
+            assert!(serde_json::from_str::<Faults>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -33,5 +33,5 @@ pub mod store;
 
 pub use config::{SigningMode, SimConfig};
 pub use error::SimError;
-pub use faults::{ApiFault, ApiFaultKind, Faults};
+pub use faults::{ApiFault, ApiFaultKind, ClosePaidAnswer, CloseUnknownAnswer, Faults};
 pub use simulator::Simulator;

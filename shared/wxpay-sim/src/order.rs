@@ -289,6 +289,7 @@ impl Order {
                     device_id: Some(device_id),
                 }),
             promotion_detail: None,
+            extra: Default::default(),
         };
         if let OrderState::Success(payment) = &self.state {
             tx.transaction_id = Some(payment.transaction_id.clone());

@@ -320,3 +320,151 @@ async fn signing_with_the_other_key_breaks_single_mode_merchants_but_not_combine
     assert_eq!(record["attempts"][0]["signed_with"], "certificate");
     sim.stop().await;
 }
+
+/// A notify URL on loopback that nobody answers: the close tests pay orders but need no merchant.
+const NOBODY: &str = "http://127.0.0.1:9/notify";
+
+/// Every combination of `close_paid_answer` and `close_unknown_answer`.
+const CLOSE_SWITCHES: [(&str, &str); 4] = [
+    ("orderpaid", "not_found"),
+    ("orderpaid", "no_content"),
+    ("no_content", "not_found"),
+    ("no_content", "no_content"),
+];
+
+/// Closes `out_trade_no` with the signed client: `Ok` for a 204 whose signature the client
+/// verified, else the error's status and code.
+async fn close(client: &wxpay::Client, out_trade_no: &str) -> Result<(), (u16, String)> {
+    match client.close(out_trade_no).await {
+        Ok(()) => Ok(()),
+        Err(ClientError::Api { status, code, .. }) => Err((status, code)),
+        Err(other) => panic!("{other:?}"),
+    }
+}
+
+async fn set_close_switches(sim: &common::Harness, paid: &str, unknown: &str) {
+    sim.set_faults(json!({"close_paid_answer": paid, "close_unknown_answer": unknown}))
+        .await;
+    let current = sim.get_json("/sim/faults").await;
+    assert_eq!(current["close_paid_answer"], paid);
+    assert_eq!(current["close_unknown_answer"], unknown);
+}
+
+#[tokio::test]
+async fn closing_a_paid_order_answers_orderpaid_or_204_and_the_order_stays_paid() {
+    let sim = start().await;
+    let client = sim.client();
+    for (paid_answer, unknown_answer) in CLOSE_SWITCHES {
+        set_close_switches(&sim, paid_answer, unknown_answer).await;
+        let no = trade_no("CP");
+        let code = client
+            .native_prepay(&sim.prepay(&no, NOBODY))
+            .await
+            .unwrap();
+        assert_eq!(sim.scan(&code.code_url).await.0, 200);
+        let before = client.query_by_out_trade_no(&no).await.unwrap();
+        let answer = close(&client, &no).await;
+        match paid_answer {
+            "orderpaid" => assert_eq!(answer, Err((403, "ORDERPAID".into())), "{paid_answer}"),
+            _ => assert_eq!(answer, Ok(()), "{paid_answer}"),
+        }
+        let after = client.query_by_out_trade_no(&no).await.unwrap();
+        assert_eq!(after.trade_state, TradeState::Success);
+        assert_eq!(after.transaction_id, before.transaction_id);
+    }
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn closing_an_unknown_order_answers_404_or_204_and_creates_nothing() {
+    let sim = start().await;
+    let client = sim.client();
+    for (paid_answer, unknown_answer) in CLOSE_SWITCHES {
+        set_close_switches(&sim, paid_answer, unknown_answer).await;
+        let no = trade_no("CU");
+        let answer = close(&client, &no).await;
+        match unknown_answer {
+            "not_found" => assert_eq!(
+                answer,
+                Err((404, "ORDER_NOT_EXIST".into())),
+                "{unknown_answer}"
+            ),
+            _ => assert_eq!(answer, Ok(()), "{unknown_answer}"),
+        }
+        match client.query_by_out_trade_no(&no).await {
+            Err(ClientError::Api {
+                status: 404, code, ..
+            }) => assert_eq!(code, "ORDER_NOT_EXIST"),
+            other => panic!("{other:?}"),
+        }
+        let listed = sim
+            .get_json(&format!("/sim/orders?out_trade_no={no}"))
+            .await;
+        assert_eq!(listed["orders"], json!([]));
+    }
+    // The 204 is an empty body with the signature headers, like every 2xx.
+    let no = trade_no("CU");
+    let target = format!("/v3/pay/transactions/out-trade-no/{no}/close");
+    let body = json!({"mchid": sim.mchid()}).to_string();
+    let response = sim.signed("POST", &target, &body).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    assert!(response.headers().contains_key("wechatpay-signature"));
+    assert!(response.bytes().await.unwrap().is_empty());
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn closing_an_unpaid_order_answers_204_and_closes_it_under_every_switch() {
+    let sim = start().await;
+    let client = sim.client();
+    for (paid_answer, unknown_answer) in CLOSE_SWITCHES {
+        set_close_switches(&sim, paid_answer, unknown_answer).await;
+        let no = trade_no("CN");
+        let code = client
+            .native_prepay(&sim.prepay(&no, NOBODY))
+            .await
+            .unwrap();
+        assert_eq!(close(&client, &no).await, Ok(()));
+        assert_eq!(close(&client, &no).await, Ok(()));
+        let tx = client.query_by_out_trade_no(&no).await.unwrap();
+        assert_eq!(tx.trade_state, TradeState::Closed);
+        let (status, body) = sim.scan(&code.code_url).await;
+        assert_eq!(
+            (status.as_u16(), &body["code"]),
+            (409, &json!("ORDER_CLOSED"))
+        );
+    }
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_close_switch_values_are_refused() {
+    let sim = start().await;
+    set_close_switches(&sim, "no_content", "no_content").await;
+    for bad in [
+        json!({"close_paid_answer": "not_found"}),
+        json!({"close_paid_answer": "ORDERPAID"}),
+        json!({"close_paid_answer": "no-content"}),
+        json!({"close_paid_answer": null}),
+        json!({"close_unknown_answer": "orderpaid"}),
+        json!({"close_unknown_answer": "404"}),
+        json!({"close_unknown_answer": 204}),
+    ] {
+        let (status, body) = sim.post_json("/sim/faults", &bad).await;
+        assert_eq!(status, 400, "{bad}");
+        assert_eq!(body["code"], "INVALID_REQUEST", "{bad}");
+        let member = bad.as_object().unwrap().keys().next().unwrap().clone();
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(&member), "{message}");
+    }
+    // A refused POST changes nothing; DELETE restores the defaults.
+    let current = sim.get_json("/sim/faults").await;
+    assert_eq!(current["close_paid_answer"], "no_content");
+    assert_eq!(current["close_unknown_answer"], "no_content");
+    let cleared = sim.raw("DELETE", "/sim/faults").send().await.unwrap();
+    assert_eq!(cleared.status(), 204);
+    let current = sim.get_json("/sim/faults").await;
+    assert_eq!(current["close_paid_answer"], "orderpaid");
+    assert_eq!(current["close_unknown_answer"], "not_found");
+    sim.stop().await;
+}

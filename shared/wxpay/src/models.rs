@@ -123,6 +123,10 @@ pub struct Transaction {
     /// Coupons and discounts applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promotion_detail: Option<Vec<serde_json::Value>>,
+    /// Members this model does not name, kept as received so that a stored payment record holds
+    /// everything WeChat Pay sent.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `trade_state` values (§4.2). Unknown future values are kept, not rejected.

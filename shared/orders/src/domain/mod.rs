@@ -8,6 +8,7 @@ pub mod payment;
 pub mod product;
 pub mod status;
 pub mod timefmt;
+pub mod transition;
 
 pub use buyer::{BuyerHash, InvalidBuyer};
 pub use order::Order;
@@ -17,3 +18,4 @@ pub use order_no::{
 pub use payment::PaymentRecord;
 pub use product::{InvalidProduct, Product};
 pub use status::OrderStatus;
+pub use transition::{CloseReason, CloseRequest, PrepayAnswer, PrepayClaim, Settlement};

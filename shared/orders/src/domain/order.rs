@@ -49,6 +49,34 @@ pub struct Order {
     /// SHA-256 of the buyer token of the shopper who placed it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buyer_hash: Option<BuyerHash>,
+    /// Paid at WeChat Pay after it had been closed or cancelled here: WeChat Pay holds the money,
+    /// so the order shows paid, and the merchant refunds it or delivers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paid_after_close: bool,
+    /// When the latest prepay was claimed (sent right after). Only a holder of the latest claim
+    /// may store its `code_url`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub prepay_started_at: Option<OffsetDateTime>,
+    /// While a prepay is in flight: until when its claim holds (see
+    /// [`OrdersConfig::prepay_lease`](crate::OrdersConfig::prepay_lease)).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub prepay_lease_until: Option<OffsetDateTime>,
+    /// Sweep runs that examined the order and could not finish it (WeChat Pay or store errors,
+    /// alerts); the sweep serves orders with fewer first, so that these never starve the rest.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sweep_failures: u32,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 impl Order {
@@ -75,12 +103,29 @@ impl Order {
             success_time: None,
             payer_openid: None,
             buyer_hash,
+            paid_after_close: false,
+            prepay_started_at: None,
+            prepay_lease_until: None,
+            sweep_failures: 0,
         }
     }
 
-    /// Whether the order can no longer be paid at `now`.
+    /// Whether the order's payment window has passed at `now` (by our clock).
     pub fn is_expired_at(&self, now: OffsetDateTime) -> bool {
         now >= self.expires_at
+    }
+
+    /// Whether WeChat Pay, whose clock may differ from ours by up to
+    /// [`CLOCK_SKEW_ALLOWANCE`](crate::config::CLOCK_SKEW_ALLOWANCE), can no longer accept a
+    /// payment of this order at `now`. Holds only because no prepay is sent after the prepay
+    /// cutoff, so WeChat Pay's `time_expire` is ours.
+    pub fn is_unpayable_at(&self, now: OffsetDateTime) -> bool {
+        now > self.expires_at + crate::config::CLOCK_SKEW_ALLOWANCE
+    }
+
+    /// Whether a prepay claimed for this order may still be in flight at `now` (its lease holds).
+    pub fn prepay_in_flight_at(&self, now: OffsetDateTime) -> bool {
+        self.prepay_lease_until.is_some_and(|until| now < until)
     }
 
     /// Whether `buyer` is the shopper who placed the order (orders placed without a token belong to nobody).

@@ -53,11 +53,13 @@ impl OrderStatus {
     }
 
     /// Whether `self → next` is an allowed transition: `NOTPAY → SUCCESS | CLOSED | CANCELLED`,
+    /// `CLOSED | CANCELLED → SUCCESS` (a payment WeChat Pay accepted anyway, `paidAfterClose`),
     /// `SUCCESS → REFUND_PROCESSING → REFUNDED | REFUND_ABNORMAL`. Nothing else, not even `x → x`.
     pub fn can_become(self, next: OrderStatus) -> bool {
         matches!(
             (self, next),
             (Self::Notpay, Self::Success | Self::Closed | Self::Cancelled)
+                | (Self::Closed | Self::Cancelled, Self::Success)
                 | (Self::Success, Self::RefundProcessing)
                 | (
                     Self::RefundProcessing,
@@ -97,6 +99,8 @@ mod tests {
                 (Notpay, Closed),
                 (Notpay, Cancelled),
                 (Success, RefundProcessing),
+                (Closed, Success),
+                (Cancelled, Success),
                 (RefundProcessing, Refunded),
                 (RefundProcessing, RefundAbnormal),
             ]

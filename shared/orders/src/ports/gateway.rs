@@ -10,16 +10,20 @@ pub enum GatewayError {
     /// No answer in time: the call may or may not have taken effect (API: 504).
     #[error("WeChat Pay timed out")]
     Timeout,
-    /// Unreachable, throttled or failing on its side (5xx, `SYSTEM_ERROR`, `FREQUENCY_LIMITED`); retry later (API: 502).
+    /// Unreachable or failing on its side (5xx, `SYSTEM_ERROR`); retry later (API: 502).
     #[error("WeChat Pay unavailable: {0}")]
     Unavailable(String),
+    /// Throttled (429, `FREQUENCY_LIMITED`): slow down, retry later (API: 502).
+    #[error("WeChat Pay throttled the call: {0}")]
+    Throttled(String),
     /// The order is already paid (`ORDERPAID`): query it and settle instead.
     #[error("order already paid at WeChat Pay")]
     OrderPaid,
     /// The order is closed at WeChat Pay (`ORDER_CLOSED`).
     #[error("order closed at WeChat Pay")]
     OrderClosed,
-    /// WeChat Pay does not know the order (404 `ORDER_NOT_EXIST`).
+    /// WeChat Pay does not know the order: a 404 whose body says `ORDER_NOT_EXIST` (any other 404,
+    /// such as a proxy's or a wrong base URL's, is [`GatewayError::Rejected`]).
     #[error("order not found at WeChat Pay")]
     OrderNotFound,
     /// Refused with a business or parameter error (API: 502; look at the code).
@@ -54,8 +58,9 @@ pub trait PaymentGateway: Send + Sync {
         out_trade_no: &str,
     ) -> impl Future<Output = Result<Option<Transaction>, GatewayError>> + Send;
 
-    /// Closes an unpaid order. Closing an already closed order succeeds; a paid one answers
-    /// [`GatewayError::OrderPaid`]; an unknown one [`GatewayError::OrderNotFound`].
+    /// Asks WeChat Pay to close an order. The answer proves nothing by itself (a paid order may
+    /// answer [`GatewayError::OrderPaid`] or succeed, an unknown one
+    /// [`GatewayError::OrderNotFound`] or succeed): confirm every close by a query.
     fn close_order(
         &self,
         out_trade_no: &str,

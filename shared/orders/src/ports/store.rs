@@ -6,7 +6,8 @@ use std::future::Future;
 use time::OffsetDateTime;
 
 use super::page::{Page, PageRequest};
-use crate::domain::{BuyerHash, Order, OrderNo, OrderStatus, PaymentRecord, Product};
+use crate::domain::{BuyerHash, Order, OrderNo, PaymentRecord, Product};
+pub use crate::domain::{CloseReason, CloseRequest, PrepayAnswer, PrepayClaim, Settlement};
 
 /// A storage failure. Domain outcomes (already settled, conflict, …) are not errors; see the outcome enums.
 #[derive(Debug, thiserror::Error)]
@@ -53,51 +54,19 @@ pub enum CreateOutcome {
     Existing(Order),
 }
 
-/// What settles an order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settlement {
-    /// The verified transaction, kept as the payment record.
-    pub record: PaymentRecord,
-    /// When it was paid.
-    pub success_time: Option<OffsetDateTime>,
-    /// The payer's openid.
-    pub payer_openid: Option<String>,
-    /// Time of the change (`updatedAt`).
-    pub settled_at: OffsetDateTime,
-}
-
 /// Result of [`OrderSettler::settle_order`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SettleOutcome {
     /// `NOTPAY → SUCCESS` happened now, and the payment record was written with it.
     Settled(Order),
-    /// Already `SUCCESS` with this same transaction: nothing written.
+    /// `CLOSED | CANCELLED → SUCCESS` with `paidAfterClose` happened now, with the payment record.
+    SettledAfterClose(Order),
+    /// Already settled by this same transaction: nothing written.
     AlreadySettled(Order),
-    /// Already `SUCCESS` with another transaction: nothing written (a double payment to look at).
-    Conflict(Order),
-    /// In another state (`CLOSED`, `CANCELLED`, …): nothing written.
-    NotPending(Order),
+    /// Already settled by another transaction: the payment record was kept, the order left as is.
+    DoublePayment(Order),
     /// No such order.
     NotFound,
-}
-
-/// The final state of a close.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    /// Expired: `CLOSED`.
-    Expired,
-    /// Cancelled by the shopper: `CANCELLED`.
-    CancelledByBuyer,
-}
-
-impl CloseReason {
-    /// The state the order ends in.
-    pub fn target(self) -> OrderStatus {
-        match self {
-            Self::Expired => OrderStatus::Closed,
-            Self::CancelledByBuyer => OrderStatus::Cancelled,
-        }
-    }
 }
 
 /// Result of [`OrderCloser::close_order`].
@@ -109,8 +78,56 @@ pub enum CloseOutcome {
     AlreadyClosed(Order),
     /// In another state (paid, or closed the other way): nothing written.
     NotPending(Order),
+    /// A prepay was claimed since WeChat Pay was asked: nothing written.
+    PrepayMoved(Order),
     /// No such order.
     NotFound,
+}
+
+/// Result of [`PrepayRecorder::claim_prepay`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The claim is ours: prepay now.
+    Claimed(Order),
+    /// Another prepay is in flight.
+    Busy(Order),
+    /// No longer `NOTPAY`.
+    NotPending(Order),
+    /// Too close to expiry to prepay.
+    WindowClosed(Order),
+    /// No such order.
+    NotFound,
+}
+
+/// Result of [`PrepayRecorder::answer_prepay`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerOutcome {
+    /// Stored (the link, or the claim's release).
+    Stored(Order),
+    /// No longer `NOTPAY`: nothing stored.
+    NotPending(Order),
+    /// A later claim exists: nothing stored.
+    Superseded(Order),
+    /// No such order.
+    NotFound,
+}
+
+/// A genuinely signed transaction that settled nothing because it does not match the order or the
+/// merchant: kept as evidence for a person to look at.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    /// The `out_trade_no` the transaction names.
+    pub out_trade_no: String,
+    /// Its `transaction_id` (empty if it had none).
+    pub transaction_id: String,
+    /// Why it was refused.
+    pub reason: String,
+    /// When it was received.
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    /// The transaction as received.
+    pub transaction: wxpay::models::Transaction,
 }
 
 /// Creates orders.
@@ -134,20 +151,28 @@ pub trait OrderReader: Send + Sync {
     ) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
 }
 
-/// Stores the prepay's payment link.
-pub trait CodeUrlWriter: Send + Sync {
-    /// Sets `codeUrl` of an existing order; [`StoreError::OrderNotFound`] if there is none.
-    fn set_code_url(
+/// Keeps one prepay in flight per order, and stores its link only for the latest claim.
+pub trait PrepayRecorder: Send + Sync {
+    /// Claims the order's prepay (see [`transition::claim_prepay`](crate::domain::transition::claim_prepay)).
+    fn claim_prepay(
         &self,
         order_no: &OrderNo,
-        code_url: &str,
-        at: OffsetDateTime,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        claim: &PrepayClaim,
+    ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send;
+
+    /// Stores a prepay's answer for the claim that sent it (see
+    /// [`transition::answer_prepay`](crate::domain::transition::answer_prepay)).
+    fn answer_prepay(
+        &self,
+        order_no: &OrderNo,
+        answer: &PrepayAnswer,
+    ) -> impl Future<Output = Result<AnswerOutcome, StoreError>> + Send;
 }
 
-/// Settles orders: `NOTPAY → SUCCESS` plus the payment record, atomically.
+/// Settles orders: the order's new state plus the payment record, atomically.
 pub trait OrderSettler: Send + Sync {
-    /// Settles if and only if the order is `NOTPAY`; see [`SettleOutcome`] for every other case.
+    /// Applies [`transition::settle`](crate::domain::transition::settle) to the order as it is,
+    /// with one conditional write; see [`SettleOutcome`].
     fn settle_order(
         &self,
         order_no: &OrderNo,
@@ -157,18 +182,42 @@ pub trait OrderSettler: Send + Sync {
 
 /// Closes or cancels orders: `NOTPAY → CLOSED | CANCELLED`.
 pub trait OrderCloser: Send + Sync {
-    /// Closes if and only if the order is `NOTPAY`; see [`CloseOutcome`] for every other case.
+    /// Applies [`transition::close`](crate::domain::transition::close) to the order as it is, with
+    /// one conditional write; see [`CloseOutcome`].
     fn close_order(
         &self,
         order_no: &OrderNo,
-        reason: CloseReason,
-        at: OffsetDateTime,
+        request: &CloseRequest,
     ) -> impl Future<Output = Result<CloseOutcome, StoreError>> + Send;
+}
+
+/// Counts the sweep runs that could not finish an order, so the sweep serves others first.
+pub trait SweepFailureRecorder: Send + Sync {
+    /// Adds one to `sweepFailures` if the order is still `NOTPAY` (nothing otherwise).
+    fn record_sweep_failure(
+        &self,
+        order_no: &OrderNo,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Keeps the evidence of transactions that were refused.
+pub trait EvidenceRecorder: Send + Sync {
+    /// Stores `evidence` (idempotent for the same transaction and reason).
+    fn record_evidence(
+        &self,
+        evidence: &Evidence,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every piece of evidence kept for `out_trade_no`.
+    fn evidence_for(
+        &self,
+        out_trade_no: &str,
+    ) -> impl Future<Output = Result<Vec<Evidence>, StoreError>> + Send;
 }
 
 /// Reads the payment records of an order.
 pub trait PaymentRecordReader: Send + Sync {
-    /// Every payment record of the order (one at most, by construction).
+    /// Every payment record of the order: one, or more after a double payment.
     fn payment_records(
         &self,
         order_no: &OrderNo,

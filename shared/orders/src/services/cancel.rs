@@ -1,16 +1,12 @@
-//! Cancelling an order at the shopper's request: close at WeChat Pay first, then `CANCELLED`; if
-//! WeChat Pay says it is paid, settle it instead.
+//! Cancelling an order at the shopper's request: closed at WeChat Pay and confirmed by a query,
+//! then `CANCELLED`; if WeChat Pay says it is paid, settled instead.
 
 use wxpay::Clock;
-use wxpay::models::TradeState;
 
-use super::settle::{SettleError, settle_queried_transaction};
+use super::close::{CloseError, Confirmed, close_confirmed};
 use crate::OrdersConfig;
-use crate::domain::{BuyerHash, Order, OrderNo, OrderStatus};
-use crate::ports::{
-    CloseOutcome, CloseReason, GatewayError, OrderCloser, OrderReader, OrderSettler,
-    PaymentGateway, StoreError,
-};
+use crate::domain::{BuyerHash, CloseReason, Order, OrderNo, OrderStatus};
+use crate::ports::{EvidenceRecorder, GatewayError, OrderCloser, OrderReader, OrderSettler, PaymentGateway, StoreError};
 
 /// What cancelling did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,32 +28,31 @@ pub enum CancelError {
     /// The order is in a state that cannot be cancelled (`CLOSED`, refunds, …) [409].
     #[error("order is {}", .0.order_status)]
     NotCancellable(Box<Order>),
-    /// WeChat Pay timed out; nothing changed [504].
+    /// WeChat Pay timed out; nothing changed here [504].
     #[error("WeChat Pay timed out")]
     GatewayTimeout,
-    /// WeChat Pay failed; nothing changed [502].
-    #[error("WeChat Pay failed: {0}")]
-    Gateway(GatewayError),
-    /// It was paid, but settling failed (alert for mismatches) [502 or 500].
+    /// WeChat Pay failed, or did not confirm the close; nothing changed here [502].
     #[error(transparent)]
-    Settle(#[from] SettleError),
+    Close(CloseError),
     /// The store failed [500].
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-fn gateway_error(err: GatewayError) -> CancelError {
-    match err {
-        GatewayError::Timeout => CancelError::GatewayTimeout,
-        other => CancelError::Gateway(other),
+impl From<CloseError> for CancelError {
+    fn from(err: CloseError) -> Self {
+        match err {
+            CloseError::Gateway(GatewayError::Timeout) => Self::GatewayTimeout,
+            CloseError::Store(err) => Self::Store(err),
+            other => Self::Close(other),
+        }
     }
 }
 
 /// Cancels `order_no` for `buyer`, who must be the buyer who placed it. Closes the order at WeChat
-/// Pay first (an order WeChat Pay never saw, or already closed there, counts as closed), then moves
-/// it `NOTPAY → CANCELLED` with a conditional write. If WeChat Pay answers that the order is paid,
-/// it is queried and settled through the same checks as a notification, and [`CancelResult::Paid`]
-/// is returned.
+/// Pay, confirms by a query, and only then moves it `NOTPAY → CANCELLED` with a conditional write
+/// ([`close_confirmed`]). If WeChat Pay says it is paid, it is settled through the same checks as a
+/// notification and [`CancelResult::Paid`] is returned.
 pub async fn cancel_order<S, G, C>(
     store: &S,
     gateway: &G,
@@ -67,7 +62,7 @@ pub async fn cancel_order<S, G, C>(
     buyer: &BuyerHash,
 ) -> Result<CancelResult, CancelError>
 where
-    S: OrderReader + OrderSettler + OrderCloser,
+    S: OrderReader + OrderSettler + OrderCloser + EvidenceRecorder,
     G: PaymentGateway,
     C: Clock,
 {
@@ -84,55 +79,25 @@ where
         OrderStatus::Success => return Ok(CancelResult::Paid(order)),
         _ => return Err(CancelError::NotCancellable(Box::new(order))),
     }
-    match gateway.close_order(order_no.as_str()).await {
-        Ok(()) | Err(GatewayError::OrderNotFound | GatewayError::OrderClosed) => {}
-        Err(GatewayError::OrderPaid) => {
-            return settle_paid(store, gateway, clock, config, order_no).await;
-        }
-        Err(err) => return Err(gateway_error(err)),
-    }
-    match store
-        .close_order(order_no, CloseReason::CancelledByBuyer, super::now(clock))
-        .await?
-    {
-        CloseOutcome::Closed(order) => {
+    let confirmed = close_confirmed(
+        store,
+        gateway,
+        clock,
+        config,
+        &order,
+        CloseReason::CancelledByBuyer,
+    )
+    .await?;
+    match confirmed {
+        Confirmed::Closed { order, .. } => {
             tracing::info!(out_trade_no = %order_no, "order cancelled");
             Ok(CancelResult::Cancelled(order))
         }
-        CloseOutcome::AlreadyClosed(order) => Ok(CancelResult::AlreadyCancelled(order)),
-        CloseOutcome::NotPending(order) if order.order_status == OrderStatus::Success => {
-            Ok(CancelResult::Paid(order))
-        }
-        CloseOutcome::NotPending(order) => Err(CancelError::NotCancellable(Box::new(order))),
-        CloseOutcome::NotFound => Err(CancelError::NotFound),
+        Confirmed::Paid(settled) => Ok(CancelResult::Paid(settled.order().clone())),
+        Confirmed::NotPending(order) => match order.order_status {
+            OrderStatus::Cancelled => Ok(CancelResult::AlreadyCancelled(order)),
+            OrderStatus::Success => Ok(CancelResult::Paid(order)),
+            _ => Err(CancelError::NotCancellable(Box::new(order))),
+        },
     }
-}
-
-async fn settle_paid<S, G, C>(
-    store: &S,
-    gateway: &G,
-    clock: &C,
-    config: &OrdersConfig,
-    order_no: &OrderNo,
-) -> Result<CancelResult, CancelError>
-where
-    S: OrderReader + OrderSettler,
-    G: PaymentGateway,
-    C: Clock,
-{
-    let transaction = gateway
-        .query_order(order_no.as_str())
-        .await
-        .map_err(gateway_error)?
-        .ok_or(CancelError::Gateway(GatewayError::OrderNotFound))?;
-    if transaction.trade_state != TradeState::Success {
-        return Err(CancelError::Gateway(GatewayError::InvalidResponse(
-            format!(
-                "close said paid, query says {}",
-                transaction.trade_state.as_str()
-            ),
-        )));
-    }
-    let settled = settle_queried_transaction(store, clock, config, order_no, &transaction).await?;
-    Ok(CancelResult::Paid(settled.order().clone()))
 }

@@ -3,11 +3,13 @@
 //! settings as an [`OrdersConfig`](crate::OrdersConfig) value.
 
 pub mod cancel;
+pub mod close;
 pub mod place;
 pub mod reconcile;
 pub mod settle;
 
 pub use cancel::{CancelError, CancelResult, cancel_order};
+pub use close::{CloseError, Confirmed, close_confirmed};
 pub use place::{PlaceOrderError, PlaceOrderRequest, PlacedOrder, place_native_order};
 pub use reconcile::{ReconcileReport, reconcile_pending};
 pub use settle::{Mismatch, SettleError, SettleResult, settle_transaction};

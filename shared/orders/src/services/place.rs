@@ -8,10 +8,13 @@ use wxpay::models::{NativePrepayRequest, PrepayAmount};
 use crate::OrdersConfig;
 use crate::domain::buyer::hex;
 use crate::domain::timefmt::to_wechat;
-use crate::domain::{BuyerHash, Order, OrderNoError, OrderNoGenerator, OrderStatus, RandomSource};
+use crate::domain::{
+    BuyerHash, Order, OrderNoError, OrderNoGenerator, OrderStatus, PrepayAnswer, PrepayClaim,
+    RandomSource,
+};
 use crate::ports::{
-    CodeUrlWriter, CreateOutcome, GatewayError, IdempotencyClaim, OrderCreator, PaymentGateway,
-    ProductCatalog, StoreError,
+    AnswerOutcome, ClaimOutcome, CreateOutcome, GatewayError, IdempotencyClaim, OrderCreator,
+    OrderReader, PaymentGateway, PrepayRecorder, ProductCatalog, StoreError,
 };
 
 /// Longest accepted `Idempotency-Key`.
@@ -52,8 +55,8 @@ pub enum PlaceOrderError {
     /// The idempotency key names an order that can no longer be paid [409].
     #[error("the order for this idempotency key is {0}")]
     NotPayable(OrderStatus),
-    /// The idempotency key names an order whose payment window has passed [409].
-    #[error("the order for this idempotency key has expired")]
+    /// The order's payment window has passed, or is too close to its end for a prepay [409].
+    #[error("the order has expired")]
     Expired,
     /// WeChat Pay did not answer in time; the order stays `NOTPAY` without a link and the sweep
     /// settles or closes it [504].
@@ -124,14 +127,21 @@ pub fn prepay_request(
     })
 }
 
+/// How often a replay looks again while another request's prepay of the same order is in flight.
+pub const PREPAY_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Places a Native order for `request.product_id`: the price and title come from the catalog; the
-/// `NOTPAY` order is written first (claiming the idempotency key atomically), then prepaid with
-/// `time_expire` = creation + `order_ttl_secs`, then its `code_url` is stored.
+/// `NOTPAY` order is written first, claiming the idempotency key and the order's one prepay
+/// atomically, then prepaid with `time_expire` = creation + `order_ttl_secs`, then its `code_url`
+/// is stored (only by the latest prepay claim, only while `NOTPAY`).
 ///
-/// With a known idempotency key the earlier order is returned (`replayed`), in whatever state it is
-/// now if it has a `code_url` (the caller shows its status); if its prepay never
-/// completed, the prepay is retried with identical parameters (WeChat Pay accepts that). A failed or
-/// timed-out prepay leaves a consistent `NOTPAY` order without link, which the sweep closes.
+/// With a known idempotency key the earlier order is returned (`replayed`): its link while it can
+/// be paid, or its state ([`PlaceOrderError::NotPayable`], [`PlaceOrderError::Expired`]) once it
+/// cannot. If its prepay never completed, the prepay is retried with identical parameters (WeChat
+/// Pay accepts that) by at most one request at a time; replays that arrive meanwhile wait for its
+/// result. No prepay is sent after the prepay cutoff
+/// ([`OrdersConfig::prepay_cutoff`](crate::OrdersConfig::prepay_cutoff)). A failed or timed-out
+/// prepay leaves a consistent `NOTPAY` order without link, which the sweep closes.
 pub async fn place_native_order<S, G, C, R>(
     store: &S,
     gateway: &G,
@@ -141,7 +151,7 @@ pub async fn place_native_order<S, G, C, R>(
     request: &PlaceOrderRequest,
 ) -> Result<PlacedOrder, PlaceOrderError>
 where
-    S: ProductCatalog + OrderCreator + CodeUrlWriter,
+    S: ProductCatalog + OrderCreator + OrderReader + PrepayRecorder,
     G: PaymentGateway,
     C: Clock,
     R: RandomSource,
@@ -157,74 +167,170 @@ where
         .ok_or(PlaceOrderError::UnknownProduct)?;
     let now = super::now(clock);
     let order_no = order_numbers.generate(now)?;
-    let fresh = Order::new_pending(
+    let mut fresh = Order::new_pending(
         order_no,
         &product,
         request.buyer.clone(),
         now,
         config.order_ttl(),
     );
+    let prepay = PrepayClaim {
+        at: now,
+        lease_until: now + config.prepay_lease(),
+        cutoff: config.prepay_cutoff(fresh.expires_at),
+    };
+    if prepay.at > prepay.cutoff {
+        return Err(PlaceOrderError::Expired);
+    }
+    fresh.prepay_started_at = Some(prepay.at);
+    fresh.prepay_lease_until = Some(prepay.lease_until);
     let claim = claim_key.map(|key| IdempotencyClaim {
         key,
         expires_at: fresh.created_at + config.idempotency_ttl(),
     });
-    let (order, replayed) = match store.create_order(&fresh, claim.as_ref()).await? {
-        CreateOutcome::Created(order) => (order, false),
-        CreateOutcome::Existing(order) => (order, true),
-    };
-    if let Some(code_url) = order.code_url.clone() {
-        return Ok(PlacedOrder {
-            order,
-            code_url,
-            replayed,
-        });
+    match store.create_order(&fresh, claim.as_ref()).await? {
+        CreateOutcome::Created(order) => {
+            let placer = Placer {
+                store,
+                gateway,
+                clock,
+                config,
+                replayed: false,
+            };
+            placer.prepay(order, prepay.at).await
+        }
+        CreateOutcome::Existing(order) => {
+            let placer = Placer {
+                store,
+                gateway,
+                clock,
+                config,
+                replayed: true,
+            };
+            placer.replay(order).await
+        }
     }
-    if order.order_status != OrderStatus::Notpay {
-        return Err(PlaceOrderError::NotPayable(order.order_status));
-    }
-    if order.is_expired_at(now) {
-        return Err(PlaceOrderError::Expired);
-    }
-    prepay_and_store(store, gateway, clock, config, order, replayed).await
 }
 
-async fn prepay_and_store<S, G, C>(
-    store: &S,
-    gateway: &G,
-    clock: &C,
-    config: &OrdersConfig,
-    mut order: Order,
+struct Placer<'a, S, G, C> {
+    store: &'a S,
+    gateway: &'a G,
+    clock: &'a C,
+    config: &'a OrdersConfig,
     replayed: bool,
-) -> Result<PlacedOrder, PlaceOrderError>
+}
+
+impl<S, G, C> Placer<'_, S, G, C>
 where
-    S: CodeUrlWriter,
+    S: OrderReader + PrepayRecorder,
     G: PaymentGateway,
     C: Clock,
 {
-    let prepay = prepay_request(&order, config)?;
-    let code_url = match gateway.native_prepay(&prepay).await {
-        Ok(code_url) => code_url,
-        Err(GatewayError::Timeout) => {
-            tracing::warn!(out_trade_no = %order.order_no, "prepay timed out");
-            return Err(PlaceOrderError::PrepayTimeout {
-                order_no: order.order_no.to_string(),
-            });
+    fn placed(&self, order: Order, code_url: String) -> PlacedOrder {
+        PlacedOrder {
+            order,
+            code_url,
+            replayed: self.replayed,
         }
-        Err(source) => {
-            tracing::warn!(out_trade_no = %order.order_no, error = %source, "prepay failed");
-            return Err(PlaceOrderError::PrepayFailed {
-                order_no: order.order_no.to_string(),
-                source,
-            });
+    }
+
+    /// Returns an existing order's link, prepaying it first if it has none and nobody else is.
+    async fn replay(&self, mut order: Order) -> Result<PlacedOrder, PlaceOrderError> {
+        let give_up = self.clock.now() + self.config.prepay_lease() + self.config.prepay_lease();
+        loop {
+            let now = super::now(self.clock);
+            if order.order_status != OrderStatus::Notpay {
+                return Err(PlaceOrderError::NotPayable(order.order_status));
+            }
+            if order.is_expired_at(now) {
+                return Err(PlaceOrderError::Expired);
+            }
+            if !order.prepay_in_flight_at(now) {
+                if let Some(code_url) = order.code_url.clone() {
+                    return Ok(self.placed(order, code_url));
+                }
+                let claim = PrepayClaim {
+                    at: now,
+                    lease_until: now + self.config.prepay_lease(),
+                    cutoff: self.config.prepay_cutoff(order.expires_at),
+                };
+                match self.store.claim_prepay(&order.order_no, &claim).await? {
+                    ClaimOutcome::Claimed(claimed) => return self.prepay(claimed, claim.at).await,
+                    ClaimOutcome::WindowClosed(_) => return Err(PlaceOrderError::Expired),
+                    ClaimOutcome::NotPending(current) => {
+                        return Err(PlaceOrderError::NotPayable(current.order_status));
+                    }
+                    ClaimOutcome::Busy(_) => {}
+                    ClaimOutcome::NotFound => return Err(StoreError::OrderNotFound.into()),
+                }
+            }
+            if self.clock.now() >= give_up {
+                return Err(PlaceOrderError::PrepayTimeout {
+                    order_no: order.order_no.to_string(),
+                });
+            }
+            tokio::time::sleep(PREPAY_POLL).await;
+            order = self
+                .store
+                .get_order(&order.order_no)
+                .await?
+                .ok_or(StoreError::OrderNotFound)?;
         }
-    };
-    let at: OffsetDateTime = super::now(clock);
-    store.set_code_url(&order.order_no, &code_url, at).await?;
-    order.code_url = Some(code_url.clone());
-    order.updated_at = at;
-    Ok(PlacedOrder {
-        order,
-        code_url,
-        replayed,
-    })
+    }
+
+    /// Sends the prepay of the claim started at `started_at`, and stores its answer.
+    async fn prepay(
+        &self,
+        order: Order,
+        started_at: OffsetDateTime,
+    ) -> Result<PlacedOrder, PlaceOrderError> {
+        let prepay = prepay_request(&order, self.config)?;
+        let answer = |code_url: Option<String>| PrepayAnswer {
+            started_at,
+            code_url,
+            at: super::now(self.clock),
+        };
+        let code_url = match self.gateway.native_prepay(&prepay).await {
+            Ok(code_url) => code_url,
+            Err(GatewayError::Timeout) => {
+                // It may still land: the claim holds until its lease runs out.
+                tracing::warn!(out_trade_no = %order.order_no, "prepay timed out");
+                return Err(PlaceOrderError::PrepayTimeout {
+                    order_no: order.order_no.to_string(),
+                });
+            }
+            Err(source) => {
+                tracing::warn!(out_trade_no = %order.order_no, error = %source, "prepay failed");
+                if matches!(
+                    source,
+                    GatewayError::Rejected { .. }
+                        | GatewayError::NotSent(_)
+                        | GatewayError::OrderPaid
+                        | GatewayError::OrderClosed
+                ) {
+                    // A definite answer: this prepay will not land later, release the claim.
+                    self.store
+                        .answer_prepay(&order.order_no, &answer(None))
+                        .await?;
+                }
+                return Err(PlaceOrderError::PrepayFailed {
+                    order_no: order.order_no.to_string(),
+                    source,
+                });
+            }
+        };
+        match self
+            .store
+            .answer_prepay(&order.order_no, &answer(Some(code_url.clone())))
+            .await?
+        {
+            AnswerOutcome::Stored(order) => Ok(self.placed(order, code_url)),
+            AnswerOutcome::NotPending(current) => {
+                Err(PlaceOrderError::NotPayable(current.order_status))
+            }
+            // A later prepay replaced this link at WeChat Pay: show that one.
+            AnswerOutcome::Superseded(current) => Box::pin(self.replay(current)).await,
+            AnswerOutcome::NotFound => Err(StoreError::OrderNotFound.into()),
+        }
+    }
 }

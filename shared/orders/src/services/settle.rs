@@ -6,7 +6,9 @@ use wxpay::models::{TradeState, Transaction};
 use crate::OrdersConfig;
 use crate::domain::timefmt::{parse_rfc3339, truncate_to_millis};
 use crate::domain::{Order, OrderNo, PaymentRecord};
-use crate::ports::{OrderReader, OrderSettler, SettleOutcome, Settlement, StoreError};
+use crate::ports::{
+    Evidence, EvidenceRecorder, OrderReader, OrderSettler, SettleOutcome, Settlement, StoreError,
+};
 
 /// A transaction that does not match the stored order or the merchant. Nothing is settled; log it
 /// as an alert.
@@ -51,25 +53,35 @@ pub enum Mismatch {
     MissingTransactionId,
 }
 
-/// What settling did.
+/// What settling did. In every case the payment is recorded durably; answer WeChat Pay 200.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SettleResult {
     /// The order turned `SUCCESS` now (with its payment record).
     Settled(Order),
+    /// The order had been closed or cancelled here, yet WeChat Pay took the payment: it turned
+    /// `SUCCESS` with `paidAfterClose` now (with its payment record). An alert: refund or deliver.
+    SettledAfterClose(Order),
     /// The order was already settled by this same transaction (duplicate notification): nothing written.
     AlreadySettled(Order),
+    /// The order was already settled by another transaction: this payment's record was kept, the
+    /// order left as is. An alert: a double payment to refund.
+    DoublePayment(Order),
 }
 
 impl SettleResult {
     /// The order as stored.
     pub fn order(&self) -> &Order {
         match self {
-            Self::Settled(order) | Self::AlreadySettled(order) => order,
+            Self::Settled(order)
+            | Self::SettledAfterClose(order)
+            | Self::AlreadySettled(order)
+            | Self::DoublePayment(order) => order,
         }
     }
 }
 
-/// Why a transaction settled nothing. `Mismatch`, `Conflict` and `NotPending` are alerts.
+/// Why a transaction settled nothing. `Mismatch` and `UnknownOrder` are alerts, with the
+/// transaction kept as [`Evidence`].
 #[derive(Debug, thiserror::Error)]
 pub enum SettleError {
     /// The transaction does not match (see [`Mismatch`]).
@@ -81,12 +93,6 @@ pub enum SettleError {
     /// `trade_state` is not `SUCCESS`.
     #[error("trade_state {0} is not SUCCESS")]
     NotPaid(String),
-    /// The order was already paid by another transaction: a double payment to refund.
-    #[error("order {} already settled by another transaction", .0.order_no)]
-    Conflict(Box<Order>),
-    /// The order was closed or cancelled, yet paid: a payment to refund.
-    #[error("order {} is {}, not NOTPAY", .0.order_no, .0.order_status)]
-    NotPending(Box<Order>),
     /// The store failed; retry (WeChat Pay will, for a notification).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -94,9 +100,9 @@ pub enum SettleError {
 
 /// Settles the order named by a verified, decrypted transaction (a `TRANSACTION.SUCCESS`
 /// notification): checks `mchid`, `appid`, `trade_state`, `amount.total` (and currency) against the
-/// configuration and the stored order, then moves it `NOTPAY → SUCCESS` with its payment record in
-/// one conditional write. A duplicate is [`SettleResult::AlreadySettled`]; anything else settles
-/// nothing and returns a distinct error.
+/// configuration and the stored order, then records the payment with the order's new state in one
+/// conditional write, whatever state the order is in (see [`SettleResult`]). A transaction that
+/// fails the checks settles nothing and is kept as [`Evidence`].
 pub async fn settle_transaction<S, C>(
     store: &S,
     clock: &C,
@@ -104,7 +110,7 @@ pub async fn settle_transaction<S, C>(
     transaction: &Transaction,
 ) -> Result<SettleResult, SettleError>
 where
-    S: OrderReader + OrderSettler,
+    S: OrderReader + OrderSettler + EvidenceRecorder,
     C: Clock,
 {
     settle_checked(store, clock, config, None, transaction).await
@@ -120,13 +126,45 @@ pub async fn settle_queried_transaction<S, C>(
     transaction: &Transaction,
 ) -> Result<SettleResult, SettleError>
 where
-    S: OrderReader + OrderSettler,
+    S: OrderReader + OrderSettler + EvidenceRecorder,
     C: Clock,
 {
     settle_checked(store, clock, config, Some(expected), transaction).await
 }
 
 async fn settle_checked<S, C>(
+    store: &S,
+    clock: &C,
+    config: &OrdersConfig,
+    expected: Option<&OrderNo>,
+    tx: &Transaction,
+) -> Result<SettleResult, SettleError>
+where
+    S: OrderReader + OrderSettler + EvidenceRecorder,
+    C: Clock,
+{
+    let result = check_and_settle(store, clock, config, expected, tx).await;
+    if let Err(err @ (SettleError::Mismatch(_) | SettleError::UnknownOrder(_))) = &result {
+        let evidence = Evidence {
+            out_trade_no: tx.out_trade_no.clone(),
+            transaction_id: tx.transaction_id.clone().unwrap_or_default(),
+            reason: err.to_string(),
+            received_at: super::now(clock),
+            transaction: tx.clone(),
+        };
+        tracing::error!(
+            alert = "transaction_refused",
+            out_trade_no = %tx.out_trade_no,
+            transaction_id = %evidence.transaction_id,
+            reason = %evidence.reason,
+            "genuine transaction refused; evidence kept"
+        );
+        store.record_evidence(&evidence).await?;
+    }
+    result
+}
+
+async fn check_and_settle<S, C>(
     store: &S,
     clock: &C,
     config: &OrdersConfig,
@@ -213,14 +251,14 @@ where
             tracing::info!(out_trade_no = %order_no, "order settled");
             Ok(SettleResult::Settled(order))
         }
-        SettleOutcome::AlreadySettled(order) => Ok(SettleResult::AlreadySettled(order)),
-        SettleOutcome::Conflict(order) => {
-            tracing::error!(out_trade_no = %order_no, "paid twice with different transactions");
-            Err(SettleError::Conflict(Box::new(order)))
+        SettleOutcome::SettledAfterClose(order) => {
+            tracing::error!(alert = "paid_after_close", out_trade_no = %order_no, "paid at WeChat Pay after it was closed here; settled with paidAfterClose");
+            Ok(SettleResult::SettledAfterClose(order))
         }
-        SettleOutcome::NotPending(order) => {
-            tracing::error!(out_trade_no = %order_no, status = %order.order_status, "paid but not pending");
-            Err(SettleError::NotPending(Box::new(order)))
+        SettleOutcome::AlreadySettled(order) => Ok(SettleResult::AlreadySettled(order)),
+        SettleOutcome::DoublePayment(order) => {
+            tracing::error!(alert = "double_payment", out_trade_no = %order_no, "paid twice with different transactions; second payment recorded");
+            Ok(SettleResult::DoublePayment(order))
         }
         SettleOutcome::NotFound => Err(SettleError::UnknownOrder(order_no.to_string())),
     }

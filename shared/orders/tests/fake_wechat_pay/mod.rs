@@ -1,34 +1,117 @@
-//! An in-memory WeChat Pay for service tests: it keeps orders through `NOTPAY`, `SUCCESS` and
-//! `CLOSED` like the real one (re-prepay with identical parameters, `ORDERPAID` on closing a paid
-//! order, unknown orders not found), with fault switches and a concurrency gauge.
+//! An in-memory WeChat Pay for service tests, modelled on the simulator (`shared/wxpay-sim`):
+//! orders go `NOTPAY` → `SUCCESS` | `CLOSED`; a re-prepay with identical parameters issues a fresh
+//! `code_url` and retires the previous one; a re-prepay of a paid order answers `ORDERPAID`, of a
+//! closed or expired one `ORDER_CLOSED`; queries keep showing `NOTPAY` past `time_expire` until the
+//! merchant closes the order; unknown orders are not found. Closing a paid order or an unknown
+//! `out_trade_no` answers what the switches say (`ORDERPAID` / `ORDER_NOT_EXIST` by default, or a
+//! 204 as production may), and never changes the order.
+//!
+//! Fault switches: prepays failing before they reach WeChat Pay, or timing out after landing (the
+//! answer lost) or before landing (the request lands later, when the test says so); prepay latency;
+//! failing or throttled queries; failing closes; a payment racing the close. A concurrency gauge,
+//! call counters and logs let tests see what the services did. The fake shares the tests'
+//! [`FixedClock`] (its idea of "now") and may advance it per query, to test deadlines.
+
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use orders::ports::{GatewayError, PaymentGateway};
-use wxpay::FixedClock;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use wxpay::models::{NativePrepayRequest, Payer, TradeState, Transaction, TransactionAmount};
+use wxpay::{Clock, FixedClock};
+
+/// What closing a paid order answers. Either way the order stays paid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClosePaidAnswer {
+    /// 403 `ORDERPAID` ([`GatewayError::OrderPaid`]).
+    #[default]
+    OrderPaid,
+    /// A 204, as if the close had succeeded (`Ok(())`).
+    NoContent,
+}
+
+/// What closing an `out_trade_no` WeChat Pay has no order for answers. Either way none is created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CloseUnknownAnswer {
+    /// 404 `ORDER_NOT_EXIST` ([`GatewayError::OrderNotFound`]).
+    #[default]
+    NotFound,
+    /// A 204, as if the close had succeeded (`Ok(())`).
+    NoContent,
+}
+
+/// How a prepay times out ([`GatewayError::Timeout`] either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrepayTimeout {
+    /// WeChat Pay processed it (the order exists there with a fresh `code_url`); the answer was lost.
+    AnswerLost,
+    /// It has not reached WeChat Pay yet: it lands when [`FakeWeChatPay::land_late_prepays`] is called.
+    LandsLate,
+}
 
 #[derive(Debug, Clone)]
 struct FakeOrder {
     request: NativePrepayRequest,
+    time_expire: Option<OffsetDateTime>,
     state: TradeState,
+    code_url: String,
+    retired_codes: Vec<String>,
     transaction_id: Option<String>,
     paid_total: i64,
+}
+
+impl FakeOrder {
+    fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.state == TradeState::Notpay && self.time_expire.is_some_and(|expiry| now > expiry)
+    }
+}
+
+/// One query as WeChat Pay received it.
+#[derive(Debug, Clone)]
+pub struct QueryRecord {
+    /// The `out_trade_no` queried.
+    pub out_trade_no: String,
+    /// When it arrived, in tokio time (for backoff).
+    pub at: tokio::time::Instant,
+    /// Whether it was throttled.
+    pub throttled: bool,
+}
+
+/// One prepay as WeChat Pay processed it.
+#[derive(Debug, Clone)]
+pub struct PrepayRecord {
+    /// The `out_trade_no` prepaid.
+    pub out_trade_no: String,
+    /// When it was processed, by the shared clock.
+    pub at: OffsetDateTime,
+    /// The answer.
+    pub result: Result<String, GatewayError>,
 }
 
 #[derive(Debug, Default)]
 struct State {
     orders: HashMap<String, FakeOrder>,
     prepay_fault: Option<GatewayError>,
+    prepay_timeout: Option<PrepayTimeout>,
+    late_prepays: Vec<NativePrepayRequest>,
+    prepay_latency: std::time::Duration,
     query_faults: HashMap<String, GatewayError>,
+    throttled_queries: usize,
     close_fault: Option<GatewayError>,
+    close_paid_answer: ClosePaidAnswer,
+    close_unknown_answer: CloseUnknownAnswer,
     pay_during_close: Vec<String>,
     prepays: usize,
     queries: usize,
     closes: usize,
     next_id: u64,
+    next_code: u64,
+    prepay_log: Vec<PrepayRecord>,
+    query_log: Vec<QueryRecord>,
 }
 
 /// The fake. Cheap to clone; clones share state.
@@ -57,16 +140,51 @@ impl FakeWeChatPay {
         self.state.lock().unwrap()
     }
 
+    // ---- switches ----
+
+    /// Prepays fail with `fault` before reaching WeChat Pay (nothing is created there).
     pub fn fail_prepays_with(&self, fault: Option<GatewayError>) {
         self.lock().prepay_fault = fault;
     }
 
+    /// Prepays time out the given way (see [`PrepayTimeout`]); `None` answers normally.
+    pub fn time_out_prepays(&self, how: Option<PrepayTimeout>) {
+        self.lock().prepay_timeout = how;
+    }
+
+    /// Each prepay takes this long (tokio time) before WeChat Pay processes it.
+    pub fn delay_prepays(&self, by: std::time::Duration) {
+        self.lock().prepay_latency = by;
+    }
+
+    /// Queries of `out_trade_no` fail with `fault`.
     pub fn fail_queries_of(&self, out_trade_no: &str, fault: GatewayError) {
         self.lock().query_faults.insert(out_trade_no.into(), fault);
     }
 
+    /// Queries of `out_trade_no` answer normally again.
+    pub fn heal_queries_of(&self, out_trade_no: &str) {
+        self.lock().query_faults.remove(out_trade_no);
+    }
+
+    /// The next `count` queries (of any order) are throttled: 429 `FREQUENCY_LIMITED`.
+    pub fn throttle_queries(&self, count: usize) {
+        self.lock().throttled_queries = count;
+    }
+
+    /// Closes fail with `fault` before WeChat Pay acts on them (nothing changes there).
     pub fn fail_closes_with(&self, fault: Option<GatewayError>) {
         self.lock().close_fault = fault;
+    }
+
+    /// What closing a paid order answers.
+    pub fn answer_close_of_paid(&self, answer: ClosePaidAnswer) {
+        self.lock().close_paid_answer = answer;
+    }
+
+    /// What closing an unknown `out_trade_no` answers.
+    pub fn answer_close_of_unknown(&self, answer: CloseUnknownAnswer) {
+        self.lock().close_unknown_answer = answer;
     }
 
     /// The shopper pays `out_trade_no` just before the merchant's close reaches WeChat Pay.
@@ -78,7 +196,20 @@ impl FakeWeChatPay {
         *self.advance_per_query.lock().unwrap() = by;
     }
 
-    /// The shopper pays the full amount; returns the transaction id.
+    // ---- WeChat Pay's side of the world ----
+
+    /// Prepays that timed out with [`PrepayTimeout::LandsLate`] reach WeChat Pay now.
+    pub fn land_late_prepays(&self) {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        for request in std::mem::take(&mut state.late_prepays) {
+            let result = process_prepay(&mut state, &request, now);
+            log_prepay(&mut state, &request, now, result);
+        }
+    }
+
+    /// The shopper pays the full amount; returns the transaction id. A test driver: it does not
+    /// check `time_expire` (WeChat Pay's clock may lag ours).
     pub fn pay(&self, out_trade_no: &str) -> String {
         let total = self.lock().orders[out_trade_no].request.amount.total;
         self.pay_amount(out_trade_no, total)
@@ -101,6 +232,8 @@ impl FakeWeChatPay {
         id
     }
 
+    // ---- observations ----
+
     /// WeChat Pay's view of the order, as query and notification carry it.
     pub fn transaction(&self, out_trade_no: &str) -> Option<Transaction> {
         self.lock().orders.get(out_trade_no).map(to_transaction)
@@ -113,6 +246,23 @@ impl FakeWeChatPay {
             .map(|o| o.state.clone())
     }
 
+    /// The one `code_url` of the order a shopper can still pay with (older ones are retired).
+    pub fn current_code_url(&self, out_trade_no: &str) -> Option<String> {
+        self.lock()
+            .orders
+            .get(out_trade_no)
+            .map(|o| o.code_url.clone())
+    }
+
+    /// `code_url`s of the order that a later prepay replaced.
+    pub fn retired_code_urls(&self, out_trade_no: &str) -> Vec<String> {
+        self.lock()
+            .orders
+            .get(out_trade_no)
+            .map(|o| o.retired_codes.clone())
+            .unwrap_or_default()
+    }
+
     pub fn last_prepay(&self, out_trade_no: &str) -> Option<NativePrepayRequest> {
         self.lock()
             .orders
@@ -120,12 +270,24 @@ impl FakeWeChatPay {
             .map(|o| o.request.clone())
     }
 
+    /// Prepay calls received (including failed ones).
     pub fn prepays(&self) -> usize {
         self.lock().prepays
     }
 
+    /// Prepays WeChat Pay processed, in order.
+    pub fn prepay_log(&self) -> Vec<PrepayRecord> {
+        self.lock().prepay_log.clone()
+    }
+
+    /// Query calls received (including failed and throttled ones).
     pub fn queries(&self) -> usize {
         self.lock().queries
+    }
+
+    /// Queries received, in order.
+    pub fn query_log(&self) -> Vec<QueryRecord> {
+        self.lock().query_log.clone()
     }
 
     pub fn closes(&self) -> usize {
@@ -137,8 +299,76 @@ impl FakeWeChatPay {
     }
 }
 
+fn parse_expiry(request: &NativePrepayRequest) -> Option<OffsetDateTime> {
+    request
+        .time_expire
+        .as_deref()
+        .map(|text| OffsetDateTime::parse(text, &Rfc3339).expect("RFC 3339 time_expire"))
+}
+
+/// What WeChat Pay does with a prepay that reaches it at `now` (the simulator's rules).
+fn process_prepay(
+    state: &mut State,
+    request: &NativePrepayRequest,
+    now: OffsetDateTime,
+) -> Result<String, GatewayError> {
+    state.next_code += 1;
+    let code_url = format!("weixin://wxpay/bizpayurl?pr=fake{}", state.next_code);
+    match state.orders.get_mut(&request.out_trade_no) {
+        None => {
+            state.orders.insert(
+                request.out_trade_no.clone(),
+                FakeOrder {
+                    request: request.clone(),
+                    time_expire: parse_expiry(request),
+                    state: TradeState::Notpay,
+                    code_url: code_url.clone(),
+                    retired_codes: Vec::new(),
+                    transaction_id: None,
+                    paid_total: 0,
+                },
+            );
+            Ok(code_url)
+        }
+        Some(existing) => match existing.state {
+            TradeState::Success => Err(GatewayError::OrderPaid),
+            TradeState::Notpay if !existing.is_expired(now) => {
+                if existing.request != *request {
+                    return Err(GatewayError::Rejected {
+                        status: 403,
+                        code: "OUT_TRADE_NO_USED".into(),
+                        message: "商户订单号重复".into(),
+                    });
+                }
+                let old = std::mem::replace(&mut existing.code_url, code_url.clone());
+                existing.retired_codes.push(old);
+                Ok(code_url)
+            }
+            _ => Err(GatewayError::OrderClosed),
+        },
+    }
+}
+
+fn log_prepay(
+    state: &mut State,
+    request: &NativePrepayRequest,
+    at: OffsetDateTime,
+    result: Result<String, GatewayError>,
+) {
+    state.prepay_log.push(PrepayRecord {
+        out_trade_no: request.out_trade_no.clone(),
+        at,
+        result,
+    });
+}
+
 fn to_transaction(order: &FakeOrder) -> Transaction {
     let paid = order.state == TradeState::Success;
+    let desc = match order.state {
+        TradeState::Success => "支付成功",
+        TradeState::Closed => "订单已关闭",
+        _ => "未支付",
+    };
     Transaction {
         appid: order.request.appid.clone(),
         mchid: order.request.mchid.clone(),
@@ -146,7 +376,7 @@ fn to_transaction(order: &FakeOrder) -> Transaction {
         transaction_id: order.transaction_id.clone(),
         trade_type: Some("NATIVE".into()),
         trade_state: order.state.clone(),
-        trade_state_desc: if paid { "支付成功" } else { "未支付" }.into(),
+        trade_state_desc: desc.into(),
         bank_type: paid.then(|| "OTHERS".into()),
         attach: None,
         success_time: paid.then(|| "2024-05-01T08:02:03+08:00".into()),
@@ -165,6 +395,7 @@ fn to_transaction(order: &FakeOrder) -> Transaction {
         }),
         scene_info: None,
         promotion_detail: None,
+        extra: Default::default(),
     }
 }
 
@@ -177,35 +408,34 @@ impl Drop for InFlight<'_> {
 
 impl PaymentGateway for FakeWeChatPay {
     async fn native_prepay(&self, request: &NativePrepayRequest) -> Result<String, GatewayError> {
-        let mut state = self.lock();
-        state.prepays += 1;
-        if let Some(fault) = state.prepay_fault.clone() {
-            return Err(fault);
-        }
-        let code_url = format!("weixin://wxpay/bizpayurl?pr=fake{}", state.prepays);
-        match state.orders.get(&request.out_trade_no) {
-            None => {
-                state.orders.insert(
-                    request.out_trade_no.clone(),
-                    FakeOrder {
-                        request: request.clone(),
-                        state: TradeState::Notpay,
-                        transaction_id: None,
-                        paid_total: 0,
-                    },
-                );
-                Ok(code_url)
+        let latency = {
+            let mut state = self.lock();
+            state.prepays += 1;
+            if let Some(fault) = state.prepay_fault.clone() {
+                return Err(fault);
             }
-            Some(existing) if existing.request != *request => Err(GatewayError::Rejected {
-                status: 403,
-                code: "OUT_TRADE_NO_USED".into(),
-                message: "商户订单号重复".into(),
-            }),
-            Some(existing) => match existing.state {
-                TradeState::Notpay => Ok(code_url),
-                TradeState::Success => Err(GatewayError::OrderPaid),
-                _ => Err(GatewayError::OrderClosed),
-            },
+            state.prepay_latency
+        };
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let now = self.clock.now();
+        let mut state = self.lock();
+        match state.prepay_timeout {
+            Some(PrepayTimeout::LandsLate) => {
+                state.late_prepays.push(request.clone());
+                Err(GatewayError::Timeout)
+            }
+            Some(PrepayTimeout::AnswerLost) => {
+                let result = process_prepay(&mut state, request, now);
+                log_prepay(&mut state, request, now, result);
+                Err(GatewayError::Timeout)
+            }
+            None => {
+                let result = process_prepay(&mut state, request, now);
+                log_prepay(&mut state, request, now, result.clone());
+                result
+            }
         }
     }
 
@@ -213,11 +443,24 @@ impl PaymentGateway for FakeWeChatPay {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         let _guard = InFlight(&self.in_flight);
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let arrived = tokio::time::Instant::now();
         let advance = *self.advance_per_query.lock().unwrap();
         self.clock.advance(advance);
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let mut state = self.lock();
         state.queries += 1;
+        let throttled = state.throttled_queries > 0;
+        state.query_log.push(QueryRecord {
+            out_trade_no: out_trade_no.into(),
+            at: arrived,
+            throttled,
+        });
+        if throttled {
+            state.throttled_queries -= 1;
+            return Err(GatewayError::Throttled(
+                "429 FREQUENCY_LIMITED: 频率超限".into(),
+            ));
+        }
         if let Some(fault) = state.query_faults.get(out_trade_no) {
             return Err(fault.clone());
         }
@@ -236,12 +479,18 @@ impl PaymentGateway for FakeWeChatPay {
             self.pay(out_trade_no);
             state = self.lock();
         }
-        let order = state
-            .orders
-            .get_mut(out_trade_no)
-            .ok_or(GatewayError::OrderNotFound)?;
+        let (paid_answer, unknown_answer) = (state.close_paid_answer, state.close_unknown_answer);
+        let Some(order) = state.orders.get_mut(out_trade_no) else {
+            return match unknown_answer {
+                CloseUnknownAnswer::NotFound => Err(GatewayError::OrderNotFound),
+                CloseUnknownAnswer::NoContent => Ok(()),
+            };
+        };
         match order.state {
-            TradeState::Success => Err(GatewayError::OrderPaid),
+            TradeState::Success => match paid_answer {
+                ClosePaidAnswer::OrderPaid => Err(GatewayError::OrderPaid),
+                ClosePaidAnswer::NoContent => Ok(()),
+            },
             _ => {
                 order.state = TradeState::Closed;
                 Ok(())

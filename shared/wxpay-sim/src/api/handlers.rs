@@ -9,7 +9,7 @@ use crate::order::ResubmitError;
 use crate::random;
 use crate::sandbox::validity_strings;
 use crate::state::SimState;
-use crate::store::{CloseOrderError, PrepayError};
+use crate::store::{CloseAnswer, PrepayError};
 use axum::Extension;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -156,11 +156,15 @@ pub(super) async fn close(
     }
     validate::out_trade_no(&out_trade_no)
         .map_err(|e| ApiError::param("out_trade_no", "path", e.issue))?;
-    match state.store.close(&out_trade_no, state.now()) {
-        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Err(CloseOrderError::NotFound) => Err(ApiError::order_not_exist()),
-        Err(CloseOrderError::Paid) => Err(ApiError::order_paid()),
-        Err(CloseOrderError::Persist(e)) => {
+    let faults = state.faults.current();
+    match state
+        .store
+        .close_answer(&out_trade_no, state.now(), &faults)
+    {
+        Ok(CloseAnswer::NoContent) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Ok(CloseAnswer::OrderPaid) => Err(ApiError::order_paid()),
+        Ok(CloseAnswer::OrderNotExist) => Err(ApiError::order_not_exist()),
+        Err(e) => {
             tracing::error!(error = %e, "close not saved");
             Err(ApiError::system_error())
         }

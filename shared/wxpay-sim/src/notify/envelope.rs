@@ -55,6 +55,7 @@ mod tests {
             amount: None,
             scene_info: None,
             promotion_detail: None,
+            extra: Default::default(),
         };
         let now = OffsetDateTime::from_unix_timestamp(1_704_081_605).unwrap();
         let envelope = transaction_success(&key, &tx, now).unwrap();

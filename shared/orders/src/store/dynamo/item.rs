@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::timefmt::parse_rfc3339;
 use crate::domain::{BuyerHash, Order, OrderNo, OrderStatus, PaymentRecord, Product};
-use crate::ports::StoreError;
+use crate::ports::{Evidence, StoreError};
 use crate::store::keys::{
     order_pk, payment_sk, pending_pk, pending_shard, pending_sk, product_pk, time_key,
 };
@@ -44,6 +44,16 @@ pub const CREATED_AT: &str = "createdAt";
 pub const ORDER_STATUS: &str = "orderStatus";
 /// TTL attribute (Unix seconds) of idempotency items; enable DynamoDB TTL on it.
 pub const TTL: &str = "ttl";
+/// Set (true) on an order paid at WeChat Pay after it was closed here.
+pub const PAID_AFTER_CLOSE: &str = "paidAfterClose";
+/// When the order's latest prepay was claimed.
+pub const PREPAY_STARTED_AT: &str = "prepayStartedAt";
+/// Until when the order's in-flight prepay holds its claim.
+pub const PREPAY_LEASE_UNTIL: &str = "prepayLeaseUntil";
+/// Sweep runs that could not finish the order.
+pub const SWEEP_FAILURES: &str = "sweepFailures";
+/// Partition key prefix of evidence items.
+pub const EVIDENCE_PREFIX: &str = "EVIDENCE#";
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -86,6 +96,18 @@ pub fn order_item(order: &Order) -> Result<Item, StoreError> {
     }
     if let Some(buyer) = &order.buyer_hash {
         item.insert(BUYER_HASH.into(), s(buyer.as_str()));
+    }
+    if order.paid_after_close {
+        item.insert(PAID_AFTER_CLOSE.into(), AttributeValue::Bool(true));
+    }
+    if let Some(at) = order.prepay_started_at {
+        item.insert(PREPAY_STARTED_AT.into(), s(time_key(at)?));
+    }
+    if let Some(at) = order.prepay_lease_until {
+        item.insert(PREPAY_LEASE_UNTIL.into(), s(time_key(at)?));
+    }
+    if order.sweep_failures > 0 {
+        item.insert(SWEEP_FAILURES.into(), n(i64::from(order.sweep_failures)));
     }
     if order.order_status.is_pending() {
         item.insert(
@@ -149,7 +171,51 @@ pub fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         buyer_hash: opt_str(item, BUYER_HASH)?
             .map(|hash| BuyerHash::from_hex(hash).map_err(|_| corrupt("buyerHash")))
             .transpose()?,
+        paid_after_close: match item.get(PAID_AFTER_CLOSE) {
+            None => false,
+            Some(AttributeValue::Bool(value)) => *value,
+            Some(_) => return Err(corrupt("paidAfterClose")),
+        },
+        prepay_started_at: opt_time(item, PREPAY_STARTED_AT)?,
+        prepay_lease_until: opt_time(item, PREPAY_LEASE_UNTIL)?,
+        sweep_failures: match item.get(SWEEP_FAILURES) {
+            None => 0,
+            Some(_) => u32::try_from(req_i64(item, SWEEP_FAILURES)?)
+                .map_err(|_| corrupt("sweepFailures"))?,
+        },
     })
+}
+
+fn opt_time(item: &Item, name: &str) -> Result<Option<time::OffsetDateTime>, StoreError> {
+    opt_str(item, name)?
+        .map(|text| {
+            parse_rfc3339(text).map_err(|_| StoreError::Corrupt(format!("{name} is not RFC 3339")))
+        })
+        .transpose()
+}
+
+/// An evidence item (`EVIDENCE#{outTradeNo}` / `{transactionId}#{reason}`), kept as JSON.
+pub fn evidence_item(evidence: &Evidence) -> Result<Item, StoreError> {
+    let body =
+        serde_json::to_string(evidence).map_err(|err| StoreError::Invalid(err.to_string()))?;
+    Ok(HashMap::from([
+        (
+            PK.to_owned(),
+            s(format!("{EVIDENCE_PREFIX}{}", evidence.out_trade_no)),
+        ),
+        (
+            SK.to_owned(),
+            s(format!("{}#{}", evidence.transaction_id, evidence.reason)),
+        ),
+        ("evidence".to_owned(), s(body)),
+        ("receivedAt".to_owned(), s(time_key(evidence.received_at)?)),
+    ]))
+}
+
+/// Decodes an evidence item.
+pub fn evidence_from_item(item: &Item) -> Result<Evidence, StoreError> {
+    serde_json::from_str(req_str(item, "evidence")?)
+        .map_err(|err| StoreError::Corrupt(err.to_string()))
 }
 
 /// A payment record item (`ORDER#{orderNo}` / `PAYMENT#{transactionId}`), the transaction kept as JSON.

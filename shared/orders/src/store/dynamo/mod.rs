@@ -13,26 +13,28 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
+use crate::domain::transition::{self, AnswerDecision, ClaimDecision, CloseDecision};
+use crate::domain::{Order, OrderNo, OrderStatus, PaymentRecord, Product};
+use crate::ports::{
+    AnswerOutcome, ClaimOutcome, CloseOutcome, CloseRequest, Evidence, EvidenceRecorder,
+    OrderCloser, OrderReader, PaymentRecordReader, PrepayAnswer, PrepayClaim, PrepayRecorder,
+    ProductCatalog, StoreError, SweepFailureRecorder,
+};
+use crate::store::keys::{order_pk, time_key};
+use crate::store::read_stats::{ReadCounter, ReadStats};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
-use time::OffsetDateTime;
-
-use crate::domain::{Order, OrderNo, OrderStatus, PaymentRecord, Product};
-use crate::ports::{
-    CloseOutcome, CloseReason, CodeUrlWriter, OrderCloser, OrderReader, PaymentRecordReader,
-    ProductCatalog, StoreError,
-};
-use crate::store::keys::{order_pk, time_key};
-use crate::store::read_stats::{ReadCounter, ReadStats};
 use item::{
-    CATALOG_PK, Item, ORDER_STATUS, PK, PRODUCT_IDS, PRODUCT_SK, SK, order_from_item, order_key,
-    payment_from_item, product_from_item, product_item, product_key,
+    CATALOG_PK, EVIDENCE_PREFIX, Item, ORDER_STATUS, PK, PREPAY_LEASE_UNTIL, PREPAY_STARTED_AT,
+    PRODUCT_IDS, PRODUCT_SK, SK, SWEEP_FAILURES, order_from_item, order_key, payment_from_item,
+    product_from_item, product_item, product_key,
 };
 pub use table::create_table;
 
@@ -147,36 +149,123 @@ impl OrderReader for DynamoOrderStore {
     }
 }
 
-impl CodeUrlWriter for DynamoOrderStore {
-    async fn set_code_url(
-        &self,
-        order_no: &OrderNo,
-        code_url: &str,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .client
+/// How a conditional update of an order ended.
+enum Updated {
+    /// Written; the order as it is now.
+    Written(Order),
+    /// The condition failed; the order as it was (`None` if there is none).
+    Refused(Option<Order>),
+}
+
+impl DynamoOrderStore {
+    /// An UpdateItem on the order item, with `#status` naming `orderStatus`.
+    fn order_update(&self, order_no: &OrderNo) -> UpdateItemFluentBuilder {
+        self.client
             .update_item()
             .table_name(self.table.as_ref())
             .set_key(Some(order_key(order_no)))
-            .update_expression("SET codeUrl = :url, updatedAt = :now")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":url", s(code_url))
-            .expression_attribute_values(":now", s(time_key(at)?))
+            .expression_attribute_names("#status", ORDER_STATUS)
+    }
+
+    /// Sends a conditional update; on a failed condition returns the order as it was (from
+    /// `ALL_OLD`, or read when a server omits it).
+    async fn update_order(
+        &self,
+        order_no: &OrderNo,
+        update: UpdateItemFluentBuilder,
+    ) -> Result<Updated, StoreError> {
+        let result = update
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(err))
-                if matches!(
-                    err.err(),
-                    UpdateItemError::ConditionalCheckFailedException(_)
-                ) =>
-            {
-                Err(StoreError::OrderNotFound)
+            Ok(output) => {
+                let new = output
+                    .attributes
+                    .ok_or_else(|| StoreError::Corrupt("update returned no attributes".into()))?;
+                Ok(Updated::Written(order_from_item(&new)?))
             }
+            Err(SdkError::ServiceError(err)) => match err.into_err() {
+                UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item {
+                    Some(old) if !old.is_empty() => {
+                        Ok(Updated::Refused(Some(order_from_item(&old)?)))
+                    }
+                    _ => Ok(Updated::Refused(self.get_order(order_no).await?)),
+                },
+                other => Err(StoreError::Unavailable(other.to_string())),
+            },
             Err(err) => Err(sdk_error(err)),
         }
+    }
+}
+
+impl PrepayRecorder for DynamoOrderStore {
+    async fn claim_prepay(
+        &self,
+        order_no: &OrderNo,
+        claim: &PrepayClaim,
+    ) -> Result<ClaimOutcome, StoreError> {
+        if claim.at > claim.cutoff {
+            return Ok(match self.get_order(order_no).await? {
+                Some(order) if order.order_status.is_pending() => ClaimOutcome::WindowClosed(order),
+                Some(order) => ClaimOutcome::NotPending(order),
+                None => ClaimOutcome::NotFound,
+            });
+        }
+        let update = self
+            .order_update(order_no)
+            .update_expression(format!(
+                "SET {PREPAY_STARTED_AT} = :at, {PREPAY_LEASE_UNTIL} = :until"
+            ))
+            .condition_expression(format!(
+                "#status = :notpay AND (attribute_not_exists({PREPAY_LEASE_UNTIL}) OR {PREPAY_LEASE_UNTIL} <= :at)"
+            ))
+            .expression_attribute_values(":notpay", s(OrderStatus::Notpay.as_str()))
+            .expression_attribute_values(":at", s(time_key(claim.at)?))
+            .expression_attribute_values(":until", s(time_key(claim.lease_until)?));
+        Ok(match self.update_order(order_no, update).await? {
+            Updated::Written(order) => ClaimOutcome::Claimed(order),
+            Updated::Refused(None) => ClaimOutcome::NotFound,
+            Updated::Refused(Some(old)) => match transition::claim_prepay(&old, claim) {
+                ClaimDecision::Busy => ClaimOutcome::Busy(old),
+                ClaimDecision::NotPending => ClaimOutcome::NotPending(old),
+                ClaimDecision::WindowClosed => ClaimOutcome::WindowClosed(old),
+                ClaimDecision::Claim(_) => return Err(StoreError::Contention),
+            },
+        })
+    }
+
+    async fn answer_prepay(
+        &self,
+        order_no: &OrderNo,
+        answer: &PrepayAnswer,
+    ) -> Result<AnswerOutcome, StoreError> {
+        let mut update = self
+            .order_update(order_no)
+            .condition_expression(format!(
+                "#status = :notpay AND {PREPAY_STARTED_AT} = :started"
+            ))
+            .expression_attribute_values(":notpay", s(OrderStatus::Notpay.as_str()))
+            .expression_attribute_values(":started", s(time_key(answer.started_at)?));
+        update = match &answer.code_url {
+            Some(code_url) => update
+                .update_expression(format!(
+                    "SET codeUrl = :url, updatedAt = :now REMOVE {PREPAY_LEASE_UNTIL}"
+                ))
+                .expression_attribute_values(":url", s(code_url))
+                .expression_attribute_values(":now", s(time_key(answer.at)?)),
+            None => update.update_expression(format!("REMOVE {PREPAY_LEASE_UNTIL}")),
+        };
+        Ok(match self.update_order(order_no, update).await? {
+            Updated::Written(order) => AnswerOutcome::Stored(order),
+            Updated::Refused(None) => AnswerOutcome::NotFound,
+            Updated::Refused(Some(old)) => match transition::answer_prepay(&old, answer) {
+                AnswerDecision::NotPending => AnswerOutcome::NotPending(old),
+                AnswerDecision::Superseded => AnswerOutcome::Superseded(old),
+                AnswerDecision::Store(_) => return Err(StoreError::Contention),
+            },
+        })
     }
 }
 
@@ -184,51 +273,84 @@ impl OrderCloser for DynamoOrderStore {
     async fn close_order(
         &self,
         order_no: &OrderNo,
-        reason: CloseReason,
-        at: OffsetDateTime,
+        request: &CloseRequest,
     ) -> Result<CloseOutcome, StoreError> {
-        let target = reason.target();
-        let result = self
-            .client
-            .update_item()
-            .table_name(self.table.as_ref())
-            .set_key(Some(order_key(order_no)))
-            .update_expression("SET #status = :to, updatedAt = :now REMOVE pendingPk, pendingSk")
-            .condition_expression("#status = :from")
-            .expression_attribute_names("#status", ORDER_STATUS)
-            .expression_attribute_values(":to", s(target.as_str()))
-            .expression_attribute_values(":from", s(OrderStatus::Notpay.as_str()))
-            .expression_attribute_values(":now", s(time_key(at)?))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        let current = match result {
-            Ok(output) => {
-                let new = output
-                    .attributes
-                    .ok_or_else(|| StoreError::Corrupt("update returned no attributes".into()))?;
-                return Ok(CloseOutcome::Closed(order_from_item(&new)?));
-            }
-            Err(SdkError::ServiceError(err)) => match err.into_err() {
-                UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item {
-                    Some(old) => Some(order_from_item(&old)?),
-                    // Some servers omit ALL_OLD: read the order instead.
-                    None => self.get_order(order_no).await?,
-                },
-                other => return Err(StoreError::Unavailable(other.to_string())),
-            },
-            Err(err) => return Err(sdk_error(err)),
+        let prepay_condition = match request.prepay_seen {
+            Some(_) => format!("{PREPAY_STARTED_AT} = :seen"),
+            None => format!("attribute_not_exists({PREPAY_STARTED_AT})"),
         };
-        Ok(match current {
-            None => CloseOutcome::NotFound,
-            Some(order) if order.order_status == target => CloseOutcome::AlreadyClosed(order),
-            Some(order) if order.order_status.is_pending() => {
-                // Changed between the failed write and our read; report what is there now.
-                return Err(StoreError::Contention);
-            }
-            Some(order) => CloseOutcome::NotPending(order),
+        let mut update = self
+            .order_update(order_no)
+            .update_expression("SET #status = :to, updatedAt = :now REMOVE pendingPk, pendingSk")
+            .condition_expression(format!("#status = :from AND {prepay_condition}"))
+            .expression_attribute_values(":to", s(request.reason.target().as_str()))
+            .expression_attribute_values(":from", s(OrderStatus::Notpay.as_str()))
+            .expression_attribute_values(":now", s(time_key(request.at)?));
+        if let Some(seen) = request.prepay_seen {
+            update = update.expression_attribute_values(":seen", s(time_key(seen)?));
+        }
+        Ok(match self.update_order(order_no, update).await? {
+            Updated::Written(order) => CloseOutcome::Closed(order),
+            Updated::Refused(None) => CloseOutcome::NotFound,
+            Updated::Refused(Some(old)) => match transition::close(&old, request) {
+                CloseDecision::AlreadyClosed => CloseOutcome::AlreadyClosed(old),
+                CloseDecision::NotPending => CloseOutcome::NotPending(old),
+                CloseDecision::PrepayMoved => CloseOutcome::PrepayMoved(old),
+                // Changed between the failed write and our read.
+                CloseDecision::Close(_) => return Err(StoreError::Contention),
+            },
         })
+    }
+}
+
+impl SweepFailureRecorder for DynamoOrderStore {
+    async fn record_sweep_failure(&self, order_no: &OrderNo) -> Result<(), StoreError> {
+        let update = self
+            .order_update(order_no)
+            .update_expression(format!("ADD {SWEEP_FAILURES} :one"))
+            .condition_expression("#status = :notpay")
+            .expression_attribute_values(":notpay", s(OrderStatus::Notpay.as_str()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        // A refused condition means the order is no longer pending: nothing to count.
+        self.update_order(order_no, update).await.map(|_| ())
+    }
+}
+
+impl EvidenceRecorder for DynamoOrderStore {
+    async fn record_evidence(&self, evidence: &Evidence) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(self.table.as_ref())
+            .set_item(Some(item::evidence_item(evidence)?))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn evidence_for(&self, out_trade_no: &str) -> Result<Vec<Evidence>, StoreError> {
+        let mut found = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(self.table.as_ref())
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(format!("{EVIDENCE_PREFIX}{out_trade_no}")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in output.items() {
+                found.push(item::evidence_from_item(item)?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
     }
 }
 

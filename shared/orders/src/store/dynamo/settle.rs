@@ -9,11 +9,14 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update,
 };
 
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+
 use super::item::{
-    IDEMPOTENCY_SK, Item, ORDER_STATUS, PK, SK, TTL, order_from_item, order_key, payment_item,
-    req_str,
+    IDEMPOTENCY_SK, Item, ORDER_STATUS, PAID_AFTER_CLOSE, PK, PREPAY_LEASE_UNTIL, SK, TTL,
+    order_from_item, order_key, payment_item, req_str,
 };
 use super::{DynamoOrderStore, TRANSACTION_ATTEMPTS, back_off, invalid, s, sdk_error};
+use crate::domain::transition::{self, SettleDecision};
 use crate::domain::{Order, OrderNo, OrderStatus};
 use crate::ports::{
     CreateOutcome, IdempotencyClaim, OrderCreator, OrderReader, OrderSettler, SettleOutcome,
@@ -67,7 +70,7 @@ pub(super) async fn transact(
     Err(StoreError::Contention)
 }
 
-fn failed(reasons: &[CancellationReason], index: usize) -> Option<&CancellationReason> {
+pub(super) fn failed(reasons: &[CancellationReason], index: usize) -> Option<&CancellationReason> {
     reasons
         .get(index)
         .filter(|reason| reason.code() == Some(CONDITION_FAILED))
@@ -144,21 +147,26 @@ impl OrderCreator for DynamoOrderStore {
     }
 }
 
+/// Attempts of a settle whose order changed state between reading and writing.
+const SETTLE_ATTEMPTS: u32 = 4;
+
 impl DynamoOrderStore {
+    /// `SET` the paid order's attributes, conditional on the order still being `from`.
     fn settle_update(
         &self,
         order_no: &OrderNo,
         settlement: &Settlement,
+        from: OrderStatus,
     ) -> Result<Update, StoreError> {
         let mut expression =
             String::from("SET #status = :success, transactionId = :tx, updatedAt = :now");
         let mut update = Update::builder()
             .table_name(self.table.as_ref())
             .set_key(Some(order_key(order_no)))
-            .condition_expression("#status = :notpay")
+            .condition_expression("#status = :from")
             .expression_attribute_names("#status", ORDER_STATUS)
             .expression_attribute_values(":success", s(OrderStatus::Success.as_str()))
-            .expression_attribute_values(":notpay", s(OrderStatus::Notpay.as_str()))
+            .expression_attribute_values(":from", s(from.as_str()))
             .expression_attribute_values(":tx", s(&settlement.record.transaction_id))
             .expression_attribute_values(":now", s(time_key(settlement.settled_at)?))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
@@ -170,64 +178,98 @@ impl DynamoOrderStore {
             expression.push_str(", payerOpenid = :openid");
             update = update.expression_attribute_values(":openid", s(openid));
         }
-        expression.push_str(" REMOVE pendingPk, pendingSk");
+        if !from.is_pending() {
+            expression.push_str(&format!(", {PAID_AFTER_CLOSE} = :after"));
+            update = update.expression_attribute_values(":after", AttributeValue::Bool(true));
+        }
+        expression.push_str(&format!(
+            " REMOVE pendingPk, pendingSk, {PREPAY_LEASE_UNTIL}"
+        ));
         update
             .update_expression(expression)
             .build()
             .map_err(invalid)
     }
-}
 
-/// What a settle that wrote nothing means, given the order as it is.
-fn classify(current: Option<Order>, transaction_id: &str) -> Result<SettleOutcome, StoreError> {
-    Ok(match current {
-        None => SettleOutcome::NotFound,
-        Some(order) => match order.order_status {
-            OrderStatus::Success if order.transaction_id.as_deref() == Some(transaction_id) => {
-                SettleOutcome::AlreadySettled(order)
+    /// Writes the payment record alone, unless it exists.
+    async fn keep_payment_record(&self, settlement: &Settlement) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(self.table.as_ref())
+            .set_item(Some(payment_item(&settlement.record)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(err))
+                if matches!(err.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(())
             }
-            OrderStatus::Success => SettleOutcome::Conflict(order),
-            // Only possible if it changed between the cancelled write and a fallback read.
-            OrderStatus::Notpay => return Err(StoreError::Contention),
-            _ => SettleOutcome::NotPending(order),
-        },
-    })
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
 }
 
 impl OrderSettler for DynamoOrderStore {
+    /// Writes as if the order were `NOTPAY` (the common case: one transaction); when that is
+    /// refused, decides from the order it returns and writes conditionally on that order's state.
     async fn settle_order(
         &self,
         order_no: &OrderNo,
         settlement: &Settlement,
     ) -> Result<SettleOutcome, StoreError> {
-        let record = Put::builder()
-            .table_name(self.table.as_ref())
-            .set_item(Some(payment_item(&settlement.record)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(invalid)?;
-        let items = vec![
-            TransactWriteItem::builder()
-                .update(self.settle_update(order_no, settlement)?)
-                .build(),
-            TransactWriteItem::builder().put(record).build(),
-        ];
-        let tx_id = settlement.record.transaction_id.as_str();
-        match transact(self, items).await? {
-            Transacted::Committed => match self.get_order(order_no).await? {
-                Some(order) => Ok(SettleOutcome::Settled(order)),
-                None => Err(StoreError::Corrupt(format!(
-                    "settled order {order_no} vanished"
-                ))),
-            },
-            Transacted::Cancelled(reasons) => {
-                let current = match failed(&reasons, 0).and_then(|r| r.item()) {
-                    Some(old) => Some(order_from_item(old)?),
-                    // No ALL_OLD returned, or only the payment record existed: read the order.
-                    None => self.get_order(order_no).await?,
-                };
-                classify(current, tx_id)
+        let mut from = OrderStatus::Notpay;
+        for _ in 0..SETTLE_ATTEMPTS {
+            let record = Put::builder()
+                .table_name(self.table.as_ref())
+                .set_item(Some(payment_item(&settlement.record)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(invalid)?;
+            let items = vec![
+                TransactWriteItem::builder()
+                    .update(self.settle_update(order_no, settlement, from)?)
+                    .build(),
+                TransactWriteItem::builder().put(record).build(),
+            ];
+            let current = match transact(self, items).await? {
+                Transacted::Committed => {
+                    let order = self.get_order(order_no).await?.ok_or_else(|| {
+                        StoreError::Corrupt(format!("settled order {order_no} vanished"))
+                    })?;
+                    return Ok(if from.is_pending() {
+                        SettleOutcome::Settled(order)
+                    } else {
+                        SettleOutcome::SettledAfterClose(order)
+                    });
+                }
+                Transacted::Cancelled(reasons) => {
+                    match failed(&reasons, 0).and_then(|r| r.item()) {
+                        Some(old) => Some(order_from_item(old)?),
+                        // No ALL_OLD returned, or only the payment record existed: read the order.
+                        None => self.get_order(order_no).await?,
+                    }
+                }
+            };
+            let Some(current) = current else {
+                return Ok(SettleOutcome::NotFound);
+            };
+            match transition::settle(&current, settlement) {
+                SettleDecision::AlreadySettled => {
+                    return Ok(SettleOutcome::AlreadySettled(current));
+                }
+                SettleDecision::DoublePayment => {
+                    self.keep_payment_record(settlement).await?;
+                    return Ok(SettleOutcome::DoublePayment(current));
+                }
+                SettleDecision::Settle(_) | SettleDecision::SettleAfterClose(_) => {
+                    from = current.order_status;
+                }
             }
         }
+        Err(StoreError::Contention)
     }
 }

@@ -12,11 +12,16 @@ use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::domain::{BuyerHash, Order, OrderNo, OrderStatus, PaymentRecord, Product};
+use crate::domain::transition::{
+    self, AnswerDecision, ClaimDecision, CloseDecision, SettleDecision,
+};
+use crate::domain::{BuyerHash, Order, OrderNo, PaymentRecord, Product};
 use crate::ports::{
-    BuyerOrderLister, CloseOutcome, CloseReason, CodeUrlWriter, CreateOutcome, Cursor,
-    IdempotencyClaim, OrderCloser, OrderCreator, OrderReader, OrderSettler, Page, PageRequest,
-    PaymentRecordReader, PendingOrderLister, ProductCatalog, SettleOutcome, Settlement, StoreError,
+    AnswerOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CloseRequest, CreateOutcome,
+    Cursor, Evidence, EvidenceRecorder, IdempotencyClaim, OrderCloser, OrderCreator, OrderReader,
+    OrderSettler, Page, PageRequest, PaymentRecordReader, PendingOrderLister, PrepayAnswer,
+    PrepayClaim, PrepayRecorder, ProductCatalog, SettleOutcome, Settlement, StoreError,
+    SweepFailureRecorder,
 };
 use crate::store::keys::{pending_sk, time_key};
 use crate::store::read_stats::{ReadCounter, ReadStats};
@@ -30,6 +35,9 @@ pub const DB_FILE: &str = "orders.redb";
 pub struct EmbeddedOrderStore {
     db: Arc<Database>,
     reads: Arc<ReadCounter>,
+    /// Run each transaction on the calling task instead of the blocking pool (in-memory stores:
+    /// no I/O to wait for, and a single-threaded caller sees a deterministic order of events).
+    inline: bool,
 }
 
 impl std::fmt::Debug for EmbeddedOrderStore {
@@ -69,14 +77,7 @@ impl EmbeddedOrderStore {
         let db = tokio::task::spawn_blocking(move || -> Result<Database, StoreError> {
             std::fs::create_dir_all(&path).map_err(unavailable)?;
             let db = Database::create(path.join(DB_FILE)).map_err(unavailable)?;
-            let txn = db.begin_write().map_err(unavailable)?;
-            for table in [ORDERS, PAYMENTS, PRODUCTS, IDEMPOTENCY] {
-                txn.open_table(table).map_err(unavailable)?;
-            }
-            for table in [PENDING, BY_BUYER] {
-                txn.open_table(table).map_err(unavailable)?;
-            }
-            txn.commit().map_err(unavailable)?;
+            create_tables(&db)?;
             Ok(db)
         })
         .await
@@ -84,6 +85,21 @@ impl EmbeddedOrderStore {
         Ok(Self {
             db: Arc::new(db),
             reads: Arc::new(ReadCounter::default()),
+            inline: false,
+        })
+    }
+
+    /// A store held in memory only, for tests and deterministic simulations: the same tables and
+    /// rules, nothing on disk, and every transaction run on the calling task.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let db = redb::Builder::new()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(unavailable)?;
+        create_tables(&db)?;
+        Ok(Self {
+            db: Arc::new(db),
+            reads: Arc::new(ReadCounter::default()),
+            inline: true,
         })
     }
 
@@ -117,7 +133,7 @@ impl EmbeddedOrderStore {
         work: impl FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || {
+        let run = move || {
             let txn = db.begin_write().map_err(unavailable)?;
             match work(&txn) {
                 Ok(value) => {
@@ -129,9 +145,13 @@ impl EmbeddedOrderStore {
                     Err(err)
                 }
             }
-        })
-        .await
-        .map_err(unavailable)?
+        };
+        if self.inline {
+            return run();
+        }
+        tokio::task::spawn_blocking(run)
+            .await
+            .map_err(unavailable)?
     }
 
     async fn read<T: Send + 'static>(
@@ -142,13 +162,56 @@ impl EmbeddedOrderStore {
     ) -> Result<T, StoreError> {
         let db = Arc::clone(&self.db);
         let reads = Arc::clone(&self.reads);
-        tokio::task::spawn_blocking(move || {
+        let run = move || {
             let txn = db.begin_read().map_err(unavailable)?;
             work(&txn, &reads)
-        })
-        .await
-        .map_err(unavailable)?
+        };
+        if self.inline {
+            return run();
+        }
+        tokio::task::spawn_blocking(run)
+            .await
+            .map_err(unavailable)?
     }
+}
+
+fn create_tables(db: &Database) -> Result<(), StoreError> {
+    let txn = db.begin_write().map_err(unavailable)?;
+    for table in [ORDERS, PAYMENTS, PRODUCTS, IDEMPOTENCY, EVIDENCE] {
+        txn.open_table(table).map_err(unavailable)?;
+    }
+    for table in [PENDING, BY_BUYER] {
+        txn.open_table(table).map_err(unavailable)?;
+    }
+    txn.commit().map_err(unavailable)
+}
+
+/// Reads the order, lets `decide` say what to write, writes it; `None` if there is no order.
+fn transition<T>(
+    txn: &WriteTransaction,
+    order_no: &OrderNo,
+    decide: impl FnOnce(&Order) -> (Option<Order>, T),
+) -> Result<Option<T>, StoreError> {
+    let Some(old) = read_order(txn, order_no)? else {
+        return Ok(None);
+    };
+    let (new, outcome) = decide(&old);
+    if let Some(new) = new {
+        put_order(txn, Some(&old), &new)?;
+    }
+    Ok(Some(outcome))
+}
+
+/// Writes a payment record unless one for this transaction exists.
+fn put_payment(txn: &WriteTransaction, record: &PaymentRecord) -> Result<(), StoreError> {
+    let mut payments = txn.open_table(PAYMENTS).map_err(unavailable)?;
+    let key = format!("{}#{}", record.order_no, record.transaction_id);
+    if payments.get(key.as_str()).map_err(unavailable)?.is_none() {
+        payments
+            .insert(key.as_str(), encode(record)?.as_slice())
+            .map_err(unavailable)?;
+    }
+    Ok(())
 }
 
 /// The order in a write transaction.
@@ -296,21 +359,44 @@ impl OrderReader for EmbeddedOrderStore {
     }
 }
 
-impl CodeUrlWriter for EmbeddedOrderStore {
-    async fn set_code_url(
+impl PrepayRecorder for EmbeddedOrderStore {
+    async fn claim_prepay(
         &self,
         order_no: &OrderNo,
-        code_url: &str,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+        claim: &PrepayClaim,
+    ) -> Result<ClaimOutcome, StoreError> {
         let order_no = order_no.clone();
-        let code_url = code_url.to_owned();
+        let claim = claim.clone();
         self.write(move |txn| {
-            let old = read_order(txn, &order_no)?.ok_or(StoreError::OrderNotFound)?;
-            let mut new = old.clone();
-            new.code_url = Some(code_url);
-            new.updated_at = at;
-            put_order(txn, Some(&old), &new)
+            let outcome = transition(txn, &order_no, |old| {
+                match transition::claim_prepay(old, &claim) {
+                    ClaimDecision::Claim(new) => (Some(new.clone()), ClaimOutcome::Claimed(new)),
+                    ClaimDecision::Busy => (None, ClaimOutcome::Busy(old.clone())),
+                    ClaimDecision::NotPending => (None, ClaimOutcome::NotPending(old.clone())),
+                    ClaimDecision::WindowClosed => (None, ClaimOutcome::WindowClosed(old.clone())),
+                }
+            })?;
+            Ok(outcome.unwrap_or(ClaimOutcome::NotFound))
+        })
+        .await
+    }
+
+    async fn answer_prepay(
+        &self,
+        order_no: &OrderNo,
+        answer: &PrepayAnswer,
+    ) -> Result<AnswerOutcome, StoreError> {
+        let order_no = order_no.clone();
+        let answer = answer.clone();
+        self.write(move |txn| {
+            let outcome = transition(txn, &order_no, |old| {
+                match transition::answer_prepay(old, &answer) {
+                    AnswerDecision::Store(new) => (Some(new.clone()), AnswerOutcome::Stored(new)),
+                    AnswerDecision::NotPending => (None, AnswerOutcome::NotPending(old.clone())),
+                    AnswerDecision::Superseded => (None, AnswerOutcome::Superseded(old.clone())),
+                }
+            })?;
+            Ok(outcome.unwrap_or(AnswerOutcome::NotFound))
         })
         .await
     }
@@ -325,36 +411,27 @@ impl OrderSettler for EmbeddedOrderStore {
         let order_no = order_no.clone();
         let settlement = settlement.clone();
         self.write(move |txn| {
-            let Some(old) = read_order(txn, &order_no)? else {
+            let outcome = transition(txn, &order_no, |old| {
+                match transition::settle(old, &settlement) {
+                    SettleDecision::Settle(new) => (Some(new.clone()), SettleOutcome::Settled(new)),
+                    SettleDecision::SettleAfterClose(new) => {
+                        (Some(new.clone()), SettleOutcome::SettledAfterClose(new))
+                    }
+                    SettleDecision::AlreadySettled => {
+                        (None, SettleOutcome::AlreadySettled(old.clone()))
+                    }
+                    SettleDecision::DoublePayment => {
+                        (None, SettleOutcome::DoublePayment(old.clone()))
+                    }
+                }
+            })?;
+            let Some(outcome) = outcome else {
                 return Ok(SettleOutcome::NotFound);
             };
-            let tx_id = &settlement.record.transaction_id;
-            match old.order_status {
-                OrderStatus::Notpay => {}
-                OrderStatus::Success if old.transaction_id.as_ref() == Some(tx_id) => {
-                    return Ok(SettleOutcome::AlreadySettled(old));
-                }
-                OrderStatus::Success => return Ok(SettleOutcome::Conflict(old)),
-                _ => return Ok(SettleOutcome::NotPending(old)),
+            if !matches!(outcome, SettleOutcome::AlreadySettled(_)) {
+                put_payment(txn, &settlement.record)?;
             }
-            let mut new = old.clone();
-            new.order_status = OrderStatus::Success;
-            new.transaction_id = Some(tx_id.clone());
-            new.success_time = settlement.success_time;
-            new.payer_openid = settlement.payer_openid.clone();
-            new.updated_at = settlement.settled_at;
-            put_order(txn, Some(&old), &new)?;
-            let mut payments = txn.open_table(PAYMENTS).map_err(unavailable)?;
-            let key = format!("{order_no}#{tx_id}");
-            if payments.get(key.as_str()).map_err(unavailable)?.is_some() {
-                return Err(StoreError::Corrupt(format!(
-                    "payment record {key} exists for an unpaid order"
-                )));
-            }
-            payments
-                .insert(key.as_str(), encode(&settlement.record)?.as_slice())
-                .map_err(unavailable)?;
-            Ok(SettleOutcome::Settled(new))
+            Ok(outcome)
         })
         .await
     }
@@ -364,29 +441,78 @@ impl OrderCloser for EmbeddedOrderStore {
     async fn close_order(
         &self,
         order_no: &OrderNo,
-        reason: CloseReason,
-        at: OffsetDateTime,
+        request: &CloseRequest,
     ) -> Result<CloseOutcome, StoreError> {
         let order_no = order_no.clone();
+        let request = request.clone();
         self.write(move |txn| {
-            let Some(old) = read_order(txn, &order_no)? else {
-                return Ok(CloseOutcome::NotFound);
-            };
-            let target = reason.target();
-            if old.order_status == target {
-                return Ok(CloseOutcome::AlreadyClosed(old));
-            }
-            if !old.order_status.can_become(target) {
-                return Ok(CloseOutcome::NotPending(old));
-            }
-            let mut new = old.clone();
-            new.order_status = target;
-            new.updated_at = at;
-            put_order(txn, Some(&old), &new)?;
-            Ok(CloseOutcome::Closed(new))
+            let outcome = transition(txn, &order_no, |old| {
+                match transition::close(old, &request) {
+                    CloseDecision::Close(new) => (Some(new.clone()), CloseOutcome::Closed(new)),
+                    CloseDecision::AlreadyClosed => {
+                        (None, CloseOutcome::AlreadyClosed(old.clone()))
+                    }
+                    CloseDecision::NotPending => (None, CloseOutcome::NotPending(old.clone())),
+                    CloseDecision::PrepayMoved => (None, CloseOutcome::PrepayMoved(old.clone())),
+                }
+            })?;
+            Ok(outcome.unwrap_or(CloseOutcome::NotFound))
         })
         .await
     }
+}
+
+impl SweepFailureRecorder for EmbeddedOrderStore {
+    async fn record_sweep_failure(&self, order_no: &OrderNo) -> Result<(), StoreError> {
+        let order_no = order_no.clone();
+        self.write(move |txn| {
+            transition(txn, &order_no, |old| (transition::sweep_failed(old), ()))?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl EvidenceRecorder for EmbeddedOrderStore {
+    async fn record_evidence(&self, evidence: &Evidence) -> Result<(), StoreError> {
+        let evidence = evidence.clone();
+        self.write(move |txn| {
+            let mut table = txn.open_table(EVIDENCE).map_err(unavailable)?;
+            let key = evidence_key(&evidence);
+            table
+                .insert(key.as_str(), encode(&evidence)?.as_slice())
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn evidence_for(&self, out_trade_no: &str) -> Result<Vec<Evidence>, StoreError> {
+        let lower = format!("{out_trade_no}#");
+        let upper = format!("{out_trade_no}$");
+        self.read(move |txn, reads| {
+            let table = txn.open_table(EVIDENCE).map_err(unavailable)?;
+            let mut found = Vec::new();
+            for entry in table
+                .range::<&str>(lower.as_str()..upper.as_str())
+                .map_err(unavailable)?
+            {
+                let (_, value) = entry.map_err(unavailable)?;
+                found.push(decode(value.value())?);
+            }
+            reads.add(found.len() as u64, 0.0);
+            Ok(found)
+        })
+        .await
+    }
+}
+
+/// `{out_trade_no}#{transaction_id}#{reason}`.
+fn evidence_key(evidence: &Evidence) -> String {
+    format!(
+        "{}#{}#{}",
+        evidence.out_trade_no, evidence.transaction_id, evidence.reason
+    )
 }
 
 impl PaymentRecordReader for EmbeddedOrderStore {

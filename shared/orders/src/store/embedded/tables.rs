@@ -14,3 +14,5 @@ pub(super) const BY_BUYER: TableDefinition<&str, &str> = TableDefinition::new("b
 pub(super) const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("products");
 /// scoped key → `{orderNo, ttl}` (JSON).
 pub(super) const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency");
+/// `{outTradeNo}#{transactionId}#{reason}` → evidence of a refused transaction (JSON).
+pub(super) const EVIDENCE: TableDefinition<&str, &[u8]> = TableDefinition::new("evidence");

@@ -1,28 +1,27 @@
-//! Orders in memory, persisted to an append-only log under the state directory.
+//! Every order of the sandbox merchant and the rules that change them, kept in memory and, for a
+//! simulator, persisted to an append-only log under the state directory ([`OrderStore::open`]).
 //!
-//! Every change appends the whole changed order as one JSON line to `orders.jsonl` before it
-//! becomes visible, under the same lock, so the log's order is the order of changes. On open the
-//! log is replayed (the last line of an order wins; a torn last line from a crash is skipped) and
-//! compacted atomically (write to a temporary file, then rename). Lines are not fsynced: they
-//! survive the process being killed, not the machine losing power.
+//! Every change is appended to the log (`orders.jsonl`, see the `log` module) before it becomes
+//! visible, under the same lock, so the log's order is the order of changes.
+//! [`OrderStore::in_memory`] keeps the same rules without a log, for tests and deterministic
+//! simulations.
+
+mod log;
+
+pub use log::{LOCK_FILE, ORDER_LOG_FILE};
 
 use crate::error::SimError;
-use crate::fsutil::{open_append, replace_private};
+use crate::faults::{ClosePaidAnswer, CloseUnknownAnswer, Faults};
 use crate::order::{CloseError, CodeUrl, Order, Payment, ResubmitError, ScanError, normalise};
 use crate::random;
+use log::{OrderLog, lock_dir};
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use time::OffsetDateTime;
 use wxpay::models::NativePrepayRequest;
 
-/// The order log's file name.
-pub const ORDER_LOG_FILE: &str = "orders.jsonl";
-/// A file locked (advisory, exclusive) while a simulator uses the state directory, so that two
-/// simulators never write one log.
-pub const LOCK_FILE: &str = "wxpay-sim.lock";
 /// Length of a `code_url` token.
 const TOKEN_LEN: usize = 16;
 
@@ -56,24 +55,23 @@ pub enum PayError {
     Persist(#[from] PersistError),
 }
 
-/// Why a close failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum CloseOrderError {
-    /// No such order.
-    #[error("order does not exist")]
-    NotFound,
-    /// The order is paid.
-    #[error("order is paid")]
-    Paid,
-    /// Disk failure.
-    #[error(transparent)]
-    Persist(#[from] PersistError),
+/// What WeChat Pay answers to a close, as decided by [`OrderStore::close_answer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseAnswer {
+    /// 204 with an empty signed body.
+    NoContent,
+    /// 403 `ORDERPAID`: the order is paid.
+    OrderPaid,
+    /// 404 `ORDER_NOT_EXIST`: no order has this `out_trade_no`.
+    OrderNotExist,
 }
 
 /// Every order of the sandbox merchant.
 pub struct OrderStore {
-    path: PathBuf,
+    /// Where the log is; `None` in memory.
+    path: Option<PathBuf>,
     inner: Mutex<Inner>,
+    /// The state directory's lock until released; never one in memory.
     lock: Mutex<Option<File>>,
 }
 
@@ -83,7 +81,8 @@ struct Inner {
     by_transaction: HashMap<String, String>,
     /// `out_trade_no`s in creation order.
     sequence: Vec<String>,
-    log: File,
+    /// Where changes are written first; `None` in memory.
+    log: Option<OrderLog>,
 }
 
 impl std::fmt::Debug for OrderStore {
@@ -95,80 +94,50 @@ impl std::fmt::Debug for OrderStore {
 }
 
 impl OrderStore {
-    /// Replays and compacts the log in `dir` (creating both if absent). Blocking.
+    /// Locks the state directory `dir`, then replays and compacts its log (creating both if
+    /// absent). Blocking.
     pub fn open(dir: &Path) -> Result<Self, SimError> {
         std::fs::create_dir_all(dir).map_err(|e| SimError::io(dir, e))?;
         let lock = lock_dir(dir)?;
-        let path = dir.join(ORDER_LOG_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(SimError::io(&path, e)),
-        };
-        let mut orders = HashMap::new();
-        let mut sequence = Vec::new();
-        let lines: Vec<&str> = text.split('\n').collect();
-        let last = lines.len().saturating_sub(1);
-        for (index, line) in lines.iter().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Order>(line) {
-                Ok(order) => {
-                    let key = order.out_trade_no().to_owned();
-                    if orders.insert(key.clone(), order).is_none() {
-                        sequence.push(key);
-                    }
-                }
-                // Only the last line can be torn by a crash in the middle of a write.
-                Err(_) if index == last => {
-                    tracing::warn!(path = %path.display(), "skipping a torn last line of the order log");
-                }
-                Err(e) => {
-                    return Err(SimError::OrderLog {
-                        path,
-                        reason: format!("line {}: {e}", index + 1),
-                    });
-                }
-            }
-        }
-        let mut compacted = String::new();
-        for key in &sequence {
-            if let Some(order) = orders.get(key) {
-                compacted.push_str(&to_line(order).map_err(|e| SimError::OrderLog {
-                    path: path.clone(),
-                    reason: e.0,
-                })?);
-            }
-        }
-        replace_private(&path, compacted.as_bytes())?;
-        let log = open_append(&path)?;
+        let (log, orders) = OrderLog::open(dir)?;
+        Ok(Self::with(orders, Some(log), Some(lock)))
+    }
+
+    /// An empty store for tests and deterministic simulations: the same rules, nothing written to
+    /// disk, no directory lock. Its orders are gone when it is dropped.
+    pub fn in_memory() -> Self {
+        Self::with(Vec::new(), None, None)
+    }
+
+    /// A store holding `orders` (in creation order).
+    fn with(orders: Vec<Order>, log: Option<OrderLog>, lock: Option<File>) -> Self {
+        let path = log.as_ref().map(|log| log.path().to_path_buf());
         let mut inner = Inner {
             orders: HashMap::new(),
             by_code: HashMap::new(),
             by_transaction: HashMap::new(),
-            sequence,
+            sequence: Vec::new(),
             log,
         };
-        for (_, order) in orders {
-            inner.index(&order);
-            inner.orders.insert(order.out_trade_no().to_owned(), order);
+        for order in orders {
+            inner.install(order);
         }
-        Ok(Self {
+        Self {
             path,
             inner: Mutex::new(inner),
-            lock: Mutex::new(Some(lock)),
-        })
+            lock: Mutex::new(lock),
+        }
     }
 
-    /// Releases the state directory's lock (on shutdown), so another simulator may open it.
+    /// Releases the state directory's lock (on shutdown), so another simulator may open it. Does
+    /// nothing in memory, or when already released.
     pub fn release(&self) {
         self.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
-    /// Where the log is.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the log is: `None` for an in-memory store.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -236,21 +205,35 @@ impl OrderStore {
         Ok(order)
     }
 
-    /// Closes an unpaid order (closing a closed one succeeds again).
-    pub fn close(&self, out_trade_no: &str, now: OffsetDateTime) -> Result<(), CloseOrderError> {
+    /// Closes the order `out_trade_no` and says what WeChat Pay answers: the one place of this
+    /// rule. An unpaid order is closed ([`CloseAnswer::NoContent`], again on a closed one). A paid
+    /// order stays paid and answers [`CloseAnswer::OrderPaid`], or `NoContent` when
+    /// `faults.close_paid_answer` is `no_content`. No order: [`CloseAnswer::OrderNotExist`], or
+    /// `NoContent` when `faults.close_unknown_answer` is `no_content`; none is created. Only
+    /// closing an unpaid order writes to the log.
+    pub fn close_answer(
+        &self,
+        out_trade_no: &str,
+        now: OffsetDateTime,
+        faults: &Faults,
+    ) -> Result<CloseAnswer, PersistError> {
         let mut inner = self.lock();
-        let mut order = inner
-            .orders
-            .get(out_trade_no)
-            .cloned()
-            .ok_or(CloseOrderError::NotFound)?;
+        let Some(mut order) = inner.orders.get(out_trade_no).cloned() else {
+            return Ok(match faults.close_unknown_answer {
+                CloseUnknownAnswer::NotFound => CloseAnswer::OrderNotExist,
+                CloseUnknownAnswer::NoContent => CloseAnswer::NoContent,
+            });
+        };
         match order.close(now) {
-            Err(CloseError::Paid) => Err(CloseOrderError::Paid),
-            Ok(false) => Ok(()),
+            Err(CloseError::Paid) => Ok(match faults.close_paid_answer {
+                ClosePaidAnswer::OrderPaid => CloseAnswer::OrderPaid,
+                ClosePaidAnswer::NoContent => CloseAnswer::NoContent,
+            }),
+            Ok(false) => Ok(CloseAnswer::NoContent),
             Ok(true) => {
                 inner.persist(&order)?;
                 inner.install(order);
-                Ok(())
+                Ok(CloseAnswer::NoContent)
             }
         }
     }
@@ -300,11 +283,12 @@ impl Inner {
         }
     }
 
+    /// Writes `order` to the log, if there is one.
     fn persist(&mut self, order: &Order) -> Result<(), PersistError> {
-        let line = to_line(order)?;
-        self.log
-            .write_all(line.as_bytes())
-            .map_err(|e| PersistError(e.to_string()))
+        match &mut self.log {
+            Some(log) => log.append(order),
+            None => Ok(()),
+        }
     }
 
     fn index(&mut self, order: &Order) {
@@ -327,29 +311,10 @@ impl Inner {
     }
 }
 
-/// Takes the directory's exclusive lock, or says another simulator holds it.
-fn lock_dir(dir: &Path) -> Result<File, SimError> {
-    let path = dir.join(LOCK_FILE);
-    let file = open_append(&path)?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(SimError::Sandbox {
-            dir: dir.to_path_buf(),
-            reason: "another wxpay-sim is using this state directory".to_owned(),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(SimError::io(path, e)),
-    }
-}
-
-fn to_line(order: &Order) -> Result<String, PersistError> {
-    let mut line = serde_json::to_string(order).map_err(|e| PersistError(e.to_string()))?;
-    line.push('\n');
-    Ok(line)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::order::OrderState;
     use time::Duration;
     use wxpay::models::PrepayAmount;
 
@@ -388,7 +353,12 @@ mod tests {
         let paid = store
             .pay(&second.token, "o1".into(), now() + Duration::seconds(5))
             .unwrap();
-        store.close("B00001", now()).unwrap();
+        assert_eq!(
+            store
+                .close_answer("B00001", now(), &Faults::default())
+                .unwrap(),
+            CloseAnswer::NoContent
+        );
         drop(store);
 
         let store = OrderStore::open(dir.path()).unwrap();
@@ -408,7 +378,7 @@ mod tests {
             .collect();
         assert_eq!(newest, ["B00001", "A00001"]);
         // Compaction leaves one line per order.
-        let log = std::fs::read_to_string(store.path()).unwrap();
+        let log = std::fs::read_to_string(store.path().unwrap()).unwrap();
         assert_eq!(log.lines().count(), 2);
     }
 
@@ -417,7 +387,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = OrderStore::open(dir.path()).unwrap();
         store.prepay(request("A00001"), None, now()).unwrap();
-        let path = store.path().to_owned();
+        let path = store.path().unwrap().to_owned();
         drop(store);
         let mut log = std::fs::read_to_string(&path).unwrap();
         log.push_str("{\"request\":{\"app");
@@ -440,16 +410,125 @@ mod tests {
     }
 
     #[test]
-    fn unknown_codes_and_orders_are_reported_as_such() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = OrderStore::open(dir.path()).unwrap();
+    fn unknown_codes_are_reported_as_such() {
+        let store = OrderStore::in_memory();
         assert!(matches!(
             store.pay("nope", "o".into(), now()),
             Err(PayError::UnknownCode)
         ));
+    }
+
+    fn faults(paid: ClosePaidAnswer, unknown: CloseUnknownAnswer) -> Faults {
+        Faults {
+            close_paid_answer: paid,
+            close_unknown_answer: unknown,
+            ..Faults::default()
+        }
+    }
+
+    /// Every combination of the two close switches.
+    fn every_close_switch() -> Vec<Faults> {
+        let mut all = Vec::new();
+        for paid in [ClosePaidAnswer::OrderPaid, ClosePaidAnswer::NoContent] {
+            for unknown in [CloseUnknownAnswer::NotFound, CloseUnknownAnswer::NoContent] {
+                all.push(faults(paid, unknown));
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn an_in_memory_store_keeps_the_rules_and_writes_nothing() {
+        let store = OrderStore::in_memory();
+        assert!(store.path().is_none() && store.is_empty());
+        let first = store.prepay(request("A00001"), None, now()).unwrap();
+        let second = store.prepay(request("A00001"), None, now()).unwrap();
         assert!(matches!(
-            store.close("nope00", now()),
-            Err(CloseOrderError::NotFound)
+            store.pay(&first.token, "o1".into(), now()),
+            Err(PayError::Scan(ScanError::Replaced))
         ));
+        let paid = store.pay(&second.token, "o1".into(), now()).unwrap();
+        assert_eq!(store.by_out_trade_no("A00001").unwrap(), paid);
+        let defaults = Faults::default();
+        assert_eq!(
+            store.close_answer("A00001", now(), &defaults).unwrap(),
+            CloseAnswer::OrderPaid
+        );
+        store.prepay(request("B00001"), None, now()).unwrap();
+        assert_eq!(
+            store.close_answer("B00001", now(), &defaults).unwrap(),
+            CloseAnswer::NoContent
+        );
+        let closed = store.by_out_trade_no("B00001").unwrap();
+        assert!(matches!(closed.state, OrderState::Closed { .. }));
+        assert_eq!(
+            store.close_answer("C00001", now(), &defaults).unwrap(),
+            CloseAnswer::OrderNotExist
+        );
+        assert!(store.by_out_trade_no("C00001").is_none());
+        assert_eq!(store.len(), 2);
+        // Nothing to release; releasing is harmless.
+        store.release();
+        assert_eq!(store.len(), 2);
+    }
+
+    #[test]
+    fn close_answers_follow_the_switches_and_change_only_unpaid_orders() {
+        for faults in every_close_switch() {
+            let store = OrderStore::in_memory();
+            let code = store.prepay(request("PAID01"), None, now()).unwrap();
+            let paid = store.pay(&code.token, "o1".into(), now()).unwrap();
+            store.prepay(request("OPEN01"), None, now()).unwrap();
+
+            let expected = match faults.close_paid_answer {
+                ClosePaidAnswer::OrderPaid => CloseAnswer::OrderPaid,
+                ClosePaidAnswer::NoContent => CloseAnswer::NoContent,
+            };
+            let answer = store.close_answer("PAID01", now(), &faults).unwrap();
+            assert_eq!(answer, expected, "{faults:?}");
+            assert_eq!(store.by_out_trade_no("PAID01").unwrap(), paid);
+
+            let expected = match faults.close_unknown_answer {
+                CloseUnknownAnswer::NotFound => CloseAnswer::OrderNotExist,
+                CloseUnknownAnswer::NoContent => CloseAnswer::NoContent,
+            };
+            let answer = store.close_answer("NONE01", now(), &faults).unwrap();
+            assert_eq!(answer, expected, "{faults:?}");
+            assert!(store.by_out_trade_no("NONE01").is_none());
+
+            for _ in 0..2 {
+                let answer = store.close_answer("OPEN01", now(), &faults).unwrap();
+                assert_eq!(answer, CloseAnswer::NoContent, "{faults:?}");
+            }
+            let open = store.by_out_trade_no("OPEN01").unwrap();
+            assert!(
+                matches!(open.state, OrderState::Closed { .. }),
+                "{faults:?}"
+            );
+            assert_eq!(store.len(), 2);
+        }
+    }
+
+    #[test]
+    fn only_closing_an_unpaid_order_is_written_to_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = OrderStore::open(dir.path()).unwrap();
+        let code = store.prepay(request("PAID01"), None, now()).unwrap();
+        store.pay(&code.token, "o1".into(), now()).unwrap();
+        store.prepay(request("OPEN01"), None, now()).unwrap();
+        let lines = || {
+            std::fs::read_to_string(store.path().unwrap())
+                .unwrap()
+                .lines()
+                .count()
+        };
+        assert_eq!(lines(), 3);
+        let lenient = faults(ClosePaidAnswer::NoContent, CloseUnknownAnswer::NoContent);
+        store.close_answer("PAID01", now(), &lenient).unwrap();
+        store.close_answer("NONE01", now(), &lenient).unwrap();
+        assert_eq!(lines(), 3);
+        store.close_answer("OPEN01", now(), &lenient).unwrap();
+        store.close_answer("OPEN01", now(), &lenient).unwrap();
+        assert_eq!(lines(), 4);
     }
 }
