@@ -35,8 +35,8 @@ echo "moto at $endpoint"
 step "build (the function binaries run under a Lambda Runtime API emulator in tests/tests/binaries.rs)"
 cargo build --workspace --locked
 
-step "cargo test (workspace, aws-lc-rs backend)"
-cargo test --workspace --locked 2>&1 | tee -a "$log"
+step "cargo test (workspace, aws-lc-rs backend; the lifecycle simulation at 500 seeds)"
+LIFECYCLE_SEEDS=500 cargo test --workspace --locked 2>&1 | tee -a "$log"
 
 step "cargo test (wxpay, pure-Rust rsa backend)"
 cargo test -p wxpay --locked --no-default-features --features rust-crypto 2>&1 | tee -a "$log"
