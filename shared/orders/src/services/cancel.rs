@@ -6,7 +6,10 @@ use wxpay::Clock;
 use super::close::{CloseError, Confirmed, close_confirmed};
 use crate::OrdersConfig;
 use crate::domain::{BuyerHash, CloseReason, Order, OrderNo, OrderStatus};
-use crate::ports::{EvidenceRecorder, GatewayError, OrderCloser, OrderReader, OrderSettler, PaymentGateway, StoreError};
+use crate::ports::{
+    EvidenceRecorder, GatewayError, OrderCloser, OrderReader, OrderSettler, PaymentGateway,
+    StoreError,
+};
 
 /// What cancelling did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,8 @@ use super::settle::{SettleError, SettleResult, settle_queried_transaction};
 use crate::OrdersConfig;
 use crate::domain::{CloseReason, CloseRequest, Order};
 use crate::ports::{
-    CloseOutcome, EvidenceRecorder, GatewayError, OrderCloser, OrderReader, OrderSettler, PaymentGateway, StoreError,
+    CloseOutcome, EvidenceRecorder, GatewayError, OrderCloser, OrderReader, OrderSettler,
+    PaymentGateway, StoreError,
 };
 
 /// What a confirmed close ended in.
@@ -118,12 +119,10 @@ where
         at: now,
     };
     match store.close_order(&order.order_no, &request).await? {
-        CloseOutcome::Closed(order) | CloseOutcome::AlreadyClosed(order) => {
-            Ok(Confirmed::Closed {
-                order,
-                never_prepaid,
-            })
-        }
+        CloseOutcome::Closed(order) | CloseOutcome::AlreadyClosed(order) => Ok(Confirmed::Closed {
+            order,
+            never_prepaid,
+        }),
         CloseOutcome::NotPending(order) => Ok(Confirmed::NotPending(order)),
         CloseOutcome::PrepayMoved(_) => Err(CloseError::StillPayable(
             "a prepay was claimed meanwhile".into(),

@@ -80,6 +80,7 @@ macro_rules! conformance_tests {
             concurrent_settles_with_same_transaction_settle_once,
             concurrent_settles_with_different_transactions_have_one_winner,
             settle_racing_close_and_cancel_ends_paid_once,
+            close_racing_a_prepay_claim_has_one_winner,
             pending_listing_returns_only_old_notpay_orders_across_pages,
             same_idempotency_key_returns_same_order,
             concurrent_creates_with_same_idempotency_key_make_one_order,
@@ -1302,6 +1303,36 @@ pub async fn settle_racing_close_and_cancel_ends_paid_once<S: Store>(store: S) {
             .await
             .is_empty()
     );
+}
+
+pub async fn close_racing_a_prepay_claim_has_one_winner<S: Store>(store: S) {
+    for round in 0..8 {
+        let order = created(&store, &new_order(None, T0)).await;
+        let claim = prepay_claim(&order, T0 + Duration::seconds(1));
+        let claimer = {
+            let (store, number, claim) = (store.clone(), order.order_no.clone(), claim.clone());
+            tokio::spawn(async move { store.claim_prepay(&number, &claim).await.unwrap() })
+        };
+        // The sweep read the order before the claim, so it saw no prepay.
+        let closer = {
+            let (store, number) = (store.clone(), order.order_no.clone());
+            let request = close_request(CloseReason::Expired, None, T0 + Duration::seconds(1));
+            tokio::spawn(async move { store.close_order(&number, &request).await.unwrap() })
+        };
+        let (claimed, closed) = (claimer.await.unwrap(), closer.await.unwrap());
+        let now = stored(&store, &order.order_no).await;
+        match (&claimed, &closed) {
+            (ClaimOutcome::Claimed(o), CloseOutcome::PrepayMoved(_)) => {
+                assert_eq!(&now, o, "round {round}");
+                assert_eq!(now.order_status, OrderStatus::Notpay);
+            }
+            (ClaimOutcome::NotPending(_), CloseOutcome::Closed(o)) => {
+                assert_eq!(&now, o, "round {round}");
+                assert_eq!(now.prepay_started_at, None, "round {round}");
+            }
+            other => panic!("round {round}: both or neither won: {other:?}"),
+        }
+    }
 }
 
 pub async fn pending_listing_returns_only_old_notpay_orders_across_pages<S: Store>(store: S) {
