@@ -564,7 +564,7 @@ async fn the_sweep_settles_paid_orders_whose_notification_was_lost_for_both_trig
     let stack = Stack::start().await;
     stack.set_faults(json!({"drop_notifications": true})).await;
     let reconcile = stack
-        .reconcile(&[("RECONCILE_AFTER_SECS", "0"), ("ORDER_TTL_SECS", "60")])
+        .reconcile(&[("RECONCILE_AFTER_SECS", "0"), ("ORDER_TTL_SECS", "65")])
         .await;
 
     for trigger in [

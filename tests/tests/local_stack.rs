@@ -51,7 +51,7 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(OffsetClock::default());
         let flow = FlowSettings {
-            order_ttl_secs: 60,
+            order_ttl_secs: 90,
             reconcile_after_secs: 30,
             reconcile_concurrency: 4,
         };
