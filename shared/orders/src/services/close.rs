@@ -50,6 +50,9 @@ pub enum CloseError {
     /// WeChat Pay does not know an order it issued a `code_url` for: an alert.
     #[error("WeChat Pay does not know order {0}, which has a code_url")]
     UnknownWithCodeUrl(String),
+    /// WeChat Pay shows a state a pending order should never be in (`REFUND`, `REVOKED`, …): an alert.
+    #[error("WeChat Pay shows trade_state {0} for a pending order")]
+    UnexpectedState(String),
     /// It was paid, but the transaction could not be settled (see [`SettleError`]).
     #[error(transparent)]
     Settle(#[from] SettleError),
@@ -99,6 +102,16 @@ where
         }
         Some(tx) if tx.trade_state == TradeState::Closed => {}
         Some(tx) if tx.trade_state == TradeState::Notpay && order.is_unpayable_at(now) => {}
+        Some(tx)
+            if !matches!(
+                tx.trade_state,
+                TradeState::Notpay | TradeState::Userpaying | TradeState::Accept
+            ) =>
+        {
+            return Err(CloseError::UnexpectedState(
+                tx.trade_state.as_str().to_owned(),
+            ));
+        }
         Some(tx) => {
             return Err(CloseError::StillPayable(format!(
                 "trade_state {}",

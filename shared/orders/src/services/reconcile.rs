@@ -316,6 +316,23 @@ where
                 .await;
                 settled_outcome(number, settled)
             }
+            Ok(Some(tx))
+                if !matches!(
+                    tx.trade_state,
+                    TradeState::Notpay
+                        | TradeState::Userpaying
+                        | TradeState::Accept
+                        | TradeState::Closed
+                ) =>
+            {
+                tracing::error!(
+                    alert = "sweep_alert",
+                    out_trade_no = number,
+                    trade_state = tx.trade_state.as_str(),
+                    "unexpected trade state for a pending order"
+                );
+                Outcome::Alert
+            }
             Ok(_) => Outcome::StillPending,
         }
     }
@@ -349,7 +366,7 @@ where
                 Outcome::StillPending
             }
             Err(CloseError::Settle(err)) => settled_outcome(number, Err(err)),
-            Err(err @ CloseError::UnknownWithCodeUrl(_)) => {
+            Err(err @ (CloseError::UnknownWithCodeUrl(_) | CloseError::UnexpectedState(_))) => {
                 tracing::error!(alert = "sweep_alert", out_trade_no = number, error = %err, "order left pending");
                 Outcome::Alert
             }

@@ -232,6 +232,19 @@ impl FakeWeChatPay {
         id
     }
 
+    /// The merchant refunds the paid order through WeChat Pay (e.g. on the merchant platform):
+    /// queries then show `REFUND`.
+    pub fn refund(&self, out_trade_no: &str) {
+        let mut state = self.lock();
+        let order = state.orders.get_mut(out_trade_no).expect("prepaid order");
+        assert_eq!(
+            order.state,
+            TradeState::Success,
+            "only paid orders are refunded"
+        );
+        order.state = TradeState::Refund;
+    }
+
     // ---- observations ----
 
     /// WeChat Pay's view of the order, as query and notification carry it.
@@ -487,14 +500,16 @@ impl PaymentGateway for FakeWeChatPay {
             };
         };
         match order.state {
-            TradeState::Success => match paid_answer {
-                ClosePaidAnswer::OrderPaid => Err(GatewayError::OrderPaid),
-                ClosePaidAnswer::NoContent => Ok(()),
-            },
-            _ => {
+            TradeState::Notpay => {
                 order.state = TradeState::Closed;
                 Ok(())
             }
+            TradeState::Closed => Ok(()),
+            // Paid (and perhaps refunded since): it stays as it is.
+            _ => match paid_answer {
+                ClosePaidAnswer::OrderPaid => Err(GatewayError::OrderPaid),
+                ClosePaidAnswer::NoContent => Ok(()),
+            },
         }
     }
 }
