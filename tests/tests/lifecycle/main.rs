@@ -19,7 +19,9 @@
 //! - no order moves backward; no QR code is returned for an order that cannot be paid, or that
 //!   WeChat Pay no longer accepts.
 //!
-//! `LIFECYCLE_SEEDS=N` runs seeds 0..N (default 200); `LIFECYCLE_SEED=n` replays one seed.
+//! `LIFECYCLE_SEEDS=N` runs seeds 0..N (default 200); `LIFECYCLE_SEED=n` replays one seed. With
+//! `AWS_ENDPOINT_URL_DYNAMODB` set (moto, as the test command starts it), a sample of
+//! `LIFECYCLE_DYNAMO_SEEDS` seeds (default 10) runs again on the DynamoDB store.
 
 mod clock;
 mod rng;
@@ -40,16 +42,51 @@ fn env_u64(name: &str) -> Option<u64> {
     })
 }
 
-#[test]
-fn money_invariants_hold_on_every_seed() {
+const DEFAULT_DYNAMO_SEEDS: u64 = 10;
+
+fn sandbox() -> (tempfile::TempDir, Arc<wxpay_sim::sandbox::Sandbox>) {
     let dir = tempfile::tempdir().unwrap();
     let base = url::Url::parse("http://127.0.0.1:9/").unwrap();
-    let sandbox = Arc::new(wxpay_sim::sandbox::Sandbox::open_or_create(dir.path(), &base).unwrap());
+    let sandbox = wxpay_sim::sandbox::Sandbox::open_or_create(dir.path(), &base).unwrap();
+    (dir, Arc::new(sandbox))
+}
+
+#[test]
+fn money_invariants_hold_on_every_seed() {
+    let (_dir, sandbox) = sandbox();
     let seeds: Vec<u64> = match env_u64("LIFECYCLE_SEED") {
         Some(seed) => vec![seed],
         None => (0..env_u64("LIFECYCLE_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect(),
     };
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    run_seeds("embedded store", &seeds, &sandbox, None);
+}
+
+#[test]
+fn money_invariants_hold_on_dynamodb_for_a_sample_of_seeds() {
+    if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
+        eprintln!("skipped: AWS_ENDPOINT_URL_DYNAMODB is not set (tests/run-all.sh starts moto)");
+        return;
+    }
+    let (_dir, sandbox) = sandbox();
+    let seeds: Vec<u64> = match env_u64("LIFECYCLE_SEED") {
+        Some(seed) => vec![seed],
+        None => (0..env_u64("LIFECYCLE_DYNAMO_SEEDS").unwrap_or(DEFAULT_DYNAMO_SEEDS)).collect(),
+    };
+    let dynamo = world::Dynamo::connect();
+    run_seeds("DynamoDB", &seeds, &sandbox, Some(&dynamo));
+}
+
+fn run_seeds(
+    store: &str,
+    seeds: &[u64],
+    sandbox: &Arc<wxpay_sim::sandbox::Sandbox>,
+    dynamo: Option<&world::Dynamo>,
+) {
+    // DynamoDB (moto) answers one call at a time: one seed at a time is as fast.
+    let threads = match dynamo {
+        Some(_) => 1,
+        None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
     let next = AtomicU64::new(0);
     let totals: [AtomicU64; 4] = Default::default();
     let failures = std::sync::Mutex::new(Vec::new());
@@ -62,7 +99,7 @@ fn money_invariants_hold_on_every_seed() {
                     let Some(&seed) = seeds.get(usize::try_from(index).unwrap()) else {
                         return;
                     };
-                    match world::run(seed, sandbox.clone()) {
+                    match world::run(seed, sandbox.clone(), dynamo) {
                         Ok(tally) => {
                             for (total, n) in totals.iter().zip([
                                 tally.orders,
@@ -82,7 +119,7 @@ fn money_invariants_hold_on_every_seed() {
     let elapsed = started.elapsed().as_secs_f64();
     let [orders, paid, closed, cancelled] = totals.map(|t| t.into_inner());
     println!(
-        "lifecycle: {} seeds in {elapsed:.1} s ({:.0} seeds/s on {threads} threads): {orders} orders, {paid} paid, {closed} closed, {cancelled} cancelled",
+        "lifecycle ({store}): {} seeds in {elapsed:.1} s ({:.0} seeds/s on {threads} threads): {orders} orders, {paid} paid, {closed} closed, {cancelled} cancelled",
         seeds.len(),
         seeds.len() as f64 / elapsed
     );
@@ -98,7 +135,7 @@ fn money_invariants_hold_on_every_seed() {
     }
     assert!(
         failures.is_empty(),
-        "{} of {} seeds violated the money invariants (first: LIFECYCLE_SEED={})",
+        "{} of {} seeds violated the money invariants on the {store} (first: LIFECYCLE_SEED={})",
         failures.len(),
         seeds.len(),
         failures[0].0

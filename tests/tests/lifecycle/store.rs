@@ -5,15 +5,15 @@
 use std::sync::{Arc, Mutex};
 
 use orders::domain::{
-    CloseRequest, Order, OrderNo, PrepayAnswer, PrepayClaim, Product, Settlement,
+    CloseRequest, Order, OrderNo, PaymentRecord, PrepayAnswer, PrepayClaim, Product, Settlement,
 };
 use orders::ports::{
     AnswerOutcome, ClaimOutcome, CloseOutcome, CreateOutcome, Evidence, EvidenceRecorder,
     IdempotencyClaim, OrderCloser, OrderCreator, OrderReader, OrderSettler, Page, PageRequest,
-    PendingOrderLister, PrepayRecorder, ProductCatalog, SettleOutcome, StoreError,
-    SweepFailureRecorder,
+    PaymentRecordReader, PendingOrderLister, PrepayRecorder, ProductCatalog, SettleOutcome,
+    StoreError, SweepFailureRecorder,
 };
-use orders::store::EmbeddedOrderStore;
+use orders::store::{DynamoOrderStore, EmbeddedOrderStore};
 use time::OffsetDateTime;
 use wxpay::Clock;
 use wxpay_sim::order::OrderState;
@@ -36,9 +36,45 @@ impl Violations {
     }
 }
 
+/// The store under test: the embedded store in memory (deterministic), or DynamoDB (moto) for a
+/// sample of seeds. DynamoDB calls run one at a time on a real-time runtime, inside
+/// `spawn_blocking`, which stops the paused clock from advancing while they are in flight: the
+/// schedule stays the seed's, though a replay is only as exact as moto's answers.
+#[derive(Clone)]
+pub enum Backend {
+    Embedded(EmbeddedOrderStore),
+    Dynamo {
+        store: DynamoOrderStore,
+        runtime: tokio::runtime::Handle,
+        one_at_a_time: Arc<tokio::sync::Mutex<()>>,
+    },
+}
+
+/// Runs `$call` on the backend: `$store` names the store inside; the arguments it uses must be
+/// owned clones (the DynamoDB arm moves them to another runtime).
+macro_rules! on_backend {
+    ($backend:expr, |$store:ident| $call:expr) => {
+        match $backend {
+            Backend::Embedded($store) => $call.await,
+            Backend::Dynamo {
+                store,
+                runtime,
+                one_at_a_time,
+            } => {
+                let $store = store.clone();
+                let runtime = runtime.clone();
+                let _turn = one_at_a_time.lock().await;
+                tokio::task::spawn_blocking(move || runtime.block_on(async move { $call.await }))
+                    .await
+                    .unwrap()
+            }
+        }
+    };
+}
+
 #[derive(Clone)]
 pub struct SimStore {
-    pub inner: EmbeddedOrderStore,
+    backend: Backend,
     rng: Rng,
     faults_on: Arc<Mutex<bool>>,
     wechat: WeChat,
@@ -55,9 +91,15 @@ enum Fault {
 }
 
 impl SimStore {
-    pub fn new(rng: Rng, wechat: WeChat, clock: VirtualClock, violations: Violations) -> Self {
+    pub fn new(
+        backend: Backend,
+        rng: Rng,
+        wechat: WeChat,
+        clock: VirtualClock,
+        violations: Violations,
+    ) -> Self {
         Self {
-            inner: EmbeddedOrderStore::in_memory().unwrap(),
+            backend,
             rng,
             faults_on: Arc::new(Mutex::new(true)),
             wechat,
@@ -70,6 +112,29 @@ impl SimStore {
     /// Every order number written (including those whose caller saw an injected failure).
     pub fn created(&self) -> Vec<OrderNo> {
         self.created.lock().unwrap().clone()
+    }
+
+    /// The order as stored (no fault injected).
+    pub async fn order(&self, order_no: &OrderNo) -> Option<Order> {
+        let no = order_no.clone();
+        on_backend!(&self.backend, |s| s.get_order(&no)).unwrap()
+    }
+
+    /// The payment records of an order (no fault injected).
+    pub async fn records(&self, order_no: &OrderNo) -> Vec<PaymentRecord> {
+        let no = order_no.clone();
+        on_backend!(&self.backend, |s| s.payment_records(&no)).unwrap()
+    }
+
+    /// The evidence kept for an order (no fault injected).
+    pub async fn evidence(&self, order_no: &OrderNo) -> Vec<Evidence> {
+        let no = order_no.to_string();
+        on_backend!(&self.backend, |s| s.evidence_for(&no)).unwrap()
+    }
+
+    /// Seeds the catalog.
+    pub async fn add_product(&self, product: Product) {
+        on_backend!(&self.backend, |s| s.put_product(&product)).unwrap();
     }
 
     pub fn stop_faults(&self) {
@@ -102,9 +167,9 @@ impl SimStore {
         if matches!(fault, Fault::Before) {
             return Err(Self::injected());
         }
-        let before = self.inner.get_order(order_no).await.unwrap();
+        let before = self.order(order_no).await;
         let result = op.await;
-        let after = self.inner.get_order(order_no).await.unwrap();
+        let after = self.order(order_no).await;
         if let (Some(before), Some(after)) = (&before, &after) {
             let (from, to) = (before.order_status, after.order_status);
             if from != to && !from.can_become(to) {
@@ -147,13 +212,15 @@ impl SimStore {
 
 impl ProductCatalog for SimStore {
     async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
-        self.inner.list_products().await
+        on_backend!(&self.backend, |s| s.list_products())
     }
     async fn get_product(&self, id: &str) -> Result<Option<Product>, StoreError> {
-        self.inner.get_product(id).await
+        let id = id.to_owned();
+        on_backend!(&self.backend, |s| s.get_product(&id))
     }
     async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
-        self.inner.put_product(product).await
+        let product = product.clone();
+        on_backend!(&self.backend, |s| s.put_product(&product))
     }
 }
 
@@ -163,10 +230,13 @@ impl OrderCreator for SimStore {
         order: &Order,
         idempotency: Option<&IdempotencyClaim>,
     ) -> Result<CreateOutcome, StoreError> {
+        let (o, claim) = (order.clone(), idempotency.cloned());
         let result = self
-            .write(&order.order_no, self.inner.create_order(order, idempotency))
+            .write(&order.order_no, async {
+                on_backend!(&self.backend, |s| s.create_order(&o, claim.as_ref()))
+            })
             .await;
-        if self.inner.get_order(&order.order_no).await?.is_some() {
+        if self.order(&order.order_no).await.is_some() {
             self.created.lock().unwrap().push(order.order_no.clone());
         }
         result
@@ -175,7 +245,8 @@ impl OrderCreator for SimStore {
 
 impl OrderReader for SimStore {
     async fn get_order(&self, order_no: &OrderNo) -> Result<Option<Order>, StoreError> {
-        self.inner.get_order(order_no).await
+        let no = order_no.clone();
+        on_backend!(&self.backend, |s| s.get_order(&no))
     }
 }
 
@@ -185,16 +256,22 @@ impl PrepayRecorder for SimStore {
         order_no: &OrderNo,
         claim: &PrepayClaim,
     ) -> Result<ClaimOutcome, StoreError> {
-        self.write(order_no, self.inner.claim_prepay(order_no, claim))
-            .await
+        let (no, claim) = (order_no.clone(), claim.clone());
+        self.write(order_no, async {
+            on_backend!(&self.backend, |s| s.claim_prepay(&no, &claim))
+        })
+        .await
     }
     async fn answer_prepay(
         &self,
         order_no: &OrderNo,
         answer: &PrepayAnswer,
     ) -> Result<AnswerOutcome, StoreError> {
-        self.write(order_no, self.inner.answer_prepay(order_no, answer))
-            .await
+        let (no, answer) = (order_no.clone(), answer.clone());
+        self.write(order_no, async {
+            on_backend!(&self.backend, |s| s.answer_prepay(&no, &answer))
+        })
+        .await
     }
 }
 
@@ -204,8 +281,11 @@ impl OrderSettler for SimStore {
         order_no: &OrderNo,
         settlement: &Settlement,
     ) -> Result<SettleOutcome, StoreError> {
-        self.write(order_no, self.inner.settle_order(order_no, settlement))
-            .await
+        let (no, settlement) = (order_no.clone(), settlement.clone());
+        self.write(order_no, async {
+            on_backend!(&self.backend, |s| s.settle_order(&no, &settlement))
+        })
+        .await
     }
 }
 
@@ -215,24 +295,32 @@ impl OrderCloser for SimStore {
         order_no: &OrderNo,
         request: &CloseRequest,
     ) -> Result<CloseOutcome, StoreError> {
-        self.write(order_no, self.inner.close_order(order_no, request))
-            .await
+        let (no, request) = (order_no.clone(), request.clone());
+        self.write(order_no, async {
+            on_backend!(&self.backend, |s| s.close_order(&no, &request))
+        })
+        .await
     }
 }
 
 impl SweepFailureRecorder for SimStore {
     async fn record_sweep_failure(&self, order_no: &OrderNo) -> Result<(), StoreError> {
-        self.write(order_no, self.inner.record_sweep_failure(order_no))
-            .await
+        let no = order_no.clone();
+        self.write(order_no, async {
+            on_backend!(&self.backend, |s| s.record_sweep_failure(&no))
+        })
+        .await
     }
 }
 
 impl EvidenceRecorder for SimStore {
     async fn record_evidence(&self, evidence: &Evidence) -> Result<(), StoreError> {
-        self.inner.record_evidence(evidence).await
+        let evidence = evidence.clone();
+        on_backend!(&self.backend, |s| s.record_evidence(&evidence))
     }
     async fn evidence_for(&self, out_trade_no: &str) -> Result<Vec<Evidence>, StoreError> {
-        self.inner.evidence_for(out_trade_no).await
+        let no = out_trade_no.to_owned();
+        on_backend!(&self.backend, |s| s.evidence_for(&no))
     }
 }
 
@@ -245,6 +333,8 @@ impl PendingOrderLister for SimStore {
         if matches!(self.fault(), Fault::Before) {
             return Err(Self::injected());
         }
-        self.inner.list_pending_orders(created_before, page).await
+        let page = page.clone();
+        on_backend!(&self.backend, |s| s
+            .list_pending_orders(created_before, &page))
     }
 }

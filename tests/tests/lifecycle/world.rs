@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use orders::OrdersConfig;
 use orders::domain::{BuyerHash, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
-use orders::ports::{EvidenceRecorder, OrderReader, PaymentRecordReader, ProductCatalog};
 use orders::services::{
     PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order, reconcile_pending,
 };
+use orders::store::{DynamoOrderStore, EmbeddedOrderStore};
 use pay_notify::NotifyState;
 use time::macros::datetime;
 use wxpay::Clock;
@@ -18,7 +18,7 @@ use wxpay_sim::sandbox::Sandbox;
 
 use super::clock::VirtualClock;
 use super::rng::Rng;
-use super::store::{SimStore, Violations};
+use super::store::{Backend, SimStore, Violations};
 use super::wechat::{CLIENT_TIMEOUT, WeChat};
 
 /// How often the sweep runs (the EventBridge schedule).
@@ -52,22 +52,72 @@ struct Shop {
 }
 
 /// Runs seed `seed` to its end; `Err` lists every violated invariant.
-pub fn run(seed: u64, sandbox: Arc<Sandbox>) -> Result<Tally, Vec<String>> {
+pub fn run(
+    seed: u64,
+    sandbox: Arc<Sandbox>,
+    dynamo: Option<&Dynamo>,
+) -> Result<Tally, Vec<String>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .unwrap();
-    runtime.block_on(world(seed, sandbox))
+    let backend = match dynamo {
+        None => Backend::Embedded(EmbeddedOrderStore::in_memory().unwrap()),
+        Some(dynamo) => dynamo.fresh_table(seed),
+    };
+    runtime.block_on(world(seed, sandbox, backend))
 }
 
-async fn world(seed: u64, sandbox: Arc<Sandbox>) -> Result<Tally, Vec<String>> {
+/// A DynamoDB API server (moto) and a real-time runtime to call it from.
+pub struct Dynamo {
+    runtime: tokio::runtime::Runtime,
+    client: aws_sdk_dynamodb::Client,
+    one_at_a_time: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Dynamo {
+    /// Connects to `AWS_ENDPOINT_URL_DYNAMODB` (credentials and region from the environment).
+    pub fn connect() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = runtime.block_on(async {
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await;
+            aws_sdk_dynamodb::Client::new(&config)
+        });
+        Self {
+            runtime,
+            client,
+            one_at_a_time: Arc::default(),
+        }
+    }
+
+    fn fresh_table(&self, seed: u64) -> Backend {
+        let table = format!("lifecycle-{seed}-{}", uuid::Uuid::new_v4().simple());
+        self.runtime
+            .block_on(orders::store::dynamo::create_table(&self.client, &table))
+            .unwrap();
+        Backend::Dynamo {
+            store: DynamoOrderStore::new(self.client.clone(), table),
+            runtime: self.runtime.handle().clone(),
+            one_at_a_time: self.one_at_a_time.clone(),
+        }
+    }
+}
+
+async fn world(seed: u64, sandbox: Arc<Sandbox>, backend: Backend) -> Result<Tally, Vec<String>> {
     let rng = Rng::new(seed);
     let clock = VirtualClock::new(datetime!(2026-11-29 02:00:00 UTC));
     let (payments, mut paid) = tokio::sync::mpsc::unbounded_channel();
     let wechat = WeChat::new(rng.clone(), clock.clone(), sandbox.clone(), payments);
     let violations = Violations::default();
     let store = SimStore::new(
+        backend,
         rng.clone(),
         wechat.clone(),
         clock.clone(),
@@ -75,10 +125,8 @@ async fn world(seed: u64, sandbox: Arc<Sandbox>) -> Result<Tally, Vec<String>> {
     );
     let price = i64::try_from(rng.range(1, 50_000)).unwrap();
     store
-        .inner
-        .put_product(&Product::new("1", "Rust 课程", price).unwrap())
-        .await
-        .unwrap();
+        .add_product(Product::new("1", "Rust 课程", price).unwrap())
+        .await;
     let mut config = OrdersConfig::new(
         sandbox.appid.clone(),
         sandbox.mchid.clone(),
@@ -267,13 +315,7 @@ impl Shop {
         match result {
             Ok(placed) => {
                 let now = self.clock.now();
-                let order = self
-                    .store
-                    .inner
-                    .get_order(&placed.order.order_no)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                let order = self.store.order(&placed.order.order_no).await.unwrap();
                 let theirs = self
                     .wechat
                     .ledger()
@@ -323,11 +365,11 @@ async fn check_ledger(store: &SimStore, wechat: &WeChat, problems: &mut Vec<Stri
     let theirs = wechat.ledger().newest(usize::MAX);
     let ours = store.created();
     for number in &ours {
-        let Some(order) = store.inner.get_order(number).await.unwrap() else {
+        let Some(order) = store.order(number).await else {
             continue;
         };
         tally.orders += 1;
-        let records = store.inner.payment_records(number).await.unwrap();
+        let records = store.records(number).await;
         let at_wechat = theirs.iter().find(|o| o.out_trade_no() == number.as_str());
         match order.order_status {
             OrderStatus::Notpay => problems.push(format!(
@@ -379,13 +421,7 @@ async fn check_ledger(store: &SimStore, wechat: &WeChat, problems: &mut Vec<Stri
             }
             other => problems.push(format!("{number} is {other}")),
         }
-        if !store
-            .inner
-            .evidence_for(number.as_str())
-            .await
-            .unwrap()
-            .is_empty()
-        {
+        if !store.evidence(number).await.is_empty() {
             problems.push(format!("{number} has evidence of a refused transaction"));
         }
         let paid_records = records.len();
@@ -400,10 +436,8 @@ async fn check_ledger(store: &SimStore, wechat: &WeChat, problems: &mut Vec<Stri
         if let OrderState::Success(payment) = &order.state {
             let recorded = match OrderNo::parse(order.out_trade_no()) {
                 Ok(number) => store
-                    .inner
-                    .payment_records(&number)
+                    .records(&number)
                     .await
-                    .unwrap()
                     .into_iter()
                     .filter(|r| r.transaction_id == payment.transaction_id)
                     .count(),
