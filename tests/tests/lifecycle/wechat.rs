@@ -52,11 +52,22 @@ pub struct WeChat {
     payments: tokio::sync::mpsc::UnboundedSender<Transaction>,
 }
 
+/// An error answer as the `wxpay` client reports it; mapped to what the services see by the real
+/// `orders::gateway::gateway_error`, so the simulation exercises that mapping too.
+fn api(status: u16, code: &str, message: &str) -> GatewayError {
+    orders::gateway::gateway_error(wxpay::ClientError::Api {
+        status,
+        code: code.into(),
+        message: message.into(),
+        detail: None,
+    })
+}
+
 /// How one call fares on the network.
 enum Fate {
     /// Processed and answered.
     Answered,
-    /// Refused before processing.
+    /// Refused before processing (by WeChat Pay, or by a proxy on the way).
     Failed(GatewayError),
     /// Processed (or lost), answered too late: the client times out.
     TimedOut { processed: bool },
@@ -145,12 +156,15 @@ impl WeChat {
         if !on || draw >= intensity {
             return Fate::Answered;
         }
-        match draw % 5 {
+        match draw % 6 {
             0 | 1 => Fate::TimedOut {
                 processed: self.rng.chance(0.6),
             },
-            2 => Fate::Failed(GatewayError::Throttled("429 FREQUENCY_LIMITED".into())),
-            _ => Fate::Failed(GatewayError::Unavailable("500 SYSTEM_ERROR".into())),
+            2 => Fate::Failed(api(429, "FREQUENCY_LIMITED", "频率超限")),
+            3 => Fate::Failed(api(500, "SYSTEM_ERROR", "系统错误")),
+            // A proxy's or load balancer's answer, with no WeChat Pay error body.
+            4 => Fate::Failed(api(404, "", "")),
+            _ => Fate::Failed(api(502, "", "")),
         }
     }
 
@@ -269,21 +283,14 @@ impl PaymentGateway for WeChat {
     async fn native_prepay(&self, request: &NativePrepayRequest) -> Result<String, GatewayError> {
         let request = request.clone();
         self.over_network(|| {
-            wxpay::validate::native_prepay(&request).map_err(|e| GatewayError::Rejected {
-                status: 400,
-                code: "PARAM_ERROR".into(),
-                message: e.issue,
-            })?;
+            wxpay::validate::native_prepay(&request)
+                .map_err(|e| api(400, "PARAM_ERROR", &e.issue))?;
             let expiry = request
                 .time_expire
                 .as_deref()
                 .map(|t| wxpay::validate::rfc3339("/time_expire", t))
                 .transpose()
-                .map_err(|e| GatewayError::Rejected {
-                    status: 400,
-                    code: "PARAM_ERROR".into(),
-                    message: e.issue,
-                })?;
+                .map_err(|e| api(400, "PARAM_ERROR", &e.issue))?;
             let out_trade_no = request.out_trade_no.clone();
             match self.ledger.prepay(request, expiry, self.now()) {
                 Ok(code) => {
@@ -293,29 +300,34 @@ impl PaymentGateway for WeChat {
                         .push((out_trade_no, self.now()));
                     Ok(code.url())
                 }
-                Err(PrepayError::Resubmit(ResubmitError::Paid)) => Err(GatewayError::OrderPaid),
-                Err(PrepayError::Resubmit(ResubmitError::Closed)) => Err(GatewayError::OrderClosed),
-                Err(PrepayError::Resubmit(ResubmitError::DifferentParameters)) => {
-                    Err(GatewayError::Rejected {
-                        status: 403,
-                        code: "OUT_TRADE_NO_USED".into(),
-                        message: "商户订单号重复".into(),
-                    })
+                Err(PrepayError::Resubmit(ResubmitError::Paid)) => {
+                    Err(api(403, "ORDERPAID", "订单已支付"))
                 }
-                Err(err) => Err(GatewayError::Unavailable(err.to_string())),
+                Err(PrepayError::Resubmit(ResubmitError::Closed)) => {
+                    Err(api(400, "ORDER_CLOSED", "订单已关闭"))
+                }
+                Err(PrepayError::Resubmit(ResubmitError::DifferentParameters)) => {
+                    Err(api(403, "OUT_TRADE_NO_USED", "商户订单号重复"))
+                }
+                Err(_) => Err(api(500, "SYSTEM_ERROR", "系统错误")),
             }
         })
         .await
     }
 
     async fn query_order(&self, out_trade_no: &str) -> Result<Option<Transaction>, GatewayError> {
-        self.over_network(|| {
-            Ok(self
-                .ledger
-                .by_out_trade_no(out_trade_no)
-                .map(|order| order.transaction()))
-        })
-        .await
+        let answer = self
+            .over_network(|| match self.ledger.by_out_trade_no(out_trade_no) {
+                Some(order) => Ok(order.transaction()),
+                None => Err(api(404, "ORDER_NOT_EXIST", "订单不存在")),
+            })
+            .await;
+        // As the `wxpay` client adapter does: only ORDER_NOT_EXIST means "unknown".
+        match answer {
+            Ok(transaction) => Ok(Some(transaction)),
+            Err(GatewayError::OrderNotFound) => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     async fn close_order(&self, out_trade_no: &str) -> Result<(), GatewayError> {
@@ -333,9 +345,9 @@ impl PaymentGateway for WeChat {
                 .close_answer(out_trade_no, self.now(), &self.faults)
             {
                 Ok(CloseAnswer::NoContent) => Ok(()),
-                Ok(CloseAnswer::OrderPaid) => Err(GatewayError::OrderPaid),
-                Ok(CloseAnswer::OrderNotExist) => Err(GatewayError::OrderNotFound),
-                Err(err) => Err(GatewayError::Unavailable(err.to_string())),
+                Ok(CloseAnswer::OrderPaid) => Err(api(403, "ORDERPAID", "订单已支付")),
+                Ok(CloseAnswer::OrderNotExist) => Err(api(404, "ORDER_NOT_EXIST", "订单不存在")),
+                Err(_) => Err(api(500, "SYSTEM_ERROR", "系统错误")),
             }
         })
         .await

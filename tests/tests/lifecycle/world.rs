@@ -251,7 +251,8 @@ async fn shopper(shop: Shop, n: u64) {
             order_no = order_no.or(number);
             code = link.or(code);
         }
-        if code.is_some() || (order_no.is_some() && attempt > 0) {
+        // Some shoppers give up waiting for the QR code after the first failed attempt.
+        if code.is_some() || (order_no.is_some() && (attempt > 0 || rng.chance(0.5))) {
             break;
         }
         tokio::time::sleep(rng.millis(500, 5_000)).await;
@@ -261,7 +262,13 @@ async fn shopper(shop: Shop, n: u64) {
     };
     let ttl = u64::from(shop.config.order_ttl_secs);
     let later = |rng: &Rng| Duration::from_millis(rng.range(0, (ttl + 90) * 1000));
-    match rng.range(0, 11) {
+    // Without a QR code, often: the shopper cancels while another tab retries the prepay.
+    let behaviour = if code.is_none() && rng.chance(0.5) {
+        8
+    } else {
+        rng.range(0, 11)
+    };
+    match behaviour {
         0..=4 => {
             tokio::time::sleep(later(rng)).await;
             if code.is_none() || rng.chance(0.3) {
@@ -278,7 +285,7 @@ async fn shopper(shop: Shop, n: u64) {
         8..=9 => {
             // Another tab replays while the shopper cancels: a prepay may be in flight.
             let cancel = async {
-                tokio::time::sleep(rng.millis(0, 4_000)).await;
+                tokio::time::sleep(rng.millis(0, 1_500)).await;
                 shop.cancel(&order_no, &buyer).await;
             };
             let (_, placed) = tokio::join!(cancel, shop.place(&request));
