@@ -16,7 +16,7 @@ use wxpay::Clock;
 use wxpay::models::{NativePrepayRequest, Transaction};
 use wxpay_sim::config::SigningMode;
 use wxpay_sim::notify::RETRY_LADDER_SECS;
-use wxpay_sim::order::{CODE_URL_PREFIX, ResubmitError};
+use wxpay_sim::order::{CODE_URL_PREFIX, OrderState, ResubmitError};
 use wxpay_sim::sandbox::Sandbox;
 use wxpay_sim::signing::ResponseSigner;
 use wxpay_sim::store::{CloseAnswer, OrderStore, PrepayError};
@@ -34,6 +34,13 @@ struct Network {
     intensity: u64,
 }
 
+/// The assumptions a seed breaks.
+#[derive(Clone, Copy, Debug)]
+pub struct Broken {
+    /// How far WeChat Pay's clock is behind ours.
+    pub clock_behind: time::Duration,
+}
+
 /// WeChat Pay, as the merchant's gateway and as the shopper's app. Cheap to clone.
 #[derive(Clone)]
 pub struct WeChat {
@@ -46,6 +53,10 @@ pub struct WeChat {
     signer: ResponseSigner,
     /// Orders whose shopper pays just before the merchant's close reaches WeChat Pay.
     pay_during_close: Arc<Mutex<Vec<(String, String)>>>,
+    /// In a tenth of the seeds, two of the assumptions the code rests on are broken on purpose:
+    /// WeChat Pay's clock is behind ours by more than the skew allowance, and a close of an unpaid
+    /// order answers 204 without closing it. Money must still never be lost.
+    broken: Option<Broken>,
     /// Every prepay WeChat Pay accepted: `out_trade_no` and when.
     accepted: Arc<Mutex<Vec<(String, time::OffsetDateTime)>>>,
     /// Every payment WeChat Pay takes, for its notification to be delivered.
@@ -93,7 +104,11 @@ impl WeChat {
             },
             ..Faults::default()
         };
+        let broken = rng.chance(0.1).then(|| Broken {
+            clock_behind: time::Duration::seconds(i64::try_from(rng.range(31, 120)).unwrap()),
+        });
         Self {
+            broken,
             ledger: Arc::new(OrderStore::in_memory()),
             faults,
             network: Arc::new(Mutex::new(Network {
@@ -112,10 +127,11 @@ impl WeChat {
 
     pub fn describe(&self) -> String {
         format!(
-            "close_paid_answer {:?}, close_unknown_answer {:?}, {}% of calls faulted",
+            "close_paid_answer {:?}, close_unknown_answer {:?}, {}% of calls faulted, assumptions broken: {:?}",
             self.faults.close_paid_answer,
             self.faults.close_unknown_answer,
-            self.network.lock().unwrap().intensity
+            self.network.lock().unwrap().intensity,
+            self.broken
         )
     }
 
@@ -142,8 +158,17 @@ impl WeChat {
         self.network.lock().unwrap().faults_on
     }
 
-    fn now(&self) -> time::OffsetDateTime {
-        self.clock.now()
+    /// WeChat Pay's clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        match self.broken {
+            Some(broken) => self.clock.now() - broken.clock_behind,
+            None => self.clock.now(),
+        }
+    }
+
+    /// The assumptions this seed breaks, if any.
+    pub fn broken(&self) -> Option<Broken> {
+        self.broken
     }
 
     async fn fate(&self) -> Fate {
@@ -340,10 +365,15 @@ impl PaymentGateway for WeChat {
             if let Some((_, code_url)) = armed {
                 self.scan_and_pay(&code_url);
             }
-            match self
+            let now = self.now();
+            let unpaid = self
                 .ledger
-                .close_answer(out_trade_no, self.now(), &self.faults)
-            {
+                .by_out_trade_no(out_trade_no)
+                .is_some_and(|order| matches!(order.state, OrderState::Notpay));
+            if self.broken.is_some() && unpaid {
+                return Ok(());
+            }
+            match self.ledger.close_answer(out_trade_no, now, &self.faults) {
                 Ok(CloseAnswer::NoContent) => Ok(()),
                 Ok(CloseAnswer::OrderPaid) => Err(api(403, "ORDERPAID", "订单已支付")),
                 Ok(CloseAnswer::OrderNotExist) => Err(api(404, "ORDER_NOT_EXIST", "订单不存在")),
