@@ -5,16 +5,15 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::Value;
 
 /// A successful answer: `code` 0 unless a legacy code is asked for (the tutorial's status poll
 /// answers 101 "支付中" while an order is unpaid).
-pub fn ok(message: &str, data: Value) -> Response {
+pub fn ok(message: &str, data: impl Serialize) -> Response {
     with_code(StatusCode::OK, 0, message, data)
 }
 
 /// An answer with an explicit business `code`.
-pub fn with_code(status: StatusCode, code: i32, message: &str, data: Value) -> Response {
+pub fn with_code(status: StatusCode, code: i32, message: &str, data: impl Serialize) -> Response {
     (
         status,
         Json(Envelope {
@@ -27,10 +26,10 @@ pub fn with_code(status: StatusCode, code: i32, message: &str, data: Value) -> R
 }
 
 #[derive(Serialize)]
-struct Envelope<'a> {
+struct Envelope<'a, T> {
     code: i32,
     message: &'a str,
-    data: Value,
+    data: T,
 }
 
 /// Every way a storefront request fails. The message is fixed per variant and safe to show: no
@@ -46,9 +45,6 @@ pub enum ApiError {
     /// No such order (or not the caller's).
     #[error("order not found")]
     OrderNotFound,
-    /// The buyer token is missing or does not own the order.
-    #[error("this order belongs to another buyer")]
-    Forbidden,
     /// The order is in a state that does not allow the operation.
     #[error("{0}")]
     Conflict(String),
@@ -68,7 +64,6 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, 400),
             Self::ProductNotFound | Self::OrderNotFound => (StatusCode::NOT_FOUND, 404),
-            Self::Forbidden => (StatusCode::FORBIDDEN, 403),
             Self::Conflict(_) => (StatusCode::CONFLICT, 409),
             Self::PaymentProviderFailed => (StatusCode::BAD_GATEWAY, 502),
             Self::PaymentProviderTimeout => (StatusCode::GATEWAY_TIMEOUT, 504),
@@ -80,6 +75,6 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        with_code(status, code, &self.to_string(), Value::Null)
+        with_code(status, code, &self.to_string(), ())
     }
 }

@@ -4,17 +4,16 @@
 use crate::envelope::{self, ApiError};
 use crate::qr;
 use crate::state::{AppState, StorefrontStore};
+use crate::view::{OrderPage, OrderView, PlacedOrderView, ProductList, ProductView};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use orders::domain::timefmt::to_wechat;
-use orders::domain::{BuyerHash, Order, OrderNo, OrderStatus};
+use orders::domain::{BuyerHash, OrderNo, OrderStatus};
 use orders::ports::{Cursor, PageRequest, PaymentGateway, StoreError};
 use orders::services::{
     CancelError, CancelResult, PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order,
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
 use std::sync::Arc;
 use wxpay::Clock;
 
@@ -54,24 +53,6 @@ fn order_no(raw: &str) -> Result<OrderNo, ApiError> {
     OrderNo::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
-fn wechat_time(at: time::OffsetDateTime) -> Value {
-    to_wechat(at).map(Value::String).unwrap_or(Value::Null)
-}
-
-/// The public view of an order (no buyer hash, no payer identity).
-fn order_view(order: &Order) -> Value {
-    json!({
-        "orderNo": order.order_no.as_str(),
-        "title": order.title,
-        "productId": order.product_id,
-        "totalFee": order.total_fee,
-        "orderStatus": order.order_status.as_str(),
-        "createdAt": wechat_time(order.created_at),
-        "expiresAt": wechat_time(order.expires_at),
-        "successTime": order.success_time.map(wechat_time),
-    })
-}
-
 /// `GET /api/product/list`: `data.productList` with server-side prices in fen.
 pub async fn list_products<S: StorefrontStore, G: PaymentGateway, C: Clock>(
     State(state): Shared<S, G, C>,
@@ -81,11 +62,10 @@ pub async fn list_products<S: StorefrontStore, G: PaymentGateway, C: Clock>(
         .list_products()
         .await
         .map_err(|e| store_failure(&e))?;
-    let list: Vec<Value> = products
-        .iter()
-        .map(|p| json!({"id": p.id, "title": p.title, "price": p.price}))
-        .collect();
-    Ok(envelope::ok("ok", json!({ "productList": list })))
+    let list = ProductList {
+        product_list: products.iter().map(ProductView::from).collect(),
+    };
+    Ok(envelope::ok("ok", list))
 }
 
 /// `POST /api/wx-pay/native/{productId}`: places (or, with the same `Idempotency-Key`, returns
@@ -128,12 +108,12 @@ pub async fn place_order<S: StorefrontStore, G: PaymentGateway, C: Clock>(
         tracing::error!(out_trade_no = %order.order_no.as_str(), "code_url cannot be encoded as a QR code");
         ApiError::PaymentProviderFailed
     })?;
-    let mut data = order_view(order);
-    if let Value::Object(map) = &mut data {
-        map.insert("codeUrl".into(), Value::String(placed.code_url.clone()));
-        map.insert("qrSvg".into(), Value::String(qr_svg));
-        map.insert("replayed".into(), Value::Bool(placed.replayed));
-    }
+    let data = PlacedOrderView {
+        order: OrderView::from(order),
+        code_url: &placed.code_url,
+        qr_svg,
+        replayed: placed.replayed,
+    };
     Ok(envelope::ok("ok", data))
 }
 
@@ -197,7 +177,7 @@ pub async fn order_status<S: StorefrontStore, G: PaymentGateway, C: Clock>(
         StatusCode::OK,
         code,
         message,
-        order_view(&order),
+        OrderView::from(&order),
     ))
 }
 
@@ -228,14 +208,11 @@ pub async fn list_orders<S: StorefrontStore, G: PaymentGateway, C: Clock>(
         }
         Err(e) => return Err(store_failure(&e)),
     };
-    let list: Vec<Value> = page.items.iter().map(order_view).collect();
-    Ok(envelope::ok(
-        "ok",
-        json!({
-            "list": list,
-            "nextCursor": page.next.as_ref().map(|c| c.as_token().to_owned()),
-        }),
-    ))
+    let data = OrderPage {
+        list: page.items.iter().map(OrderView::from).collect(),
+        next_cursor: page.next.as_ref().map(|c| c.as_token()),
+    };
+    Ok(envelope::ok("ok", data))
 }
 
 /// `POST /api/wx-pay/cancel/{orderNo}`: only the buyer token that created the order may cancel it;
@@ -259,7 +236,7 @@ pub async fn cancel<S: StorefrontStore, G: PaymentGateway, C: Clock>(
     .map_err(|e| cancel_error(&order_no, e))?;
     match result {
         CancelResult::Cancelled(order) | CancelResult::AlreadyCancelled(order) => {
-            Ok(envelope::ok("订单已取消", order_view(&order)))
+            Ok(envelope::ok("订单已取消", OrderView::from(&order)))
         }
         CancelResult::Paid(_) => Err(ApiError::Conflict(
             "the order is already paid and cannot be cancelled".into(),
@@ -280,5 +257,38 @@ fn cancel_error(order_no: &OrderNo, error: CancelError) -> ApiError {
             ApiError::PaymentProviderFailed
         }
         CancelError::Store(e) => store_failure(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_order_status_has_its_tutorial_code() {
+        let codes: Vec<(i32, &str)> = [
+            OrderStatus::Success,
+            OrderStatus::Notpay,
+            OrderStatus::Closed,
+            OrderStatus::Cancelled,
+            OrderStatus::RefundProcessing,
+            OrderStatus::Refunded,
+            OrderStatus::RefundAbnormal,
+        ]
+        .into_iter()
+        .map(status_code)
+        .collect();
+        assert_eq!(
+            codes,
+            [
+                (0, "支付成功"),
+                (101, "支付中"),
+                (102, "订单已关闭"),
+                (103, "订单已取消"),
+                (104, "退款中"),
+                (105, "已退款"),
+                (106, "退款异常"),
+            ]
+        );
     }
 }

@@ -6,5 +6,6 @@ pub mod envelope;
 pub mod handlers;
 pub mod qr;
 pub mod state;
+pub mod view;
 
 pub use state::{AppState, router};

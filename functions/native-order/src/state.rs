@@ -2,7 +2,6 @@
 
 use crate::handlers;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::{get, post};
 use orders::OrdersConfig;
@@ -13,9 +12,11 @@ use orders::ports::{
 };
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 use wxpay::Clock;
 
-/// Largest request body accepted (the API reads none today; the limit keeps it that way).
+/// Largest request body accepted (the API reads none today; the limit keeps it that way): a
+/// request declaring a longer body is answered 413 before any handler runs.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The storage capabilities the storefront API uses (and its IAM policy grants).
@@ -88,7 +89,9 @@ where
             "/api/wx-pay/cancel/{order_no}",
             post(handlers::cancel::<S, G, C>),
         )
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Not `DefaultBodyLimit`, which only bounds extractors that read the body: no handler
+        // reads one, so it would let any body through.
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .with_state(state);
     match storefront_origin {
         Some(origin) => routes.layer(

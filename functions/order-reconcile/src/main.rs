@@ -2,7 +2,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use merchant_config::{FunctionContext, ProcessEnv, init_logging, init_or_report};
-use order_reconcile::{SweepDeps, Trigger, run_sweep};
+use order_reconcile::{SweepDeps, SweepError, Trigger, run_sweep};
 use orders::store::DynamoOrderStore;
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
@@ -30,8 +30,8 @@ async fn main() -> Result<(), Error> {
             .deadline()
             .checked_sub(SAFETY_MARGIN)
             .unwrap_or_else(SystemTime::now);
-        let summary = run_sweep(deps, deadline.into()).await?;
-        Ok::<_, Error>(summary)
+        let report = run_sweep(deps, deadline.into()).await?;
+        Ok::<_, SweepError>(report)
     }))
     .await
 }

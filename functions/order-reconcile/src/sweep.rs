@@ -1,14 +1,16 @@
-//! One sweep and its summary.
+//! One sweep, its log line, and how a failed invocation is reported.
 
+use lambda_runtime::Diagnostic;
 use orders::OrdersConfig;
 use orders::ports::{
     EvidenceRecorder, OrderCloser, OrderReader, OrderSettler, PaymentGateway, PendingOrderLister,
     StoreError, SweepFailureRecorder,
 };
 use orders::services::{ReconcileReport, reconcile_pending};
-use serde::Serialize;
 use time::OffsetDateTime;
 use wxpay::Clock;
+
+use crate::trigger::TriggerError;
 
 /// What a sweep needs; built once per cold start.
 pub struct SweepDeps<S, G, C> {
@@ -22,62 +24,13 @@ pub struct SweepDeps<S, G, C> {
     pub config: OrdersConfig,
 }
 
-/// The counts of one sweep, as logged and returned.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SweepSummary {
-    /// Pending orders looked at.
-    pub examined: u64,
-    /// Settled now.
-    pub settled: u64,
-    /// Found already settled.
-    pub already_settled: u64,
-    /// Paid at WeChat Pay after being closed here (an alert).
-    pub paid_after_close: u64,
-    /// Closed (expired).
-    pub closed: u64,
-    /// Closed, never known to WeChat Pay.
-    pub closed_never_prepaid: u64,
-    /// Left pending (not paid, not expired).
-    pub still_pending: u64,
-    /// Left for the next run after an error.
-    pub failed: u64,
-    /// Left for the next run after WeChat Pay throttled the sweep.
-    pub throttled: u64,
-    /// Paid transactions that do not match, or pay a closed or paid order.
-    pub alerts: u64,
-    /// Orders still `NOTPAY` past `expiresAt` + `RECONCILE_AFTER_SECS`, examined or not: what the
-    /// stale-pending alarm watches.
-    pub stale_pending: u64,
-    /// The deadline stopped the sweep before every pending order was looked at.
-    pub deadline_reached: bool,
-}
-
-impl From<ReconcileReport> for SweepSummary {
-    fn from(report: ReconcileReport) -> Self {
-        Self {
-            examined: report.examined,
-            settled: report.settled,
-            already_settled: report.already_settled,
-            paid_after_close: report.paid_after_close,
-            closed: report.closed,
-            closed_never_prepaid: report.closed_never_prepaid,
-            still_pending: report.still_pending,
-            failed: report.failed,
-            throttled: report.throttled,
-            alerts: report.alerts,
-            stale_pending: report.stale_pending,
-            deadline_reached: report.deadline_reached,
-        }
-    }
-}
-
-/// Runs one sweep that starts no new work at or after `deadline`, and logs its counts (the
-/// `stale_pending` field feeds the template's alarm).
+/// Runs one sweep that starts no new work at or after `deadline`, and logs its report once: the
+/// whole report as JSON (`report`), and `stale_pending` as a top-level integer field, which the
+/// template's stale-pending metric filter reads (`$.fields.stale_pending`).
 pub async fn run_sweep<S, G, C>(
     deps: &SweepDeps<S, G, C>,
     deadline: OffsetDateTime,
-) -> Result<SweepSummary, StoreError>
+) -> Result<ReconcileReport, StoreError>
 where
     S: PendingOrderLister
         + OrderReader
@@ -96,21 +49,42 @@ where
         deadline,
     )
     .await?;
-    let summary = SweepSummary::from(report);
     tracing::info!(
-        examined = summary.examined,
-        settled = summary.settled,
-        already_settled = summary.already_settled,
-        paid_after_close = summary.paid_after_close,
-        closed = summary.closed,
-        closed_never_prepaid = summary.closed_never_prepaid,
-        still_pending = summary.still_pending,
-        failed = summary.failed,
-        throttled = summary.throttled,
-        alerts = summary.alerts,
-        stale_pending = summary.stale_pending,
-        deadline_reached = summary.deadline_reached,
+        stale_pending = report.stale_pending,
+        report = %serde_json::to_value(&report).unwrap_or_default(),
         "sweep finished"
     );
-    Ok(summary)
+    Ok(report)
+}
+
+/// A failed invocation, reported to Lambda as a [`Diagnostic`] whose `errorType` names the
+/// failure (what the `Errors` metric and the invocation's error response carry).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// The event is not a trigger this function accepts (`errorType` `UnrecognisedTrigger`).
+    #[error(transparent)]
+    Trigger(#[from] TriggerError),
+    /// The sweep could not list or work the pending orders (`errorType` `SweepFailed`); the next
+    /// run retries.
+    #[error("sweep failed: {0}")]
+    Sweep(#[from] StoreError),
+}
+
+impl SweepError {
+    /// The `errorType` reported to Lambda.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Trigger(_) => "UnrecognisedTrigger",
+            Self::Sweep(_) => "SweepFailed",
+        }
+    }
+}
+
+impl From<SweepError> for Diagnostic {
+    fn from(error: SweepError) -> Self {
+        Diagnostic {
+            error_type: error.error_type().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
 }

@@ -60,3 +60,66 @@ impl Trigger {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_eventbridge_rules_scheduled_event_is_accepted() {
+        let event = json!({
+            "version": "0",
+            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": "2024-05-01T00:00:00Z",
+            "region": "ap-east-1",
+            "resources": ["arn:aws:events:ap-east-1:123456789012:rule/order-reconcile"],
+            "detail": {}
+        });
+        let trigger = Trigger::parse(&event).unwrap();
+        let Trigger::Scheduled(scheduled) = &trigger else {
+            panic!("expected a scheduled event, got {trigger:?}");
+        };
+        assert_eq!(scheduled.time.as_deref(), Some("2024-05-01T00:00:00Z"));
+        assert_eq!(trigger.describe(), "eventbridge:aws.events");
+        // `time` is optional.
+        let trigger =
+            Trigger::parse(&json!({"detail-type": "Scheduled Event", "source": "aws.events"}))
+                .unwrap();
+        assert!(matches!(
+            trigger,
+            Trigger::Scheduled(ScheduledEvent { time: None, .. })
+        ));
+    }
+
+    #[test]
+    fn the_schedulers_input_is_accepted() {
+        let trigger = Trigger::parse(&json!({"source": "order-reconcile-schedule"})).unwrap();
+        assert!(matches!(trigger, Trigger::Input(_)));
+        assert_eq!(trigger.describe(), "scheduler:order-reconcile-schedule");
+    }
+
+    #[test]
+    fn anything_else_is_refused() {
+        for payload in [
+            json!({"detail-type": "Something", "source": "aws.events"}),
+            json!({"detail-type": "Something"}),
+            json!({"detail-type": "Scheduled Event"}),
+            json!({"source": "order-reconcile-schedule", "extra": true}),
+            json!({"source": 7}),
+            json!({}),
+            json!([]),
+            json!("sweep"),
+            Value::Null,
+        ] {
+            let error = Trigger::parse(&payload).unwrap_err();
+            assert!(
+                error.to_string().contains("unrecognised trigger"),
+                "{payload}"
+            );
+        }
+    }
+}

@@ -3,6 +3,8 @@
 //! decrypted, then settled through the same path as the sweep. `200 {"code":"SUCCESS"}` only after
 //! the settle is durable; every failure is a non-2xx `{"code":"FAIL"}` so that WeChat Pay retries.
 
+pub mod error;
 pub mod handler;
 
+pub use error::NotifyError;
 pub use handler::{NOTIFY_PATH, NotifyState, router};

@@ -9,8 +9,9 @@ pub fn real_merchant_configured() -> bool {
     ProcessEnv.var("WXPAY_MCHID").is_some()
 }
 
-/// Writes `DIR/sandbox.env`: the simulator's sandbox merchant plus the notify URL pointing back at
-/// this stack, and returns it as variables.
+/// Writes `target` (the stack's `sandbox.env`): the simulator's sandbox merchant plus
+/// `WXPAY_NOTIFY_URL` pointing back at this stack, in the `envfile` format, and returns it as
+/// variables.
 pub fn write_sandbox_env(
     sim_env_file: &Path,
     notify_url: &str,
@@ -20,7 +21,9 @@ pub fn write_sandbox_env(
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    text.push_str(&format!("WXPAY_NOTIFY_URL={notify_url}\n"));
+    let line = envfile::line("WXPAY_NOTIFY_URL", notify_url)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    text.push_str(&line);
     std::fs::write(target, &text)?;
     Ok(MapEnv::parse_dotenv(&text))
 }

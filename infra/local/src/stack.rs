@@ -8,10 +8,11 @@ use merchant_config::{
     dynamodb_client, orders_config, secrets_manager_client, wxpay_client,
 };
 use native_order::AppState;
-use order_reconcile::{SweepDeps, SweepSummary, run_sweep};
+use order_reconcile::{SweepDeps, run_sweep};
 use orders::domain::OrderNoGenerator;
 use orders::domain::{OrderNo, PaymentRecord};
 use orders::ports::{PaymentRecordReader, PendingOrderLister, StoreError, SweepFailureRecorder};
+use orders::services::ReconcileReport;
 use orders::store::{DynamoOrderStore, EmbeddedOrderStore};
 use pay_notify::{NOTIFY_PATH, NotifyState};
 use std::future::Future;
@@ -71,7 +72,7 @@ pub enum StackError {
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type SweepFn = dyn Fn() -> BoxFuture<Result<SweepSummary, StoreError>> + Send + Sync;
+type SweepFn = dyn Fn() -> BoxFuture<Result<ReconcileReport, StoreError>> + Send + Sync;
 type RecordsFn = dyn Fn(OrderNo) -> BoxFuture<Result<Vec<PaymentRecord>, StoreError>> + Send + Sync;
 
 /// A running stack.
@@ -189,7 +190,7 @@ impl Stack {
     }
 
     /// Runs one reconcile sweep now (the timer runs them too).
-    pub async fn sweep_now(&self) -> Result<SweepSummary, StoreError> {
+    pub async fn sweep_now(&self) -> Result<ReconcileReport, StoreError> {
         (self.sweep)().await
     }
 

@@ -2,7 +2,7 @@
 
 use crate::error::ConfigError;
 use crate::secrets::MerchantSecrets;
-use crate::settings::{KeyMode, WxPaySettings};
+use crate::settings::WxPaySettings;
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use base64::Engine;
@@ -10,36 +10,19 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use std::sync::Arc;
 use std::time::Duration;
 use wxpay::nonce::OsNonce;
-use wxpay::{Client, ClientConfig, PublicKey, SystemClock, Verification};
+use wxpay::{Client, ClientConfig, SystemClock};
 
 /// The WeChat Pay client for these settings and secrets.
 pub fn wxpay_client(
     settings: &WxPaySettings,
     secrets: MerchantSecrets,
 ) -> Result<Client, ConfigError> {
-    let public_key = |pem: &str| {
-        PublicKey::from_pem(pem).map_err(|e| ConfigError::Invalid {
-            name: "WXPAY_PUBLIC_KEY_FILE",
-            reason: e.to_string(),
-        })
-    };
-    let verification = match &settings.key_mode {
-        KeyMode::PublicKey { id, pem } => Verification::PublicKey {
-            id: id.clone(),
-            key: public_key(pem)?,
-        },
-        KeyMode::PlatformCertificates => Verification::PlatformCertificates,
-        KeyMode::Combined { id, pem } => Verification::Combined {
-            id: id.clone(),
-            key: public_key(pem)?,
-        },
-    };
     let mut config = ClientConfig::new(
         settings.mchid.clone(),
         settings.merchant_serial.clone(),
         secrets.merchant_key,
         secrets.apiv3_key,
-        verification,
+        settings.verification.clone(),
     )
     .map_err(|e| ConfigError::Client(e.to_string()))?;
     config.base_url = settings.base_url.clone();

@@ -44,23 +44,10 @@ impl Env for ProcessEnv {
 pub struct MapEnv(pub HashMap<String, String>);
 
 impl MapEnv {
-    /// Parses `KEY=value` lines (blank lines and `#` comments skipped, optional quotes removed).
+    /// Parses a `sandbox.env`-style file (the format of the `envfile` crate: `KEY=value` lines,
+    /// blank lines and `#` comments skipped, optional double quotes removed).
     pub fn parse_dotenv(text: &str) -> Self {
-        let vars = text
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with('#'))
-            .filter_map(|line| line.split_once('='))
-            .map(|(k, v)| {
-                let v = v.trim();
-                let v = v
-                    .strip_prefix('"')
-                    .and_then(|s| s.strip_suffix('"'))
-                    .unwrap_or(v);
-                (k.trim().to_owned(), v.to_owned())
-            })
-            .collect();
-        Self(vars)
+        Self(envfile::parse(text).into_iter().collect())
     }
 }
 

@@ -3,30 +3,13 @@
 use crate::env::Env;
 use crate::error::ConfigError;
 use crate::secrets::SecretSource;
+use orders::config::{
+    DEFAULT_ORDER_TTL_SECS, DEFAULT_RECONCILE_AFTER_SECS, DEFAULT_RECONCILE_CONCURRENCY,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
-
-/// How WeChat Pay's signatures are verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyMode {
-    /// Public-key mode: `WXPAY_PUBLIC_KEY_ID` with the key's PEM.
-    PublicKey {
-        /// `PUB_KEY_ID_…`.
-        id: String,
-        /// SPKI PEM.
-        pem: String,
-    },
-    /// Certificate mode: `WXPAY_PLATFORM_CERTS=auto`.
-    PlatformCertificates,
-    /// Both, while migrating.
-    Combined {
-        /// `PUB_KEY_ID_…`.
-        id: String,
-        /// SPKI PEM.
-        pem: String,
-    },
-}
+use wxpay::{PublicKey, Verification};
 
 /// The merchant's WeChat Pay settings.
 #[derive(Debug, Clone)]
@@ -39,19 +22,22 @@ pub struct WxPaySettings {
     pub merchant_serial: String,
     /// `WXPAY_BASE_URL` (default production).
     pub base_url: Url,
-    /// Verification keys.
-    pub key_mode: KeyMode,
+    /// How WeChat Pay's signatures are verified: `WXPAY_PUBLIC_KEY_ID` with the key
+    /// (public-key mode), `WXPAY_PLATFORM_CERTS=auto` (certificate mode), or both while migrating.
+    pub verification: Verification,
     /// Where the private key and the APIv3 key come from.
     pub secrets: SecretSource,
-    /// `WXPAY_TIMEOUT_MS` (default 3000): whole-call timeout towards WeChat Pay.
+    /// `WXPAY_TIMEOUT_MS` (default [`wxpay::client::DEFAULT_TIMEOUT_MS`]): whole-call timeout
+    /// towards WeChat Pay.
     pub timeout: Duration,
 }
 
 impl WxPaySettings {
     /// Reads `WXPAY_MCHID`, `WXPAY_APPID`, `WXPAY_MERCHANT_SERIAL`, `WXPAY_BASE_URL`,
     /// `WXPAY_PUBLIC_KEY_ID` + `WXPAY_PUBLIC_KEY_FILE` (or inline `WXPAY_PUBLIC_KEY`),
-    /// `WXPAY_PLATFORM_CERTS`, and the secret source (`WXPAY_SECRET_ID`, or
-    /// `WXPAY_MERCHANT_KEY_FILE` + `WXPAY_APIV3_KEY`).
+    /// `WXPAY_PLATFORM_CERTS`, `WXPAY_TIMEOUT_MS`, and the secret source (`WXPAY_SECRET_ID`, or
+    /// `WXPAY_MERCHANT_KEY_FILE` + `WXPAY_APIV3_KEY`). The WeChat Pay public key is parsed here,
+    /// so a malformed one fails at start, naming its variable.
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let mchid = env.required("WXPAY_MCHID")?;
         wxpay::validate::mchid("mchid", &mchid).map_err(|e| ConfigError::Invalid {
@@ -65,20 +51,23 @@ impl WxPaySettings {
             name: "WXPAY_BASE_URL",
             reason: e.to_string(),
         })?;
-        let timeout_ms: u64 = env.parsed_or("WXPAY_TIMEOUT_MS", 3000)?;
+        let timeout_ms: u64 = env.parsed_or(
+            "WXPAY_TIMEOUT_MS",
+            u64::from(wxpay::client::DEFAULT_TIMEOUT_MS),
+        )?;
         Ok(Self {
             mchid,
             appid: env.required("WXPAY_APPID")?,
             merchant_serial: env.required("WXPAY_MERCHANT_SERIAL")?,
             base_url,
-            key_mode: key_mode(env)?,
+            verification: verification(env)?,
             secrets: SecretSource::from_env(env)?,
             timeout: Duration::from_millis(timeout_ms),
         })
     }
 }
 
-fn key_mode(env: &impl Env) -> Result<KeyMode, ConfigError> {
+fn verification(env: &impl Env) -> Result<Verification, ConfigError> {
     let certificates = match env.var("WXPAY_PLATFORM_CERTS").as_deref() {
         None => false,
         Some("auto") => true,
@@ -91,24 +80,33 @@ fn key_mode(env: &impl Env) -> Result<KeyMode, ConfigError> {
     };
     let public_key = match env.var("WXPAY_PUBLIC_KEY_ID") {
         None => None,
-        Some(id) => Some((id, public_key_pem(env)?)),
+        Some(id) => Some((id, public_key(env)?)),
     };
     match (public_key, certificates) {
-        (Some((id, pem)), false) => Ok(KeyMode::PublicKey { id, pem }),
-        (Some((id, pem)), true) => Ok(KeyMode::Combined { id, pem }),
-        (None, true) => Ok(KeyMode::PlatformCertificates),
+        (Some((id, key)), false) => Ok(Verification::PublicKey { id, key }),
+        (Some((id, key)), true) => Ok(Verification::Combined { id, key }),
+        (None, true) => Ok(Verification::PlatformCertificates),
         (None, false) => Err(ConfigError::Missing(
             "WXPAY_PUBLIC_KEY_ID (or WXPAY_PLATFORM_CERTS=auto)",
         )),
     }
 }
 
-fn public_key_pem(env: &impl Env) -> Result<String, ConfigError> {
-    if let Some(pem) = env.var("WXPAY_PUBLIC_KEY") {
-        return Ok(pem.replace("\\n", "\n"));
-    }
-    let path = env.required("WXPAY_PUBLIC_KEY_FILE")?;
-    read_file("WXPAY_PUBLIC_KEY_FILE", &PathBuf::from(path))
+/// The WeChat Pay public key: inline `WXPAY_PUBLIC_KEY` (`\n` for line breaks), else the PEM file
+/// `WXPAY_PUBLIC_KEY_FILE`.
+fn public_key(env: &impl Env) -> Result<PublicKey, ConfigError> {
+    let (name, pem) = match env.var("WXPAY_PUBLIC_KEY") {
+        Some(pem) => ("WXPAY_PUBLIC_KEY", pem.replace("\\n", "\n")),
+        None => {
+            let path = env.required("WXPAY_PUBLIC_KEY_FILE")?;
+            let pem = read_file("WXPAY_PUBLIC_KEY_FILE", &PathBuf::from(path))?;
+            ("WXPAY_PUBLIC_KEY_FILE", pem)
+        }
+    };
+    PublicKey::from_pem(&pem).map_err(|e| ConfigError::Invalid {
+        name,
+        reason: e.to_string(),
+    })
 }
 
 /// Reads a file named by variable `name`.
@@ -123,11 +121,13 @@ pub(crate) fn read_file(name: &'static str, path: &std::path::Path) -> Result<St
 /// Timing of the payment flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowSettings {
-    /// `ORDER_TTL_SECS` (300): how long a shopper has to pay.
+    /// `ORDER_TTL_SECS` (default [`DEFAULT_ORDER_TTL_SECS`]): how long a shopper has to pay.
     pub order_ttl_secs: u32,
-    /// `RECONCILE_AFTER_SECS` (60): how old a pending order must be before the sweep asks about it.
+    /// `RECONCILE_AFTER_SECS` (default [`DEFAULT_RECONCILE_AFTER_SECS`]): how old a pending order
+    /// must be before the sweep asks about it.
     pub reconcile_after_secs: u32,
-    /// `RECONCILE_CONCURRENCY` (8): queries in flight during a sweep.
+    /// `RECONCILE_CONCURRENCY` (default [`DEFAULT_RECONCILE_CONCURRENCY`]): queries in flight
+    /// during a sweep.
     pub reconcile_concurrency: usize,
 }
 
@@ -135,9 +135,11 @@ impl FlowSettings {
     /// Reads the three variables, with their documented defaults.
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let settings = Self {
-            order_ttl_secs: env.parsed_or("ORDER_TTL_SECS", 300)?,
-            reconcile_after_secs: env.parsed_or("RECONCILE_AFTER_SECS", 60)?,
-            reconcile_concurrency: env.parsed_or("RECONCILE_CONCURRENCY", 8)?,
+            order_ttl_secs: env.parsed_or("ORDER_TTL_SECS", DEFAULT_ORDER_TTL_SECS)?,
+            reconcile_after_secs: env
+                .parsed_or("RECONCILE_AFTER_SECS", DEFAULT_RECONCILE_AFTER_SECS)?,
+            reconcile_concurrency: env
+                .parsed_or("RECONCILE_CONCURRENCY", DEFAULT_RECONCILE_CONCURRENCY)?,
         };
         let mut timing = orders::OrdersConfig::new("", "", "");
         timing.order_ttl_secs = settings.order_ttl_secs;

@@ -3,10 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use merchant_config::{
-    ConfigError, FlowSettings, KeyMode, MapEnv, MerchantSecrets, SecretSource, WxPaySettings,
+    ConfigError, FlowSettings, MapEnv, MerchantSecrets, SecretSource, WxPaySettings,
 };
 use std::collections::HashMap;
-use wxpay::PrivateKey;
+use wxpay::{PrivateKey, Verification};
 
 const APIV3: &str = "0123456789ABCDEFabcdef0123456789";
 
@@ -64,7 +64,10 @@ async fn local_sandbox_builds_a_client() {
     let dir = tempfile::tempdir().unwrap();
     let vars = map(sandbox(dir.path()));
     let settings = WxPaySettings::from_env(&vars).unwrap();
-    assert!(matches!(settings.key_mode, KeyMode::PublicKey { .. }));
+    assert!(matches!(
+        settings.verification,
+        Verification::PublicKey { .. }
+    ));
     let secrets = MerchantSecrets::load(&settings.secrets, None)
         .await
         .unwrap();
@@ -112,17 +115,17 @@ fn key_modes_follow_the_variables() {
     assert!(matches!(
         WxPaySettings::from_env(&map(pairs.clone()))
             .unwrap()
-            .key_mode,
-        KeyMode::Combined { .. }
+            .verification,
+        Verification::Combined { .. }
     ));
     let certs_only = map(pairs
         .into_iter()
         .filter(|(k, _)| !k.starts_with("WXPAY_PUBLIC_KEY"))
         .collect());
-    assert_eq!(
-        WxPaySettings::from_env(&certs_only).unwrap().key_mode,
-        KeyMode::PlatformCertificates
-    );
+    assert!(matches!(
+        WxPaySettings::from_env(&certs_only).unwrap().verification,
+        Verification::PlatformCertificates
+    ));
 }
 
 #[test]

@@ -11,7 +11,7 @@ pub const DEFAULT_RECONCILE_CONCURRENCY: usize = 8;
 /// How long an idempotency key names its order.
 pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u32 = 24 * 60 * 60;
 /// Default `WXPAY_TIMEOUT_MS`: how long a call to WeChat Pay may take before the client gives up.
-pub const DEFAULT_WXPAY_TIMEOUT_MS: u32 = 3000;
+pub const DEFAULT_WXPAY_TIMEOUT_MS: u32 = wxpay::client::DEFAULT_TIMEOUT_MS;
 /// Longest `ORDER_TTL_SECS`: a `code_url` can be scanned for two hours after it was issued (§3.2),
 /// so an order never outlives the QR code it was shown with and no code needs refreshing.
 pub const MAX_ORDER_TTL_SECS: u32 = 2 * 60 * 60;

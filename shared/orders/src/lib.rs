@@ -10,5 +10,7 @@ pub mod gateway;
 pub mod ports;
 pub mod services;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::OrdersConfig;

@@ -8,11 +8,8 @@
 //! not enable tokio's `test-util`, so the few tests that sleep do so in real time (well under a
 //! second or two each).
 
-mod fake_wechat_pay;
-
 use std::sync::Arc;
 
-use fake_wechat_pay::{ClosePaidAnswer, CloseUnknownAnswer, FakeWeChatPay, PrepayTimeout};
 use orders::OrdersConfig;
 use orders::domain::{BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
 use orders::ports::{
@@ -27,6 +24,7 @@ use orders::services::{
     reconcile_pending, settle_transaction,
 };
 use orders::store::EmbeddedOrderStore;
+use orders::testing::{ClosePaidAnswer, CloseUnknownAnswer, FakeWeChatPay, PrepayTimeout};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use wxpay::models::TradeState;
@@ -450,7 +448,7 @@ async fn replay_of_a_cancelled_or_paid_order_is_not_payable_even_though_it_has_a
 
     let paid = request("1", Some(buyer(1)), Some("key-paid"));
     let placed = w.place(&paid).await.unwrap();
-    w.wechat.pay(placed.order.order_no.as_str());
+    w.wechat.pay(placed.order.order_no.as_str()).unwrap();
     w.notify(&placed.order).await.unwrap();
     let again = w.place(&paid).await;
     assert!(
@@ -503,7 +501,7 @@ async fn replay_after_the_prepay_cutoff_sends_no_prepay() {
 async fn notification_settles_once_and_a_duplicate_is_already_settled() {
     let w = world().await;
     let order = w.placed("2", Some(buyer(1))).await;
-    let tx_id = w.wechat.pay(order.order_no.as_str());
+    let tx_id = w.wechat.pay(order.order_no.as_str()).unwrap();
     let first = w.notify(&order).await.unwrap();
     let SettleResult::Settled(settled) = first else {
         panic!("{first:?}")
@@ -536,7 +534,7 @@ async fn notification_settles_once_and_a_duplicate_is_already_settled() {
 async fn amount_mismatch_settles_nothing_and_keeps_the_evidence() {
     let w = world().await;
     let order = w.placed("2", None).await;
-    let tx_id = w.wechat.pay_amount(order.order_no.as_str(), 1);
+    let tx_id = w.wechat.pay_amount(order.order_no.as_str(), 1).unwrap();
     let result = w.notify(&order).await;
     assert!(
         matches!(
@@ -567,7 +565,7 @@ async fn amount_mismatch_settles_nothing_and_keeps_the_evidence() {
 async fn foreign_merchant_app_or_order_settles_nothing_and_keeps_the_evidence() {
     let w = world().await;
     let order = w.placed("1", None).await;
-    w.wechat.pay(order.order_no.as_str());
+    w.wechat.pay(order.order_no.as_str()).unwrap();
     let mut tx = w.wechat.transaction(order.order_no.as_str()).unwrap();
     tx.mchid = "1900000002".into();
     let result = settle_transaction(&w.store, &*w.clock, &w.config, &tx).await;
@@ -608,7 +606,7 @@ async fn unpaid_or_unknown_transactions_settle_nothing() {
         "{result:?}"
     );
     assert!(w.evidence(order.order_no.as_str()).await.is_empty());
-    w.wechat.pay(order.order_no.as_str());
+    w.wechat.pay(order.order_no.as_str()).unwrap();
     let mut tx = w.wechat.transaction(order.order_no.as_str()).unwrap();
     tx.out_trade_no = "20240501000000000neverplaced".into();
     let result = settle_transaction(&w.store, &*w.clock, &w.config, &tx).await;
@@ -626,7 +624,7 @@ async fn unpaid_or_unknown_transactions_settle_nothing() {
 async fn notification_for_a_cancelled_order_settles_it_after_close() {
     let w = world().await;
     let order = w.placed("2", Some(buyer(1))).await;
-    let tx_id = w.wechat.pay(order.order_no.as_str());
+    let tx_id = w.wechat.pay(order.order_no.as_str()).unwrap();
     w.close_locally(&order, CloseReason::CancelledByBuyer).await;
     w.clock.advance(Duration::seconds(10));
     let result = w.notify(&order).await.unwrap();
@@ -653,7 +651,7 @@ async fn notification_for_a_cancelled_order_settles_it_after_close() {
 async fn notification_for_a_closed_order_settles_it_after_close() {
     let w = world().await;
     let order = w.placed("1", None).await;
-    let tx_id = w.wechat.pay(order.order_no.as_str());
+    let tx_id = w.wechat.pay(order.order_no.as_str()).unwrap();
     w.clock.advance(Duration::seconds(340));
     w.close_locally(&order, CloseReason::Expired).await;
     let result = w.notify(&order).await.unwrap();
@@ -673,7 +671,7 @@ async fn notification_for_a_closed_order_settles_it_after_close() {
 async fn a_second_transaction_for_a_settled_order_is_a_double_payment_whose_record_is_kept() {
     let w = world().await;
     let order = w.placed("1", None).await;
-    let first_id = w.wechat.pay(order.order_no.as_str());
+    let first_id = w.wechat.pay(order.order_no.as_str()).unwrap();
     w.notify(&order).await.unwrap();
     let mut twice = w.wechat.transaction(order.order_no.as_str()).unwrap();
     twice.transaction_id = Some("4200000000000000000000000999".into());
@@ -723,7 +721,7 @@ async fn cancel_closes_at_wechat_pay_first_then_cancels() {
 async fn cancel_of_an_order_paid_meanwhile_settles_it_instead() {
     let w = world().await;
     let order = w.placed("2", Some(buyer(1))).await;
-    w.wechat.pay(order.order_no.as_str());
+    w.wechat.pay(order.order_no.as_str()).unwrap();
     let result = w.cancel(&order.order_no, &buyer(1)).await.unwrap();
     let CancelResult::Paid(paid) = result else {
         panic!("{result:?}")
@@ -739,7 +737,7 @@ async fn cancel_of_a_paid_order_whose_close_answers_ok_settles_it() {
     let w = world().await;
     w.wechat.answer_close_of_paid(ClosePaidAnswer::NoContent);
     let order = w.placed("2", Some(buyer(1))).await;
-    let tx_id = w.wechat.pay(order.order_no.as_str());
+    let tx_id = w.wechat.pay(order.order_no.as_str()).unwrap();
     let result = w.cancel(&order.order_no, &buyer(1)).await.unwrap();
     let CancelResult::Paid(paid) = result else {
         panic!("{result:?}")
@@ -898,8 +896,8 @@ async fn sweep_settles_paid_closes_expired_and_leaves_the_rest() {
     w.clock.advance(Duration::seconds(70));
     let too_young = w.placed("1", None).await;
 
-    w.wechat.pay(paid.order_no.as_str());
-    w.wechat.pay_amount(tampered.order_no.as_str(), 5);
+    w.wechat.pay(paid.order_no.as_str()).unwrap();
+    w.wechat.pay_amount(tampered.order_no.as_str(), 5).unwrap();
     w.wechat.fail_queries_of(
         broken.order_no.as_str(),
         GatewayError::Unavailable("500".into()),
@@ -1103,7 +1101,7 @@ async fn sweep_starts_no_order_later_than_its_slowest_order_before_the_deadline(
     let mut placed = Vec::new();
     for _ in 0..12 {
         let order = w.placed("1", None).await;
-        w.wechat.pay(order.order_no.as_str());
+        w.wechat.pay(order.order_no.as_str()).unwrap();
         placed.push(order);
     }
     w.clock.advance(Duration::seconds(400));
@@ -1262,12 +1260,12 @@ async fn stale_pending_counts_orders_long_expired_and_still_pending_after_the_sw
 async fn sweep_alerts_on_an_order_refunded_at_wechat_pay_while_notpay_here() {
     let w = world().await;
     let expired = w.placed("1", None).await;
-    w.wechat.pay(expired.order_no.as_str());
-    w.wechat.refund(expired.order_no.as_str());
+    w.wechat.pay(expired.order_no.as_str()).unwrap();
+    w.wechat.refund(expired.order_no.as_str()).unwrap();
     w.clock.advance(Duration::seconds(200));
     let unexpired = w.placed("1", None).await;
-    w.wechat.pay(unexpired.order_no.as_str());
-    w.wechat.refund(unexpired.order_no.as_str());
+    w.wechat.pay(unexpired.order_no.as_str()).unwrap();
+    w.wechat.refund(unexpired.order_no.as_str()).unwrap();
     w.clock.advance(Duration::seconds(200));
     let report = w.sweep_now().await;
     assert_eq!((report.alerts, report.still_pending), (2, 0), "{report:?}");

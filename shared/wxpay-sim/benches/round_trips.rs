@@ -28,12 +28,8 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 fn read_env(path: &std::path::Path) -> std::collections::HashMap<String, String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+    envfile::parse(&std::fs::read_to_string(path).unwrap())
+        .into_iter()
         .collect()
 }
 

@@ -4,7 +4,7 @@
 //! `wxpay`, a self-signed platform certificate made with `rcgen`, a random APIv3 key. Key files are
 //! written with mode 0600 and never overwritten. On a directory that already holds a sandbox the
 //! same merchant is loaded again; only `sandbox.env` is rewritten (atomically), since the base URL
-//! may have changed.
+//! may have changed. `sandbox.env` is read and written in the format of the `envfile` crate.
 
 use crate::clock::format_cst;
 use crate::error::SimError;
@@ -18,7 +18,8 @@ use wxpay::ApiV3Key;
 use wxpay::certificate::PlatformCertificate;
 use wxpay::keys::{PrivateKey, PublicKey};
 
-/// `sandbox.env`: the merchant's variables, in the names the functions read.
+/// `sandbox.env`: the merchant's variables, in the names the functions read and the format of the
+/// `envfile` crate.
 pub const ENV_FILE: &str = "sandbox.env";
 /// The merchant API private key (PKCS#8), what a merchant downloads as `apiclient_key.pem`.
 pub const MERCHANT_KEY_FILE: &str = "apiclient_key.pem";
@@ -190,7 +191,7 @@ impl Sandbox {
             let path = dir.join(name);
             std::fs::read_to_string(&path).map_err(|e| SimError::io(path, e))
         };
-        let vars = parse_env(&read(ENV_FILE)?);
+        let vars: HashMap<String, String> = envfile::parse(&read(ENV_FILE)?).into_iter().collect();
         let var = |name: &str| {
             vars.get(name)
                 .filter(|v| !v.is_empty())
@@ -250,7 +251,7 @@ impl Sandbox {
     fn write_env(&self, base_url: &Url) -> Result<(), SimError> {
         let path = self.file(ENV_FILE);
         let current = std::fs::read_to_string(&path).map_err(|e| SimError::io(&path, e))?;
-        let vars = parse_env(&current);
+        let vars: HashMap<String, String> = envfile::parse(&current).into_iter().collect();
         let identity = Identity {
             mchid: self.mchid.clone(),
             appid: self.appid.clone(),
@@ -295,10 +296,12 @@ fn env_text(dir: &Path, id: &Identity, base_url: Option<&Url>) -> Result<String,
         env = path(ENV_FILE),
     );
     for (name, value) in vars {
-        text.push_str(name);
-        text.push('=');
-        text.push_str(&quote(name, &value)?);
-        text.push('\n');
+        let line = envfile::line(name, &value).map_err(|e| {
+            SimError::Config(format!(
+                "{ENV_FILE}: {e}; use a simpler state directory path"
+            ))
+        })?;
+        text.push_str(&line);
     }
     text.push_str(
         "# Certificate mode (platform certificates downloaded from /v3/certificates); with the two\n\
@@ -306,37 +309,6 @@ fn env_text(dir: &Path, id: &Identity, base_url: Option<&Url>) -> Result<String,
          # WXPAY_PLATFORM_CERTS=auto\n",
     );
     Ok(text)
-}
-
-/// A value as written after `NAME=`: bare when it is plain, double-quoted when it has spaces.
-fn quote(name: &str, value: &str) -> Result<String, SimError> {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@+,%".contains(c);
-    if value.chars().all(plain) {
-        return Ok(value.to_owned());
-    }
-    if value.chars().any(|c| "\"\\$`\n\r".contains(c)) {
-        return Err(SimError::Config(format!(
-            "{name} would contain a quote, backslash, $ or newline; use a simpler state directory path"
-        )));
-    }
-    Ok(format!("\"{value}\""))
-}
-
-/// Parses `KEY=value` lines (comments and blank lines skipped, surrounding quotes removed).
-fn parse_env(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| {
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|s| s.strip_suffix('"'))
-                .unwrap_or(v);
-            (k.trim().to_owned(), v.to_owned())
-        })
-        .collect()
 }
 
 /// Maps a key failure to an error naming the key (never its content).
@@ -406,17 +378,6 @@ pub fn validity_strings(platform: &Platform) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_with_spaces_are_quoted_and_dangerous_ones_refused() {
-        assert_eq!(quote("X", "/tmp/a-b_c.pem").unwrap(), "/tmp/a-b_c.pem");
-        assert_eq!(quote("X", "/tmp/my dir/a").unwrap(), "\"/tmp/my dir/a\"");
-        assert!(quote("X", "/tmp/$HOME").is_err());
-        let parsed = parse_env("# c\nA=1\nB=\"x y\"\n\nC = z\n");
-        assert_eq!(parsed["A"], "1");
-        assert_eq!(parsed["B"], "x y");
-        assert_eq!(parsed["C"], "z");
-    }
 
     #[test]
     fn platform_certificate_has_a_40_hex_serial_and_five_years_of_validity() {

@@ -87,8 +87,9 @@ impl ResponseSigner {
         self.default_mode
     }
 
-    /// Signs `body` at `timestamp` with the key of `mode` and a fresh nonce of `nonce_len`
-    /// characters (responses use 32 lower-case hex digits, notifications 32 alphanumerics).
+    /// Signs `body` at `timestamp` (Unix seconds) with `nonce` and the key of `mode`, and returns
+    /// the `Wechatpay-*` headers, the serial being that of the key used. The caller makes the
+    /// nonce: responses use 32 lower-case hex digits, notifications 32 alphanumerics.
     pub fn sign(
         &self,
         mode: SigningMode,

@@ -69,24 +69,15 @@ async fn dropped_notifications_are_retried_once_the_switch_is_cleared() {
         .await
         .unwrap();
     sim.scan(&code.code_url).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let records = sim.notifications(&no).await;
-        let attempts = records[0]["attempts"].as_array().unwrap().clone();
-        if attempts.len() >= 2 {
-            assert!(
-                attempts
-                    .iter()
-                    .all(|a| a["error"] == "dropped by fault switch")
-            );
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no dropped attempts"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The log shows two attempts, both dropped: nothing can have reached the merchant.
+    let record = sim.wait_for_attempts(&no, 2, WAIT).await;
+    let attempts = record["attempts"].as_array().unwrap();
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a["error"] == "dropped by fault switch"),
+        "{record}"
+    );
     assert!(merchant.received().is_empty());
     sim.raw("DELETE", "/sim/faults").send().await.unwrap();
     merchant.wait_verified(1, WAIT).await;
@@ -249,8 +240,22 @@ async fn a_hung_call_times_the_client_out_but_is_still_processed() {
         other => panic!("{other:?}"),
     }
     sim.raw("DELETE", "/sim/faults").send().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    let tx = sim.client().query_by_out_trade_no(&no).await.unwrap();
+    // Processed once the hang is over: the order appears, rather than after a fixed sleep.
+    let client = sim.client();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let tx = loop {
+        match client.query_by_out_trade_no(&no).await {
+            Ok(tx) => break tx,
+            Err(ClientError::Api { status: 404, .. }) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the hung prepay was never processed"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    };
     assert_eq!(tx.trade_state, TradeState::Notpay);
     sim.stop().await;
 }

@@ -4,10 +4,7 @@
 
 mod common;
 
-use common::{read_env, start, start_in, trade_no};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use common::{start, start_in, trade_no};
 use wxpay::models::TradeState;
 use wxpay_sim::{SimConfig, Simulator};
 
@@ -231,71 +228,80 @@ async fn the_router_merges_next_to_other_routes() {
     server.abort();
 }
 
-#[test]
-fn the_command_prints_its_url_and_sandbox_env_and_serves() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wxpay-sim"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--time-scale",
-            "60",
-            "--state-dir",
-        ])
-        .arg(tmp.path().join("state"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().unwrap().unwrap();
-    let second = lines.next().unwrap().unwrap();
-    let url = first
-        .strip_prefix("wxpay-sim listening on ")
-        .unwrap()
-        .to_owned();
-    let env_path = second
-        .strip_prefix("sandbox merchant settings: ")
-        .unwrap()
-        .to_owned();
-    let env = read_env(std::path::Path::new(&env_path));
-    assert_eq!(env["WXPAY_BASE_URL"], url);
+/// The binary exists only with the `cli` feature (on by default).
+#[cfg(feature = "cli")]
+mod command {
+    use super::common::read_env;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let status = runtime.block_on(async {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(5))
+    #[test]
+    fn the_command_prints_its_url_and_sandbox_env_and_serves() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wxpay-sim"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--time-scale",
+                "60",
+                "--state-dir",
+            ])
+            .arg(tmp.path().join("state"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().unwrap().unwrap();
+        let second = lines.next().unwrap().unwrap();
+        let url = first
+            .strip_prefix("wxpay-sim listening on ")
+            .unwrap()
+            .to_owned();
+        let env_path = second
+            .strip_prefix("sandbox merchant settings: ")
+            .unwrap()
+            .to_owned();
+        let env = read_env(std::path::Path::new(&env_path));
+        assert_eq!(env["WXPAY_BASE_URL"], url);
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
             .build()
             .unwrap();
-        http.get(format!("{url}/sim"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    assert_eq!(status, 200);
+        let status = runtime.block_on(async {
+            let http = reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap();
+            http.get(format!("{url}/sim"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(status, 200);
 
-    let refused = Command::new(env!("CARGO_BIN_EXE_wxpay-sim"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--time-scale",
-            "0",
-            "--state-dir",
-        ])
-        .arg(tmp.path().join("other"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("time scale"));
+        let refused = Command::new(env!("CARGO_BIN_EXE_wxpay-sim"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--time-scale",
+                "0",
+                "--state-dir",
+            ])
+            .arg(tmp.path().join("other"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("time scale"));
+    }
 }

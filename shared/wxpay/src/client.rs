@@ -29,8 +29,16 @@ use url::{Position, Url};
 pub const DEFAULT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
 /// Largest response body the client reads.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Default whole-request timeout, in milliseconds: what `WXPAY_TIMEOUT_MS` defaults to, and what
+/// the order services assume when they bound how late a prepay can land.
+pub const DEFAULT_TIMEOUT_MS: u32 = 3000;
+/// Default whole-request timeout ([`DEFAULT_TIMEOUT_MS`]).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(DEFAULT_TIMEOUT_MS as u64);
+/// Default connection timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How the client checks WeChat Pay's signatures.
+#[derive(Debug, Clone)]
 pub enum Verification {
     /// WeChat Pay public key mode (`PUB_KEY_ID_…`).
     PublicKey {
@@ -64,14 +72,15 @@ pub struct ClientConfig {
     pub apiv3_key: ApiV3Key,
     /// How responses and notifications are verified.
     pub verification: Verification,
-    /// Whole-request timeout.
+    /// Whole-request timeout ([`DEFAULT_TIMEOUT`] unless set).
     pub timeout: Duration,
     /// Connection timeout.
     pub connect_timeout: Duration,
 }
 
 impl ClientConfig {
-    /// A configuration with production's host and timeouts of 5 s (request) and 2 s (connect).
+    /// A configuration with production's host and the default timeouts ([`DEFAULT_TIMEOUT`] for
+    /// the request, [`DEFAULT_CONNECT_TIMEOUT`] to connect).
     pub fn new(
         mchid: impl Into<String>,
         merchant_serial: impl Into<String>,
@@ -87,8 +96,8 @@ impl ClientConfig {
             merchant_key,
             apiv3_key,
             verification,
-            timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(2),
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         })
     }
 }

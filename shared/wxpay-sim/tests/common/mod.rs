@@ -242,6 +242,34 @@ impl Harness {
         }
     }
 
+    /// Waits until the notification of `out_trade_no` has at least `count` attempts in the
+    /// simulator's notification log, and returns its record: how a test sees that a delivery was
+    /// tried (and, for a dropped one, that nothing reached the merchant) without sleeping.
+    pub async fn wait_for_attempts(
+        &self,
+        out_trade_no: &str,
+        count: usize,
+        within: Duration,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let records = self.notifications(out_trade_no).await;
+            if let Some(record) = records.first()
+                && record["attempts"]
+                    .as_array()
+                    .is_some_and(|a| a.len() >= count)
+            {
+                return record.clone();
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "notification of {out_trade_no} not tried {count} times in time: {records:?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn stop(self) {
         self.sim.shutdown().await;
         self.server.abort();
@@ -253,13 +281,10 @@ fn merchant_key(env: &HashMap<String, String>) -> PrivateKey {
         .unwrap()
 }
 
+/// The variables of a `sandbox.env` file.
 pub fn read_env(path: &Path) -> HashMap<String, String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+    envfile::parse(&std::fs::read_to_string(path).unwrap())
+        .into_iter()
         .collect()
 }
 

@@ -11,14 +11,15 @@
 //! failing or throttled queries; failing closes; a payment racing the close. A concurrency gauge,
 //! call counters and logs let tests see what the services did. The fake shares the tests'
 //! [`FixedClock`] (its idea of "now") and may advance it per query, to test deadlines.
-
-#![allow(dead_code)]
+//!
+//! The test drivers ([`FakeWeChatPay::pay`], [`FakeWeChatPay::refund`]) answer a [`FakeError`]
+//! when asked for something WeChat Pay would not do, instead of panicking.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use orders::ports::{GatewayError, PaymentGateway};
+use crate::ports::{GatewayError, PaymentGateway};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use wxpay::models::{NativePrepayRequest, Payer, TradeState, Transaction, TransactionAmount};
@@ -42,6 +43,23 @@ pub enum CloseUnknownAnswer {
     NotFound,
     /// A 204, as if the close had succeeded (`Ok(())`).
     NoContent,
+}
+
+/// A test driver asked the fake for something WeChat Pay would not do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FakeError {
+    /// No prepay created this `out_trade_no`.
+    #[error("WeChat Pay has no order {0}")]
+    UnknownOrder(String),
+    /// The order is not in the state the action needs (only `NOTPAY` orders are paid, only
+    /// `SUCCESS` ones refunded).
+    #[error("order {out_trade_no} is {state}")]
+    WrongState {
+        /// The order.
+        out_trade_no: String,
+        /// Its trade state.
+        state: String,
+    },
 }
 
 /// How a prepay times out ([`GatewayError::Timeout`] either way).
@@ -126,6 +144,7 @@ pub struct FakeWeChatPay {
 }
 
 impl FakeWeChatPay {
+    /// A WeChat Pay with no orders, no faults, telling time by `clock`.
     pub fn new(clock: Arc<FixedClock>) -> Self {
         Self {
             state: Arc::default(),
@@ -137,7 +156,7 @@ impl FakeWeChatPay {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap()
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     // ---- switches ----
@@ -192,8 +211,12 @@ impl FakeWeChatPay {
         self.lock().pay_during_close.push(out_trade_no.into());
     }
 
+    /// Each query moves the shared clock forward by `by` (to test deadlines).
     pub fn advance_clock_per_query(&self, by: time::Duration) {
-        *self.advance_per_query.lock().unwrap() = by;
+        *self
+            .advance_per_query
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = by;
     }
 
     // ---- WeChat Pay's side of the world ----
@@ -209,40 +232,39 @@ impl FakeWeChatPay {
     }
 
     /// The shopper pays the full amount; returns the transaction id. A test driver: it does not
-    /// check `time_expire` (WeChat Pay's clock may lag ours).
-    pub fn pay(&self, out_trade_no: &str) -> String {
-        let total = self.lock().orders[out_trade_no].request.amount.total;
-        self.pay_amount(out_trade_no, total)
+    /// check `time_expire` (WeChat Pay's clock may lag ours). Only a prepaid `NOTPAY` order can be
+    /// paid.
+    pub fn pay(&self, out_trade_no: &str) -> Result<String, FakeError> {
+        let mut state = self.lock();
+        let total = state
+            .orders
+            .get(out_trade_no)
+            .map(|order| order.request.amount.total)
+            .ok_or_else(|| FakeError::UnknownOrder(out_trade_no.into()))?;
+        pay_locked(&mut state, out_trade_no, total)
     }
 
     /// The shopper pays `total` fen (a tampered amount, for mismatch tests).
-    pub fn pay_amount(&self, out_trade_no: &str, total: i64) -> String {
-        let mut state = self.lock();
-        state.next_id += 1;
-        let id = format!("42000000002024050100{:08}", state.next_id);
-        let order = state.orders.get_mut(out_trade_no).expect("prepaid order");
-        assert_eq!(
-            order.state,
-            TradeState::Notpay,
-            "only unpaid orders can be paid"
-        );
-        order.state = TradeState::Success;
-        order.transaction_id = Some(id.clone());
-        order.paid_total = total;
-        id
+    pub fn pay_amount(&self, out_trade_no: &str, total: i64) -> Result<String, FakeError> {
+        pay_locked(&mut self.lock(), out_trade_no, total)
     }
 
     /// The merchant refunds the paid order through WeChat Pay (e.g. on the merchant platform):
-    /// queries then show `REFUND`.
-    pub fn refund(&self, out_trade_no: &str) {
+    /// queries then show `REFUND`. Only a paid order can be refunded.
+    pub fn refund(&self, out_trade_no: &str) -> Result<(), FakeError> {
         let mut state = self.lock();
-        let order = state.orders.get_mut(out_trade_no).expect("prepaid order");
-        assert_eq!(
-            order.state,
-            TradeState::Success,
-            "only paid orders are refunded"
-        );
+        let order = state
+            .orders
+            .get_mut(out_trade_no)
+            .ok_or_else(|| FakeError::UnknownOrder(out_trade_no.into()))?;
+        if order.state != TradeState::Success {
+            return Err(FakeError::WrongState {
+                out_trade_no: out_trade_no.into(),
+                state: order.state.as_str().into(),
+            });
+        }
         order.state = TradeState::Refund;
+        Ok(())
     }
 
     // ---- observations ----
@@ -252,6 +274,7 @@ impl FakeWeChatPay {
         self.lock().orders.get(out_trade_no).map(to_transaction)
     }
 
+    /// WeChat Pay's trade state of the order, if it knows it.
     pub fn state_of(&self, out_trade_no: &str) -> Option<TradeState> {
         self.lock()
             .orders
@@ -276,6 +299,7 @@ impl FakeWeChatPay {
             .unwrap_or_default()
     }
 
+    /// The prepay request the order was last (re)created with.
     pub fn last_prepay(&self, out_trade_no: &str) -> Option<NativePrepayRequest> {
         self.lock()
             .orders
@@ -303,20 +327,45 @@ impl FakeWeChatPay {
         self.lock().query_log.clone()
     }
 
+    /// Close calls received (including failed ones).
     pub fn closes(&self) -> usize {
         self.lock().closes
     }
 
+    /// The most queries that were ever in flight at once.
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight.load(Ordering::SeqCst)
     }
 }
 
+/// The order's `time_expire`; one that is not RFC 3339 counts as none (the services always send
+/// a valid one, which the service tests check on the prepay log).
 fn parse_expiry(request: &NativePrepayRequest) -> Option<OffsetDateTime> {
     request
         .time_expire
         .as_deref()
-        .map(|text| OffsetDateTime::parse(text, &Rfc3339).expect("RFC 3339 time_expire"))
+        .and_then(|text| OffsetDateTime::parse(text, &Rfc3339).ok())
+}
+
+/// The shopper pays `total` fen for `out_trade_no`, with the state already locked.
+fn pay_locked(state: &mut State, out_trade_no: &str, total: i64) -> Result<String, FakeError> {
+    let Some(order) = state.orders.get_mut(out_trade_no) else {
+        return Err(FakeError::UnknownOrder(out_trade_no.into()));
+    };
+    if order.state != TradeState::Notpay {
+        return Err(FakeError::WrongState {
+            out_trade_no: out_trade_no.into(),
+            state: order.state.as_str().into(),
+        });
+    }
+    state.next_id += 1;
+    let id = format!("42000000002024050100{:08}", state.next_id);
+    if let Some(order) = state.orders.get_mut(out_trade_no) {
+        order.state = TradeState::Success;
+        order.transaction_id = Some(id.clone());
+        order.paid_total = total;
+    }
+    Ok(id)
 }
 
 /// What WeChat Pay does with a prepay that reaches it at `now` (the simulator's rules).
@@ -457,7 +506,10 @@ impl PaymentGateway for FakeWeChatPay {
         let _guard = InFlight(&self.in_flight);
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
         let arrived = tokio::time::Instant::now();
-        let advance = *self.advance_per_query.lock().unwrap();
+        let advance = *self
+            .advance_per_query
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         self.clock.advance(advance);
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let mut state = self.lock();
@@ -488,9 +540,14 @@ impl PaymentGateway for FakeWeChatPay {
         }
         if state.pay_during_close.iter().any(|n| n == out_trade_no) {
             state.pay_during_close.retain(|n| n != out_trade_no);
-            drop(state);
-            self.pay(out_trade_no);
-            state = self.lock();
+            let total = state
+                .orders
+                .get(out_trade_no)
+                .map(|order| order.request.amount.total);
+            if let Some(total) = total {
+                // An order that cannot be paid (already paid or closed) just stays as it is.
+                let _ = pay_locked(&mut state, out_trade_no, total);
+            }
         }
         let (paid_answer, unknown_answer) = (state.close_paid_answer, state.close_unknown_answer);
         let Some(order) = state.orders.get_mut(out_trade_no) else {

@@ -1,0 +1,187 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! One sweep over the embedded store (in memory, wrapped so that it can fail) and the in-memory
+//! WeChat Pay: what it returns, what it logs, and how a failure is reported to Lambda.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use lambda_runtime::Diagnostic;
+use order_reconcile::{SweepDeps, SweepError, Trigger, run_sweep};
+use orders::OrdersConfig;
+use orders::domain::{OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
+use orders::ports::{GatewayError, OrderReader, ProductCatalog};
+use orders::services::{PlaceOrderRequest, place_native_order};
+use orders::store::EmbeddedOrderStore;
+use orders::testing::{FakeWeChatPay, FaultyStore};
+use serde_json::{Value, json};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use wxpay::{Clock, FixedClock};
+
+const T0: OffsetDateTime = datetime!(2024-05-01 00:00:00 UTC);
+
+type Deps = SweepDeps<FaultyStore<EmbeddedOrderStore>, FakeWeChatPay, Arc<FixedClock>>;
+
+async fn deps() -> Deps {
+    let store = FaultyStore::new(EmbeddedOrderStore::in_memory().unwrap());
+    store
+        .put_product(&Product::new("1", "Rust 课程", 2999).unwrap())
+        .await
+        .unwrap();
+    let clock = Arc::new(FixedClock::new(T0));
+    SweepDeps {
+        store,
+        gateway: FakeWeChatPay::new(Arc::clone(&clock)),
+        clock,
+        config: OrdersConfig::new(
+            "wxd678efh567hg6787",
+            "1900007291",
+            "https://shop.example/notify",
+        ),
+    }
+}
+
+async fn place(deps: &Deps) -> OrderNo {
+    place_native_order(
+        deps.store.inner(),
+        &deps.gateway,
+        &deps.clock,
+        &OrderNoGenerator::new(OsRandom),
+        &deps.config,
+        &PlaceOrderRequest {
+            product_id: "1".into(),
+            buyer: None,
+            idempotency_key: None,
+        },
+    )
+    .await
+    .unwrap()
+    .order
+    .order_no
+}
+
+async fn status_of(deps: &Deps, order_no: &OrderNo) -> OrderStatus {
+    deps.store
+        .inner()
+        .get_order(order_no)
+        .await
+        .unwrap()
+        .unwrap()
+        .order_status
+}
+
+fn deadline(deps: &Deps) -> OffsetDateTime {
+    deps.clock.now() + Duration::seconds(60)
+}
+
+/// Log lines (JSON) written while a test runs on this thread.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    fn events(&self, message: &str) -> Vec<Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap()["fields"].clone())
+            .filter(|fields| fields["message"] == message)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_sweep_settles_the_paid_closes_the_expired_and_logs_its_report_once() {
+    let (logs, _guard) = Logs::capture();
+    let deps = deps().await;
+    let paid = place(&deps).await;
+    let expired = place(&deps).await;
+    let failing = place(&deps).await;
+    deps.gateway.pay(paid.as_str()).unwrap();
+    deps.gateway
+        .fail_queries_of(failing.as_str(), GatewayError::Unavailable("503".into()));
+    // Past expiry, the reconcile threshold and the clock-skew allowance.
+    deps.clock.advance(Duration::seconds(300 + 60 + 31));
+
+    let report = run_sweep(&deps, deadline(&deps)).await.unwrap();
+    assert_eq!(report.examined, 3);
+    assert_eq!(report.settled, 1);
+    assert_eq!(report.closed, 1);
+    assert_eq!(report.failed, 1);
+    assert_eq!(report.stale_pending, 1, "the order whose query failed");
+    assert_eq!(status_of(&deps, &paid).await, OrderStatus::Success);
+    assert_eq!(status_of(&deps, &expired).await, OrderStatus::Closed);
+    assert_eq!(status_of(&deps, &failing).await, OrderStatus::Notpay);
+
+    // What the function returns (tests/tests/binaries.rs reads these camelCase fields).
+    let returned = serde_json::to_value(&report).unwrap();
+    assert_eq!(returned["settled"], 1);
+    assert_eq!(returned["closedNeverPrepaid"], 0);
+    assert_eq!(returned["stalePending"], 1);
+    assert_eq!(returned["deadlineReached"], false);
+
+    // One log line, with `stale_pending` a top-level integer (the template's metric filter).
+    let finished = logs.events("sweep finished");
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert_eq!(finished[0]["stale_pending"], json!(1));
+    assert!(finished[0]["stale_pending"].is_u64());
+    let logged: Value = serde_json::from_str(finished[0]["report"].as_str().unwrap()).unwrap();
+    assert_eq!(logged, returned);
+}
+
+#[tokio::test]
+async fn an_empty_sweep_still_logs_zero_stale_orders() {
+    let (logs, _guard) = Logs::capture();
+    let deps = deps().await;
+    let report = run_sweep(&deps, deadline(&deps)).await.unwrap();
+    assert_eq!(report, Default::default());
+    let finished = logs.events("sweep finished");
+    assert_eq!(finished.len(), 1);
+    assert_eq!(finished[0]["stale_pending"], json!(0));
+}
+
+#[tokio::test]
+async fn a_failed_sweep_is_reported_as_sweep_failed() {
+    let deps = deps().await;
+    place(&deps).await;
+    deps.clock.advance(Duration::seconds(400));
+    deps.store.fail(true);
+    let error = SweepError::from(run_sweep(&deps, deadline(&deps)).await.unwrap_err());
+    let diagnostic = Diagnostic::from(error);
+    assert_eq!(diagnostic.error_type, "SweepFailed");
+    assert!(
+        diagnostic.error_message.starts_with("sweep failed: "),
+        "{diagnostic:?}"
+    );
+}
+
+#[test]
+fn an_unrecognised_trigger_is_reported_as_such() {
+    let error = SweepError::from(Trigger::parse(&json!({"detail-type": "Something"})).unwrap_err());
+    let diagnostic = Diagnostic::from(error);
+    assert_eq!(diagnostic.error_type, "UnrecognisedTrigger");
+    assert!(
+        diagnostic.error_message.contains("unrecognised trigger"),
+        "{diagnostic:?}"
+    );
+}
