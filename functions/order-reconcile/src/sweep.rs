@@ -2,10 +2,7 @@
 
 use lambda_runtime::Diagnostic;
 use orders::OrdersConfig;
-use orders::ports::{
-    EvidenceRecorder, OrderCloser, OrderReader, OrderSettler, PaymentGateway, PendingOrderLister,
-    StoreError, SweepFailureRecorder,
-};
+use orders::ports::{PaymentGateway, StoreError, SweepStore};
 use orders::services::{ReconcileReport, reconcile_pending};
 use time::OffsetDateTime;
 use wxpay::Clock;
@@ -32,12 +29,7 @@ pub async fn run_sweep<S, G, C>(
     deadline: OffsetDateTime,
 ) -> Result<ReconcileReport, StoreError>
 where
-    S: PendingOrderLister
-        + OrderReader
-        + OrderSettler
-        + OrderCloser
-        + EvidenceRecorder
-        + SweepFailureRecorder,
+    S: SweepStore,
     G: PaymentGateway,
     C: Clock,
 {

@@ -85,12 +85,7 @@ fn report(
 
 async fn sweep<S>(store: &S) -> (u64, std::time::Duration)
 where
-    S: orders::ports::PendingOrderLister
-        + orders::ports::OrderReader
-        + orders::ports::OrderSettler
-        + orders::ports::OrderCloser
-        + orders::ports::EvidenceRecorder
-        + orders::ports::SweepFailureRecorder,
+    S: orders::ports::SweepStore,
 {
     let clock = FixedClock::new(T0 + Duration::days(2));
     let mut config = OrdersConfig::new("wx", "1900000001", "https://example.com/notify");

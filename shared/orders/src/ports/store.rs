@@ -259,3 +259,25 @@ pub trait ProductCatalog: Send + Sync {
     fn put_product(&self, product: &Product)
     -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// Everything the sweep uses: the pending index, reads, settles, confirmed closes, evidence of
+/// refused transactions, and its failure counts.
+pub trait SweepStore:
+    PendingOrderLister
+    + OrderReader
+    + OrderSettler
+    + OrderCloser
+    + EvidenceRecorder
+    + SweepFailureRecorder
+{
+}
+
+impl<T> SweepStore for T where
+    T: PendingOrderLister
+        + OrderReader
+        + OrderSettler
+        + OrderCloser
+        + EvidenceRecorder
+        + SweepFailureRecorder
+{
+}

@@ -19,10 +19,7 @@ use super::close::{CloseError, Confirmed, close_confirmed};
 use super::settle::{SettleError, SettleResult, settle_queried_transaction};
 use crate::OrdersConfig;
 use crate::domain::{CloseReason, Order};
-use crate::ports::{
-    EvidenceRecorder, GatewayError, OrderCloser, OrderReader, OrderSettler, PageRequest,
-    PaymentGateway, PendingOrderLister, StoreError, SweepFailureRecorder,
-};
+use crate::ports::{GatewayError, PageRequest, PaymentGateway, StoreError, SweepStore};
 
 /// Orders read from the pending index per page.
 pub const PAGE_SIZE: u32 = 100;
@@ -197,12 +194,7 @@ pub async fn reconcile_pending<S, G, C>(
     deadline: OffsetDateTime,
 ) -> Result<ReconcileReport, StoreError>
 where
-    S: PendingOrderLister
-        + OrderReader
-        + OrderSettler
-        + OrderCloser
-        + EvidenceRecorder
-        + SweepFailureRecorder,
+    S: SweepStore,
     G: PaymentGateway,
     C: Clock,
 {
@@ -240,18 +232,12 @@ where
         }
         report.count(outcome);
     }
-    tracing::info!(report = %serde_json::to_string(&report).unwrap_or_default(), "reconcile sweep done");
     Ok(report)
 }
 
 impl<S, G, C> Sweep<'_, S, G, C>
 where
-    S: PendingOrderLister
-        + OrderReader
-        + OrderSettler
-        + OrderCloser
-        + EvidenceRecorder
-        + SweepFailureRecorder,
+    S: SweepStore,
     G: PaymentGateway,
     C: Clock,
 {
