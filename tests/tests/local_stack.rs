@@ -3,7 +3,7 @@
 //! (moto). Each test starts its own stack on a free port with its own data directory.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use merchant_config::{FlowSettings, MapEnv, MerchantSecrets, WxPaySettings, wxpay_client};
+use env_config::{FlowSettings, MapEnv, MerchantSecrets, WxPaySettings, wxpay_client};
 use orders::domain::OrderNo;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};

@@ -1,10 +1,11 @@
 //! Lambda entry point of the storefront API: configuration, clients, router; then the runtime.
 
+use env_config::{Env, ProcessEnv};
 use lambda_http::{Error, run};
-use merchant_config::{Env, FunctionContext, ProcessEnv, init_logging, init_or_report};
+use lambda_init::{FunctionContext, init_logging, init_or_report};
 use native_order::{AppState, router};
+use orders::adapters::DynamoOrderStore;
 use orders::domain::OrderNoGenerator;
-use orders::store::DynamoOrderStore;
 use std::sync::Arc;
 use wxpay::SystemClock;
 

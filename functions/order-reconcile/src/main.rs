@@ -1,9 +1,10 @@
 //! Lambda entry point of the sweep: configuration, clients; then the runtime.
 
+use env_config::ProcessEnv;
+use lambda_init::{FunctionContext, init_logging, init_or_report};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use merchant_config::{FunctionContext, ProcessEnv, init_logging, init_or_report};
 use order_reconcile::{SweepDeps, SweepError, Trigger, run_sweep};
-use orders::store::DynamoOrderStore;
+use orders::adapters::DynamoOrderStore;
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 use wxpay::SystemClock;

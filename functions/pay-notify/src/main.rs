@@ -1,8 +1,9 @@
 //! Lambda entry point of the notification URL: configuration, clients, router; then the runtime.
 
+use env_config::ProcessEnv;
 use lambda_http::{Error, run};
-use merchant_config::{FunctionContext, ProcessEnv, init_logging, init_or_report};
-use orders::store::DynamoOrderStore;
+use lambda_init::{FunctionContext, init_logging, init_or_report};
+use orders::adapters::DynamoOrderStore;
 use pay_notify::{NotifyState, handler::DEFAULT_DEADLINE, router};
 use std::sync::Arc;
 use wxpay::SystemClock;

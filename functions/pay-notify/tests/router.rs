@@ -13,6 +13,7 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use orders::OrdersConfig;
+use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{
     CloseReason, CloseRequest, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product,
 };
@@ -20,7 +21,6 @@ use orders::ports::{
     CloseOutcome, EvidenceRecorder, OrderCloser, OrderReader, PaymentRecordReader, ProductCatalog,
 };
 use orders::services::{PlaceOrderRequest, place_native_order};
-use orders::store::EmbeddedOrderStore;
 use orders::testing::{FakeWeChatPay, FaultyStore};
 use pay_notify::handler::{DEFAULT_DEADLINE, MAX_BODY_BYTES};
 use pay_notify::{NOTIFY_PATH, NotifyState, router};

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use merchant_config::{Env, FlowSettings, ProcessEnv};
+use env_config::{Env, FlowSettings, ProcessEnv};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

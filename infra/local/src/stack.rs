@@ -3,17 +3,17 @@
 use crate::catalog::seed_if_empty;
 use crate::merchant::{real_merchant_configured, write_sandbox_env};
 use axum::Router;
-use merchant_config::{
+use env_config::{
     ConfigError, Env, FlowSettings, MerchantSecrets, ProcessEnv, WxPaySettings, aws_config,
     dynamodb_client, orders_config, secrets_manager_client, wxpay_client,
 };
 use native_order::AppState;
 use order_reconcile::{SweepDeps, run_sweep};
+use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::OrderNoGenerator;
 use orders::domain::{OrderNo, PaymentRecord};
 use orders::ports::{PaymentRecordReader, PendingOrderLister, StoreError, SweepFailureRecorder};
 use orders::services::ReconcileReport;
-use orders::store::{DynamoOrderStore, EmbeddedOrderStore};
 use pay_notify::{NOTIFY_PATH, NotifyState};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -121,7 +121,7 @@ impl Stack {
             )
         };
         let aws = match (&config.orders_table, &settings.secrets) {
-            (None, merchant_config::SecretSource::Local { .. }) => None,
+            (None, env_config::SecretSource::Local { .. }) => None,
             _ => Some(aws_config().await?),
         };
         let secrets_manager = aws.as_ref().map(secrets_manager_client);
@@ -145,7 +145,7 @@ impl Stack {
                     .await
                     .is_err()
                 {
-                    orders::store::dynamo::create_table(&client, table).await?;
+                    orders::adapters::dynamo::create_table(&client, table).await?;
                 }
                 parts
                     .build(DynamoOrderStore::new(client, table.clone()))

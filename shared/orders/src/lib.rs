@@ -4,12 +4,11 @@
 //!
 //! This crate knows nothing of Lambda or HTTP; it reads no environment variables.
 
+pub mod adapters;
 pub mod config;
 pub mod domain;
-pub mod gateway;
 pub mod ports;
 pub mod services;
-pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 

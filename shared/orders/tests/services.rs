@@ -11,19 +11,19 @@
 use std::sync::Arc;
 
 use orders::OrdersConfig;
+use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
 use orders::ports::{
     CloseOutcome, CloseReason, CloseRequest, EvidenceRecorder, GatewayError, OrderCloser,
     OrderReader, PaymentRecordReader, ProductCatalog,
 };
-use orders::services::reconcile::{FIRST_BACKOFF, slowest_order};
 use orders::services::settle::settle_queried_transaction;
+use orders::services::sweep::{FIRST_BACKOFF, slowest_order};
 use orders::services::{
     CancelError, CancelResult, CloseError, Mismatch, PlaceOrderError, PlaceOrderRequest,
     PlacedOrder, ReconcileReport, SettleError, SettleResult, cancel_order, place_native_order,
     reconcile_pending, settle_transaction,
 };
-use orders::store::EmbeddedOrderStore;
 use orders::testing::{ClosePaidAnswer, CloseUnknownAnswer, FakeWeChatPay, PrepayTimeout};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};

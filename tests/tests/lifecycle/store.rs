@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::{
     CloseRequest, Order, OrderNo, PaymentRecord, PrepayAnswer, PrepayClaim, Product, Settlement,
 };
@@ -13,7 +14,6 @@ use orders::ports::{
     PaymentRecordReader, PendingOrderLister, PrepayRecorder, ProductCatalog, SettleOutcome,
     StoreError, SweepFailureRecorder,
 };
-use orders::store::{DynamoOrderStore, EmbeddedOrderStore};
 use time::OffsetDateTime;
 use wxpay_sim::order::OrderState;
 

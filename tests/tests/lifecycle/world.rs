@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orders::OrdersConfig;
+use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::{BuyerHash, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
 use orders::services::{
     PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order, reconcile_pending,
 };
-use orders::store::{DynamoOrderStore, EmbeddedOrderStore};
 use pay_notify::NotifyState;
 use time::macros::datetime;
 use wxpay::Clock;
@@ -102,7 +102,7 @@ impl Dynamo {
     fn fresh_table(&self, seed: u64) -> Backend {
         let table = format!("lifecycle-{seed}-{}", uuid::Uuid::new_v4().simple());
         self.runtime
-            .block_on(orders::store::dynamo::create_table(&self.client, &table))
+            .block_on(orders::adapters::dynamo::create_table(&self.client, &table))
             .unwrap();
         Backend::Dynamo {
             store: DynamoOrderStore::new(self.client.clone(), table),

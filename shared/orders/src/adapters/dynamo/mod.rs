@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
+use crate::adapters::keys::{order_pk, time_key};
+use crate::adapters::read_stats::{ReadCounter, ReadStats};
 use crate::domain::transition::{self, AnswerDecision, ClaimDecision, CloseDecision};
 use crate::domain::{Order, OrderNo, OrderStatus, PaymentRecord, Product};
 use crate::ports::{
@@ -20,8 +22,6 @@ use crate::ports::{
     OrderCloser, OrderReader, PaymentRecordReader, PrepayAnswer, PrepayClaim, PrepayRecorder,
     ProductCatalog, StoreError, SweepFailureRecorder,
 };
-use crate::store::keys::{order_pk, time_key};
-use crate::store::read_stats::{ReadCounter, ReadStats};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;

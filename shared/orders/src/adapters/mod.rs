@@ -5,6 +5,7 @@ pub mod dynamo;
 pub mod embedded;
 pub mod keys;
 mod read_stats;
+pub mod wxpay;
 
 pub use dynamo::DynamoOrderStore;
 pub use embedded::EmbeddedOrderStore;

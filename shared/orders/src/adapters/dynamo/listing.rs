@@ -10,9 +10,9 @@ use super::item::{
     PK, SK, order_from_item, req_str,
 };
 use super::{DynamoOrderStore, s, sdk_error};
+use crate::adapters::keys::{PENDING_SHARDS, order_pk, pending_pk, split_time_order, time_key};
 use crate::domain::{BuyerHash, Order};
 use crate::ports::{BuyerOrderLister, Cursor, Page, PageRequest, PendingOrderLister, StoreError};
-use crate::store::keys::{PENDING_SHARDS, order_pk, pending_pk, split_time_order, time_key};
 
 /// Position in the pending listing: a shard, and the last `pendingSk` read in it (if any).
 struct PendingPosition {

@@ -2,9 +2,7 @@
 //! Secrets Manager API (moto on loopback, `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use merchant_config::{
-    ConfigError, FlowSettings, MapEnv, MerchantSecrets, SecretSource, WxPaySettings,
-};
+use env_config::{ConfigError, FlowSettings, MapEnv, MerchantSecrets, SecretSource, WxPaySettings};
 use std::collections::HashMap;
 use wxpay::{PrivateKey, Verification};
 
@@ -71,7 +69,7 @@ async fn local_sandbox_builds_a_client() {
     let secrets = MerchantSecrets::load(&settings.secrets, None)
         .await
         .unwrap();
-    let client = merchant_config::wxpay_client(&settings, secrets).unwrap();
+    let client = env_config::wxpay_client(&settings, secrets).unwrap();
     assert_eq!(client.mchid(), "1900007291");
 }
 
@@ -183,8 +181,8 @@ async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
         std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").is_ok(),
         "AWS_ENDPOINT_URL_SECRETS_MANAGER must point at a Secrets Manager API (tests/run-all.sh starts moto)"
     );
-    let config = merchant_config::aws_config().await.unwrap();
-    merchant_config::secrets_manager_client(&config)
+    let config = env_config::aws_config().await.unwrap();
+    env_config::secrets_manager_client(&config)
 }
 
 #[tokio::test]

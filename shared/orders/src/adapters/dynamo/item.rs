@@ -4,12 +4,12 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::adapters::keys::{
+    order_pk, payment_sk, pending_pk, pending_shard, pending_sk, product_pk, time_key,
+};
 use crate::domain::timefmt::parse_rfc3339;
 use crate::domain::{BuyerHash, Order, OrderNo, OrderStatus, PaymentRecord, Product};
 use crate::ports::{Evidence, StoreError};
-use crate::store::keys::{
-    order_pk, payment_sk, pending_pk, pending_shard, pending_sk, product_pk, time_key,
-};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;

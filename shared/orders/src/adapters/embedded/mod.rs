@@ -12,6 +12,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::adapters::keys::{pending_sk, time_key};
+use crate::adapters::read_stats::{ReadCounter, ReadStats};
 use crate::domain::transition::{
     self, AnswerDecision, ClaimDecision, CloseDecision, SettleDecision,
 };
@@ -23,8 +25,6 @@ use crate::ports::{
     PrepayClaim, PrepayRecorder, ProductCatalog, SettleOutcome, Settlement, StoreError,
     SweepFailureRecorder,
 };
-use crate::store::keys::{pending_sk, time_key};
-use crate::store::read_stats::{ReadCounter, ReadStats};
 use tables::*;
 
 /// File name of the database inside the directory given to [`EmbeddedOrderStore::open`].
@@ -549,7 +549,7 @@ impl BuyerOrderLister for EmbeddedOrderStore {
                 let rest = position
                     .strip_prefix("b|")
                     .ok_or(StoreError::InvalidCursor)?;
-                crate::store::keys::split_time_order(rest)?;
+                crate::adapters::keys::split_time_order(rest)?;
                 format!("{buyer}#{rest}")
             }
             None => format!("{buyer}$"),
@@ -592,7 +592,7 @@ impl PendingOrderLister for EmbeddedOrderStore {
                 let rest = position
                     .strip_prefix("p|")
                     .ok_or(StoreError::InvalidCursor)?;
-                crate::store::keys::split_time_order(rest)?;
+                crate::adapters::keys::split_time_order(rest)?;
                 Some(rest.to_owned())
             }
             None => None,

@@ -1,10 +1,9 @@
 //! What every Lambda function loads at a cold start, in one place.
 
-use crate::clients::{aws_config, dynamodb_client, secrets_manager_client, wxpay_client};
-use crate::env::Env;
-use crate::error::ConfigError;
-use crate::secrets::MerchantSecrets;
-use crate::settings::{FlowSettings, WxPaySettings, orders_config};
+use env_config::{
+    ConfigError, Env, FlowSettings, MerchantSecrets, WxPaySettings, aws_config, dynamodb_client,
+    orders_config, secrets_manager_client, wxpay_client,
+};
 
 /// The configuration and clients shared by the three functions: merchant settings, flow timing,
 /// the orders table, a DynamoDB client and the WeChat Pay client (its secrets read from Secrets
