@@ -52,8 +52,8 @@ impl Harness {
         let clock = Arc::new(OffsetClock::default());
         let flow = FlowSettings {
             order_ttl_secs: 90,
-            reconcile_after_secs: 30,
-            reconcile_concurrency: 4,
+            sweep_after_secs: 30,
+            sweep_concurrency: 4,
         };
         let stack = Stack::start(StackConfig {
             listen: "127.0.0.1:0".parse().unwrap(),

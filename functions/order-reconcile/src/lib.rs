@@ -1,6 +1,6 @@
 //! The scheduled sweep: accepts EventBridge's scheduled-event envelope or an EventBridge Scheduler
-//! (ScheduleV2) `Input`, runs [`orders::services::reconcile_pending`] with a deadline taken from
-//! the invocation's remaining time, logs and returns its [`orders::services::ReconcileReport`]. A failed invocation is a
+//! (ScheduleV2) `Input`, runs [`orders::services::sweep_pending`] with a deadline taken from
+//! the invocation's remaining time, logs and returns its [`orders::services::SweepReport`]. A failed invocation is a
 //! [`SweepError`], reported to Lambda with a typed `errorType`.
 
 pub mod sweep;

@@ -3,7 +3,7 @@
 use lambda_runtime::Diagnostic;
 use orders::OrdersConfig;
 use orders::ports::{PaymentGateway, StoreError, SweepStore};
-use orders::services::{ReconcileReport, reconcile_pending};
+use orders::services::{SweepReport, sweep_pending};
 use time::OffsetDateTime;
 use wxpay::Clock;
 
@@ -27,13 +27,13 @@ pub struct SweepDeps<S, G, C> {
 pub async fn run_sweep<S, G, C>(
     deps: &SweepDeps<S, G, C>,
     deadline: OffsetDateTime,
-) -> Result<ReconcileReport, StoreError>
+) -> Result<SweepReport, StoreError>
 where
     S: SweepStore,
     G: PaymentGateway,
     C: Clock,
 {
-    let report = reconcile_pending(
+    let report = sweep_pending(
         &deps.store,
         &deps.gateway,
         &deps.clock,

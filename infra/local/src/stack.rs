@@ -13,7 +13,7 @@ use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::OrderNoGenerator;
 use orders::domain::{OrderNo, PaymentRecord};
 use orders::ports::{PaymentRecordReader, PendingOrderLister, StoreError, SweepFailureRecorder};
-use orders::services::ReconcileReport;
+use orders::services::SweepReport;
 use pay_notify::{NOTIFY_PATH, NotifyState};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -38,7 +38,7 @@ pub struct StackConfig {
     pub storefront_dir: PathBuf,
     /// The simulator's `--time-scale` (notification retry delays divided by it).
     pub sim_time_scale: f64,
-    /// Period of the reconcile sweep.
+    /// Period of the sweep.
     pub sweep_every: Duration,
     /// `ORDER_TTL_SECS`, `RECONCILE_AFTER_SECS`, `RECONCILE_CONCURRENCY`.
     pub flow: FlowSettings,
@@ -72,7 +72,7 @@ pub enum StackError {
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type SweepFn = dyn Fn() -> BoxFuture<Result<ReconcileReport, StoreError>> + Send + Sync;
+type SweepFn = dyn Fn() -> BoxFuture<Result<SweepReport, StoreError>> + Send + Sync;
 type RecordsFn = dyn Fn(OrderNo) -> BoxFuture<Result<Vec<PaymentRecord>, StoreError>> + Send + Sync;
 
 /// A running stack.
@@ -189,8 +189,8 @@ impl Stack {
         self.simulator.as_deref()
     }
 
-    /// Runs one reconcile sweep now (the timer runs them too).
-    pub async fn sweep_now(&self) -> Result<ReconcileReport, StoreError> {
+    /// Runs one sweep now (the timer runs them too).
+    pub async fn sweep_now(&self) -> Result<SweepReport, StoreError> {
         (self.sweep)().await
     }
 

@@ -154,8 +154,8 @@ fn flow_settings_have_defaults_and_bounds() {
     assert_eq!(
         (
             defaults.order_ttl_secs,
-            defaults.reconcile_after_secs,
-            defaults.reconcile_concurrency
+            defaults.sweep_after_secs,
+            defaults.sweep_concurrency
         ),
         (300, 60, 8)
     );

@@ -8,7 +8,7 @@ use orders::OrdersConfig;
 use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::{BuyerHash, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
 use orders::services::{
-    PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order, reconcile_pending,
+    PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order, sweep_pending,
 };
 use pay_notify::NotifyState;
 use time::macros::datetime;
@@ -129,7 +129,7 @@ async fn world(seed: u64, sandbox: Arc<Sandbox>, backend: Backend) -> Result<Tal
         "https://shop.example/api/wx-pay/native/notify",
     );
     config.order_ttl_secs = u32::try_from(rng.range(90, 600)).unwrap();
-    config.reconcile_concurrency = usize::try_from(rng.range(1, 8)).unwrap();
+    config.sweep_concurrency = usize::try_from(rng.range(1, 8)).unwrap();
     config.wxpay_timeout_ms = u32::try_from(CLIENT_TIMEOUT.as_millis()).unwrap();
 
     let verifier = wxpay::verify::Verifier::with_public_key(
@@ -220,7 +220,7 @@ async fn sweep_forever(
                 (store.clone(), wechat.clone(), clock.clone(), config.clone());
             tokio::spawn(async move {
                 let deadline = clock.now() + SWEEP_BUDGET;
-                let _ = reconcile_pending(&store, &wechat, &clock, &config, deadline).await;
+                let _ = sweep_pending(&store, &wechat, &clock, &config, deadline).await;
             });
         }
     }

@@ -12,7 +12,7 @@ pub use cancel::{CancelError, CancelResult, cancel_order};
 pub use close::{CloseError, Confirmed, close_confirmed};
 pub use place::{PlaceOrderError, PlaceOrderRequest, PlacedOrder, place_native_order};
 pub use settle::{Mismatch, SettleError, SettleResult, settle_transaction};
-pub use sweep::{ReconcileReport, reconcile_pending};
+pub use sweep::{SweepReport, sweep_pending};
 
 /// The clock's time at the millisecond precision kept in storage, so that what a service returns
 /// equals what a store reads back.
