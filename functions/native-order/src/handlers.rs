@@ -3,7 +3,7 @@
 
 use crate::envelope::{self, ApiError};
 use crate::qr;
-use crate::state::{AppState, StorefrontStore};
+use crate::state::{Deps, StorefrontStore};
 use crate::view::{OrderPage, OrderView, PlacedOrderView, ProductList, ProductView};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,7 +25,7 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
 
-type Shared<S, G, C> = State<Arc<AppState<S, G, C>>>;
+type Shared<S, G, C> = State<Arc<Deps<S, G, C>>>;
 
 fn store_failure(error: &StoreError) -> ApiError {
     tracing::error!(error = %error, "order store failed");

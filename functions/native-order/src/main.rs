@@ -2,8 +2,8 @@
 
 use env_config::{Env, ProcessEnv};
 use lambda_http::{Error, run};
-use lambda_init::{FunctionContext, init_logging, init_or_report};
-use native_order::{AppState, router};
+use lambda_init::{Setup, init_logging, init_or_report};
+use native_order::{Deps, router};
 use orders::adapters::DynamoOrderStore;
 use orders::domain::OrderNoGenerator;
 use std::sync::Arc;
@@ -14,13 +14,13 @@ async fn main() -> Result<(), Error> {
     init_logging(&ProcessEnv);
     let app = init_or_report(async {
         let env = ProcessEnv;
-        let context = FunctionContext::load(&env).await?;
+        let setup = Setup::load(&env).await?;
         let notify_url = env.required("WXPAY_NOTIFY_URL")?;
         let origin = env.required("STOREFRONT_ORIGIN")?.parse()?;
-        let state = AppState {
-            config: context.orders_config(notify_url),
-            store: DynamoOrderStore::new(context.dynamodb, context.orders_table),
-            gateway: context.wxpay,
+        let state = Deps {
+            config: setup.orders_config(notify_url),
+            store: DynamoOrderStore::new(setup.dynamodb, setup.orders_table),
+            gateway: setup.wxpay,
             clock: SystemClock,
             order_numbers: OrderNoGenerator::default(),
         };

@@ -47,7 +47,7 @@ impl<T> StorefrontStore for T where
 }
 
 /// Everything the handlers share; built once per cold start.
-pub struct AppState<S, G, C> {
+pub struct Deps<S, G, C> {
     /// The order store.
     pub store: S,
     /// WeChat Pay.
@@ -62,10 +62,7 @@ pub struct AppState<S, G, C> {
 
 /// The API's routes, with the body limit and, when `storefront_origin` is given, CORS for exactly
 /// that origin (none when the storefront is served from the same origin).
-pub fn router<S, G, C>(
-    state: Arc<AppState<S, G, C>>,
-    storefront_origin: Option<HeaderValue>,
-) -> Router
+pub fn router<S, G, C>(state: Arc<Deps<S, G, C>>, storefront_origin: Option<HeaderValue>) -> Router
 where
     S: StorefrontStore,
     G: PaymentGateway + 'static,

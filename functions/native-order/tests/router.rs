@@ -9,7 +9,7 @@ use axum::body::{Body, to_bytes};
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use native_order::handlers::{BUYER_TOKEN, IDEMPOTENCY_KEY};
 use native_order::state::MAX_BODY_BYTES;
-use native_order::{AppState, router};
+use native_order::{Deps, router};
 use orders::OrdersConfig;
 use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderNoGenerator, Product};
@@ -28,7 +28,7 @@ const ALICE: &str = "storefront-buyer-token-alice";
 const BOB: &str = "storefront-buyer-token-bob";
 
 type Store = FaultyStore<EmbeddedOrderStore>;
-type State = AppState<Store, FakeWeChatPay, Arc<FixedClock>>;
+type State = Deps<Store, FakeWeChatPay, Arc<FixedClock>>;
 
 struct Api {
     state: Arc<State>,
@@ -45,7 +45,7 @@ impl Api {
             store.put_product(&product).await.unwrap();
         }
         let clock = Arc::new(FixedClock::new(T0));
-        let state = Arc::new(AppState {
+        let state = Arc::new(Deps {
             store,
             gateway: FakeWeChatPay::new(Arc::clone(&clock)),
             clock,

@@ -6,5 +6,5 @@
 pub mod sweep;
 pub mod trigger;
 
-pub use sweep::{SweepDeps, SweepError, run_sweep};
+pub use sweep::{Deps, SweepError, run_sweep};
 pub use trigger::{Trigger, TriggerError};

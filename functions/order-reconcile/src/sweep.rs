@@ -10,7 +10,7 @@ use wxpay::Clock;
 use crate::trigger::TriggerError;
 
 /// What a sweep needs; built once per cold start.
-pub struct SweepDeps<S, G, C> {
+pub struct Deps<S, G, C> {
     /// The order store.
     pub store: S,
     /// WeChat Pay.
@@ -25,7 +25,7 @@ pub struct SweepDeps<S, G, C> {
 /// whole report as JSON (`report`), and `stale_pending` as a top-level integer field, which the
 /// template's stale-pending metric filter reads (`$.fields.stale_pending`).
 pub async fn run_sweep<S, G, C>(
-    deps: &SweepDeps<S, G, C>,
+    deps: &Deps<S, G, C>,
     deadline: OffsetDateTime,
 ) -> Result<SweepReport, StoreError>
 where

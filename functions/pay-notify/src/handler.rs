@@ -25,7 +25,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(4000);
 
 /// What the handler needs; built once per cold start.
-pub struct NotifyState<S, C> {
+pub struct Deps<S, C> {
     /// Verifies and decrypts notifications.
     pub parser: NotificationParser,
     /// Reads and settles orders.
@@ -39,7 +39,7 @@ pub struct NotifyState<S, C> {
 }
 
 /// The notification route with its body limit.
-pub fn router<S, C>(state: Arc<NotifyState<S, C>>) -> Router
+pub fn router<S, C>(state: Arc<Deps<S, C>>) -> Router
 where
     S: OrderReader + OrderSettler + EvidenceRecorder + 'static,
     C: Clock + 'static,
@@ -60,7 +60,7 @@ fn success() -> Response {
 }
 
 async fn notify<S, C>(
-    State(state): State<Arc<NotifyState<S, C>>>,
+    State(state): State<Arc<Deps<S, C>>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, NotifyError>
@@ -75,7 +75,7 @@ where
 }
 
 async fn handle<S, C>(
-    state: &NotifyState<S, C>,
+    state: &Deps<S, C>,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, NotifyError>

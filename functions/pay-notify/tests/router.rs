@@ -23,7 +23,7 @@ use orders::ports::{
 use orders::services::{PlaceOrderRequest, place_native_order};
 use orders::testing::{FakeWeChatPay, FaultyStore};
 use pay_notify::handler::{DEFAULT_DEADLINE, MAX_BODY_BYTES};
-use pay_notify::{NOTIFY_PATH, NotifyState, router};
+use pay_notify::{Deps, NOTIFY_PATH, router};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -119,7 +119,7 @@ impl Notify {
                 Duration::from_millis(50),
             ),
         };
-        let router = router(Arc::new(NotifyState {
+        let router = router(Arc::new(Deps {
             parser: NotificationParser::new(Arc::new(verifier), sandbox.apiv3_key.clone()),
             store: store.clone(),
             clock: Arc::clone(&clock),

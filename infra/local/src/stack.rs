@@ -7,14 +7,13 @@ use env_config::{
     ConfigError, Env, FlowSettings, MerchantSecrets, ProcessEnv, WxPaySettings, aws_config,
     dynamodb_client, orders_config, secrets_manager_client, wxpay_client,
 };
-use native_order::AppState;
-use order_reconcile::{SweepDeps, run_sweep};
+use order_reconcile::run_sweep;
 use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::OrderNoGenerator;
 use orders::domain::{OrderNo, PaymentRecord};
 use orders::ports::{PaymentRecordReader, PendingOrderLister, StoreError, SweepFailureRecorder};
 use orders::services::SweepReport;
-use pay_notify::{NOTIFY_PATH, NotifyState};
+use pay_notify::NOTIFY_PATH;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -127,7 +126,7 @@ impl Stack {
         let secrets_manager = aws.as_ref().map(secrets_manager_client);
         let secrets = MerchantSecrets::load(&settings.secrets, secrets_manager.as_ref()).await?;
         let gateway = wxpay_client(&settings, secrets)?;
-        let parts = Parts {
+        let setup = Setup {
             gateway,
             orders: orders_config(&settings, &config.flow, notify_url),
             clock: config.clock.clone(),
@@ -147,13 +146,13 @@ impl Stack {
                 {
                     orders::adapters::dynamo::create_table(&client, table).await?;
                 }
-                parts
+                setup
                     .build(DynamoOrderStore::new(client, table.clone()))
                     .await?
             }
             _ => {
                 let store = EmbeddedOrderStore::open(config.data_dir.join("orders")).await?;
-                parts.build(store).await?
+                setup.build(store).await?
             }
         };
         let mut server_stop = stopped.clone();
@@ -226,8 +225,10 @@ async fn sweep_timer(sweep: Arc<SweepFn>, every: Duration, mut stopped: watch::R
     }
 }
 
-/// Everything but the store, which decides the concrete types.
-struct Parts {
+/// The stack's setup: everything the three functions' [`native_order::Deps`],
+/// [`pay_notify::Deps`] and [`order_reconcile::Deps`] are built from, but the store, which
+/// decides the concrete types.
+struct Setup {
     gateway: wxpay::Client,
     orders: orders::OrdersConfig,
     clock: Arc<dyn Clock>,
@@ -235,7 +236,7 @@ struct Parts {
     storefront_dir: PathBuf,
 }
 
-impl Parts {
+impl Setup {
     async fn build<S>(self, store: S) -> Result<(Router, Arc<SweepFn>, Arc<RecordsFn>), StackError>
     where
         S: native_order::state::StorefrontStore
@@ -248,7 +249,7 @@ impl Parts {
     {
         seed_if_empty(&store).await?;
         let api = native_order::router(
-            Arc::new(AppState {
+            Arc::new(native_order::Deps {
                 store: store.clone(),
                 gateway: self.gateway.clone(),
                 clock: self.clock.clone(),
@@ -257,7 +258,7 @@ impl Parts {
             }),
             None,
         );
-        let notify = pay_notify::router(Arc::new(NotifyState {
+        let notify = pay_notify::router(Arc::new(pay_notify::Deps {
             parser: self.gateway.notification_parser(),
             store: store.clone(),
             clock: self.clock.clone(),
@@ -269,7 +270,7 @@ impl Parts {
             let reader = reader.clone();
             Box::pin(async move { reader.payment_records(&order_no).await })
         });
-        let deps = Arc::new(SweepDeps {
+        let deps = Arc::new(order_reconcile::Deps {
             store,
             gateway: self.gateway,
             clock: self.clock.clone(),

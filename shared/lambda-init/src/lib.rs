@@ -8,4 +8,4 @@ pub mod setup;
 
 pub use init_error::init_or_report;
 pub use logging::init_logging;
-pub use setup::FunctionContext;
+pub use setup::Setup;

@@ -10,7 +10,6 @@ use orders::domain::{BuyerHash, OrderNo, OrderNoGenerator, OrderStatus, OsRandom
 use orders::services::{
     PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order, sweep_pending,
 };
-use pay_notify::NotifyState;
 use time::macros::datetime;
 use wxpay::Clock;
 use wxpay_sim::order::OrderState;
@@ -136,7 +135,7 @@ async fn world(seed: u64, sandbox: Arc<Sandbox>, backend: Backend) -> Result<Tal
         sandbox.public_key_id.clone(),
         sandbox.public_key_signer.public_key().unwrap(),
     );
-    let notify = pay_notify::router(Arc::new(NotifyState {
+    let notify = pay_notify::router(Arc::new(pay_notify::Deps {
         parser: wxpay::NotificationParser::new(Arc::new(verifier), sandbox.apiv3_key.clone()),
         store: store.clone(),
         clock: clock.clone(),
