@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use std::sync::Arc;
 use std::time::Duration;
-use wxpay::nonce::OsNonce;
+use wxpay::random::OsNonce;
 use wxpay::{Client, ClientConfig, SystemClock};
 
 /// The WeChat Pay client for these settings and secrets.

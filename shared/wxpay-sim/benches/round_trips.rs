@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use url::Url;
 use wxpay::keys::{PrivateKey, PublicKey};
 use wxpay::models::{NativePrepayRequest, PrepayAmount};
-use wxpay::nonce::OsNonce;
+use wxpay::random::OsNonce;
 use wxpay::{ApiV3Key, Client, ClientConfig, SystemClock, Verification};
 use wxpay_sim::config::SigningMode;
 use wxpay_sim::signing::ResponseSigner;

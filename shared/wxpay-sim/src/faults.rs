@@ -23,7 +23,7 @@
 //! `ORDER_NOT_EXIST` or 204. Either way a merchant must confirm every close with a query.
 
 use crate::clock::SkewedClock;
-use crate::random;
+use crate::ids;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 
@@ -238,7 +238,7 @@ impl FaultSwitches {
             .path_prefix
             .as_deref()
             .is_none_or(|prefix| path.starts_with(prefix));
-        (matches && random::unit() < api.fraction).then_some(api)
+        (matches && ids::unit() < api.fraction).then_some(api)
     }
 }
 

@@ -3,11 +3,11 @@
 //! they stand for what happens inside WeChat, not for the merchant API.
 
 use crate::faults::Faults;
+use crate::ids;
 use crate::json;
 use crate::notify::log::NotificationRecord;
 use crate::order::{CODE_URL_PREFIX, ScanError};
 use crate::page;
-use crate::random;
 use crate::state::SimState;
 use crate::store::PayError;
 use axum::Router;
@@ -123,7 +123,7 @@ async fn scan(State(state): State<Arc<SimState>>, body: Body) -> Result<Response
             )
         })?;
     let openid = match request.openid {
-        None => random::openid(),
+        None => ids::openid(),
         Some(id)
             if (1..=128).contains(&id.len())
                 && id

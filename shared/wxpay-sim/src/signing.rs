@@ -5,7 +5,7 @@
 //! configured default mode. The `sign_with_other_key` fault flips the choice.
 
 use crate::config::SigningMode;
-use crate::random;
+use crate::ids;
 use crate::sandbox::Sandbox;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::sync::Arc;
@@ -123,7 +123,7 @@ impl ResponseSigner {
         SignatureHeaders {
             timestamp: timestamp.to_string(),
             nonce,
-            signature: format!("{SIGNTEST_PREFIX}{}", random::alphanumeric(344)),
+            signature: format!("{SIGNTEST_PREFIX}{}", ids::alphanumeric(344)),
             serial: serial.clone(),
         }
     }

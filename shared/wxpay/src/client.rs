@@ -8,8 +8,8 @@ use crate::models::{
     CertificatesResponse, CloseRequest, ErrorBody, ErrorDetail, NativePrepayRequest,
     NativePrepayResponse, Transaction,
 };
-use crate::nonce::NonceSource;
 use crate::notify::NotificationParser;
+use crate::random::NonceSource;
 use crate::secret::ApiV3Key;
 use crate::sign::MerchantSigner;
 use crate::validate::{self, ValidationError};

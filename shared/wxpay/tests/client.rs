@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use wxpay::certificate::CERTIFICATE_AAD;
 use wxpay::keys::{PrivateKey, PublicKey};
 use wxpay::models::{CertificateEntry, CertificatesResponse, NativePrepayRequest, PrepayAmount};
-use wxpay::nonce::OsNonce;
+use wxpay::random::OsNonce;
 use wxpay::sign::{Authorization, request_message};
 use wxpay::verify::VerifyError;
 use wxpay::{ApiV3Key, Client, ClientConfig, ClientError, SystemClock, Verification, aead};

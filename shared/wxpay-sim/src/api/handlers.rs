@@ -4,9 +4,9 @@ use super::SignWith;
 use super::error::ApiError;
 use crate::auth::Authenticated;
 use crate::config::SigningMode;
+use crate::ids;
 use crate::json;
 use crate::order::ResubmitError;
-use crate::random;
 use crate::sandbox::validity_strings;
 use crate::state::SimState;
 use crate::store::{CloseAnswer, PrepayError};
@@ -177,7 +177,7 @@ pub(super) async fn certificates(State(state): State<Arc<SimState>>) -> Result<R
     let platform = &state.sandbox.platform;
     let encrypted = wxpay::aead::encrypt(
         &state.sandbox.apiv3_key,
-        &random::alphanumeric(12),
+        &ids::alphanumeric(12),
         CERTIFICATE_AAD,
         platform.cert_pem.as_bytes(),
     )

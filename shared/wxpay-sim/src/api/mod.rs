@@ -12,7 +12,7 @@ mod handlers;
 use crate::auth::{self, Authenticated};
 use crate::config::SigningMode;
 use crate::faults::ApiFaultKind;
-use crate::random;
+use crate::ids;
 use crate::state::SimState;
 use axum::Router;
 use axum::body::Body;
@@ -59,7 +59,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
 
 /// Runs the checks around the handler and signs its answer.
 async fn guard(State(state): State<Arc<SimState>>, request: Request, next: Next) -> Response {
-    let request_id = random::upper_hex(44);
+    let request_id = ids::upper_hex(44);
     let mut response = match checked(state, request, next).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -168,7 +168,7 @@ async fn sign_response(
     };
     let headers = state
         .signer
-        .sign(mode, state.now().unix_timestamp(), random::hex(32), &body)
+        .sign(mode, state.now().unix_timestamp(), ids::hex(32), &body)
         .map_err(|_| ApiError::system_error())?;
     headers.apply(&mut parts.headers);
     Ok(Response::from_parts(parts, Body::from(body)))

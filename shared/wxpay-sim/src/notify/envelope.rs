@@ -2,7 +2,7 @@
 //! encrypted with AEAD_AES_256_GCM under the APIv3 key with associated data `transaction`.
 
 use crate::clock::format_cst;
-use crate::random;
+use crate::ids;
 use time::OffsetDateTime;
 use wxpay::ApiV3Key;
 use wxpay::aead::{self, AeadError};
@@ -20,7 +20,7 @@ pub fn transaction_success(
     now: OffsetDateTime,
 ) -> Result<NotificationEnvelope, AeadError> {
     let plaintext = serde_json::to_vec(transaction).map_err(|_| AeadError::Authentication)?;
-    let mut resource = aead::encrypt(key, &random::alphanumeric(12), TRANSACTION_AAD, &plaintext)?;
+    let mut resource = aead::encrypt(key, &ids::alphanumeric(12), TRANSACTION_AAD, &plaintext)?;
     resource.original_type = Some("transaction".to_owned());
     Ok(NotificationEnvelope {
         id: uuid::Uuid::new_v4().to_string(),

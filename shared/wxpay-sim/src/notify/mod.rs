@@ -12,8 +12,8 @@ pub mod log;
 
 use crate::clock::format_cst;
 use crate::config::SigningMode;
+use crate::ids;
 use crate::order::Order;
-use crate::random;
 use crate::state::SimState;
 use bytes::Bytes;
 use futures::future::join_all;
@@ -236,7 +236,7 @@ async fn send(
     kind: AttemptKind,
 ) -> Attempt {
     let now = state.now();
-    let nonce = random::alphanumeric(32);
+    let nonce = ids::alphanumeric(32);
     let headers = match kind {
         AttemptKind::SigntestProbe => Ok(state.signer.probe(mode, now.unix_timestamp(), nonce)),
         AttemptKind::Delivery => state
@@ -271,7 +271,7 @@ async fn send(
         .post(&job.notify_url)
         .headers(header_map)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .header("request-id", random::upper_hex(44))
+        .header("request-id", ids::upper_hex(44))
         .body(job.body.clone())
         .send()
         .await;

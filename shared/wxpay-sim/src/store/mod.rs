@@ -12,8 +12,8 @@ pub use log::{LOCK_FILE, ORDER_LOG_FILE};
 
 use crate::error::SimError;
 use crate::faults::{ClosePaidAnswer, CloseUnknownAnswer, Faults};
+use crate::ids;
 use crate::order::{CloseError, CodeUrl, Order, Payment, ResubmitError, ScanError, normalise};
-use crate::random;
 use log::{OrderLog, lock_dir};
 use std::collections::HashMap;
 use std::fs::File;
@@ -188,7 +188,7 @@ impl OrderStore {
             .cloned()
             .ok_or(PayError::UnknownCode)?;
         let transaction_id = loop {
-            let id = random::transaction_id(now);
+            let id = ids::transaction_id(now);
             if !inner.by_transaction.contains_key(&id) {
                 break id;
             }
@@ -276,7 +276,7 @@ impl OrderStore {
 impl Inner {
     fn fresh_token(&self) -> String {
         loop {
-            let token = random::alphanumeric(TOKEN_LEN);
+            let token = ids::alphanumeric(TOKEN_LEN);
             if !self.by_code.contains_key(&token) {
                 return token;
             }

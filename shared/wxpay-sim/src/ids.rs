@@ -1,7 +1,7 @@
 //! Identifiers WeChat Pay hands out, from the operating system's CSPRNG.
 
 use time::OffsetDateTime;
-use wxpay::nonce::{fill_random, random_alphanumeric};
+use wxpay::random::{fill_random, random_alphanumeric};
 
 /// `len` random decimal digits, without modulo bias.
 pub fn digits(len: usize) -> String {
