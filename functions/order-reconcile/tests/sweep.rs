@@ -4,12 +4,13 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use wxpay::random::OsRandom;
 
 use lambda_runtime::Diagnostic;
 use order_reconcile::{Deps, SweepError, Trigger, run_sweep};
 use orders::OrdersConfig;
 use orders::adapters::EmbeddedOrderStore;
-use orders::domain::{OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
+use orders::domain::{OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{GatewayError, OrderReader, ProductCatalog};
 use orders::services::{PlaceOrderRequest, place_native_order};
 use orders::testing::{FakeWeChatPay, FaultyStore};

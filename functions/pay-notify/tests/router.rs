@@ -8,15 +8,14 @@ use std::io::Write;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use wxpay::random::OsRandom;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use orders::OrdersConfig;
 use orders::adapters::EmbeddedOrderStore;
-use orders::domain::{
-    CloseReason, CloseRequest, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product,
-};
+use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{
     CloseOutcome, EvidenceRecorder, OrderCloser, OrderReader, PaymentRecordReader, ProductCatalog,
 };

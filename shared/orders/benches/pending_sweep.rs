@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Instant;
+use wxpay::random::OsRandom;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
@@ -14,7 +15,7 @@ use futures::StreamExt;
 use orders::OrdersConfig;
 use orders::adapters::dynamo::{create_table, item::order_item};
 use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore, ReadStats};
-use orders::domain::{Order, OrderNoGenerator, OrderStatus, OsRandom, Product};
+use orders::domain::{Order, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{GatewayError, PaymentGateway};
 use orders::services::sweep_pending;
 use time::macros::datetime;

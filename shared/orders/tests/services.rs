@@ -9,10 +9,11 @@
 //! second or two each).
 
 use std::sync::Arc;
+use wxpay::random::OsRandom;
 
 use orders::OrdersConfig;
 use orders::adapters::EmbeddedOrderStore;
-use orders::domain::{BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
+use orders::domain::{BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{
     CloseOutcome, CloseReason, CloseRequest, EvidenceRecorder, GatewayError, OrderCloser,
     OrderReader, PaymentRecordReader, ProductCatalog,

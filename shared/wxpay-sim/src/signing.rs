@@ -5,11 +5,11 @@
 //! configured default mode. The `sign_with_other_key` fault flips the choice.
 
 use crate::config::SigningMode;
-use crate::ids;
 use crate::sandbox::Sandbox;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::sync::Arc;
 use wxpay::keys::KeyError;
+use wxpay::random::{self, OsRandom};
 use wxpay::sign::{SCHEME, response_message, sign_base64};
 use wxpay::verify::SIGNTEST_PREFIX;
 
@@ -123,7 +123,7 @@ impl ResponseSigner {
         SignatureHeaders {
             timestamp: timestamp.to_string(),
             nonce,
-            signature: format!("{SIGNTEST_PREFIX}{}", ids::alphanumeric(344)),
+            signature: format!("{SIGNTEST_PREFIX}{}", random::alphanumeric(&OsRandom, 344)),
             serial: serial.clone(),
         }
     }

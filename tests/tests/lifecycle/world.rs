@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use wxpay::random::OsRandom;
 
 use orders::OrdersConfig;
 use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
-use orders::domain::{BuyerHash, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
+use orders::domain::{BuyerHash, OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::services::{
     PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order, sweep_pending,
 };

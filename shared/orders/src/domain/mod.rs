@@ -12,9 +12,7 @@ pub mod transition;
 
 pub use buyer::{BuyerHash, InvalidBuyer};
 pub use order::Order;
-pub use order_no::{
-    InvalidOrderNo, OrderNo, OrderNoError, OrderNoGenerator, OsRandom, RandomSource,
-};
+pub use order_no::{InvalidOrderNo, OrderNo, OrderNoError, OrderNoGenerator};
 pub use payment::PaymentRecord;
 pub use product::{InvalidProduct, Product};
 pub use status::OrderStatus;

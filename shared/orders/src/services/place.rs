@@ -10,12 +10,12 @@ use crate::domain::buyer::hex;
 use crate::domain::timefmt::to_wechat;
 use crate::domain::{
     BuyerHash, Order, OrderNoError, OrderNoGenerator, OrderStatus, PrepayAnswer, PrepayClaim,
-    RandomSource,
 };
 use crate::ports::{
     AnswerOutcome, ClaimOutcome, CreateOutcome, GatewayError, IdempotencyClaim, OrderCreator,
     OrderReader, PaymentGateway, PrepayRecorder, ProductCatalog, StoreError,
 };
+use wxpay::random::RandomSource;
 
 /// Longest accepted `Idempotency-Key`.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;

@@ -3,12 +3,13 @@
 //! are those of `orders::domain::transition`.
 
 use std::collections::BTreeSet;
+use wxpay::random::OsRandom;
 
 use orders::domain::transition::{
     self, AnswerDecision, ClaimDecision, CloseDecision, SettleDecision,
 };
 use orders::domain::{
-    BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, PaymentRecord, Product,
+    BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, PaymentRecord, Product,
 };
 use orders::ports::{
     AnswerOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CloseReason, CloseRequest,

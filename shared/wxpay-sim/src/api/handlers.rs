@@ -4,7 +4,6 @@ use super::SignWith;
 use super::error::ApiError;
 use crate::auth::Authenticated;
 use crate::config::SigningMode;
-use crate::ids;
 use crate::json;
 use crate::order::ResubmitError;
 use crate::sandbox::validity_strings;
@@ -23,6 +22,7 @@ use wxpay::certificate::CERTIFICATE_AAD;
 use wxpay::models::{
     CertificateEntry, CertificatesResponse, CloseRequest, NativePrepayRequest, NativePrepayResponse,
 };
+use wxpay::random::{self, OsRandom};
 use wxpay::validate;
 
 /// A 200 with a JSON body.
@@ -177,7 +177,7 @@ pub(super) async fn certificates(State(state): State<Arc<SimState>>) -> Result<R
     let platform = &state.sandbox.platform;
     let encrypted = wxpay::aead::encrypt(
         &state.sandbox.apiv3_key,
-        &ids::alphanumeric(12),
+        &random::alphanumeric(&OsRandom, 12),
         CERTIFICATE_AAD,
         platform.cert_pem.as_bytes(),
     )

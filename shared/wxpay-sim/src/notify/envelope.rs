@@ -2,12 +2,12 @@
 //! encrypted with AEAD_AES_256_GCM under the APIv3 key with associated data `transaction`.
 
 use crate::clock::format_cst;
-use crate::ids;
 use time::OffsetDateTime;
 use wxpay::ApiV3Key;
 use wxpay::aead::{self, AeadError};
 use wxpay::models::{NotificationEnvelope, Transaction};
 use wxpay::notify::{ENCRYPT_RESOURCE, TRANSACTION_AAD, TRANSACTION_SUCCESS};
+use wxpay::random::{self, OsRandom};
 
 /// `summary` of a payment notification.
 pub const SUMMARY: &str = "支付成功";
@@ -20,7 +20,12 @@ pub fn transaction_success(
     now: OffsetDateTime,
 ) -> Result<NotificationEnvelope, AeadError> {
     let plaintext = serde_json::to_vec(transaction).map_err(|_| AeadError::Authentication)?;
-    let mut resource = aead::encrypt(key, &ids::alphanumeric(12), TRANSACTION_AAD, &plaintext)?;
+    let mut resource = aead::encrypt(
+        key,
+        &random::alphanumeric(&OsRandom, 12),
+        TRANSACTION_AAD,
+        &plaintext,
+    )?;
     resource.original_type = Some("transaction".to_owned());
     Ok(NotificationEnvelope {
         id: uuid::Uuid::new_v4().to_string(),

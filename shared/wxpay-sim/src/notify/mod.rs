@@ -12,7 +12,6 @@ pub mod log;
 
 use crate::clock::format_cst;
 use crate::config::SigningMode;
-use crate::ids;
 use crate::order::Order;
 use crate::state::SimState;
 use bytes::Bytes;
@@ -22,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
+use wxpay::random::{self, OsRandom};
 
 /// Delays between attempts, in seconds, before scaling (§6.5).
 pub const RETRY_LADDER_SECS: [u64; 15] = [
@@ -236,7 +236,7 @@ async fn send(
     kind: AttemptKind,
 ) -> Attempt {
     let now = state.now();
-    let nonce = ids::alphanumeric(32);
+    let nonce = random::alphanumeric(&OsRandom, 32);
     let headers = match kind {
         AttemptKind::SigntestProbe => Ok(state.signer.probe(mode, now.unix_timestamp(), nonce)),
         AttemptKind::Delivery => state
@@ -271,7 +271,7 @@ async fn send(
         .post(&job.notify_url)
         .headers(header_map)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .header("request-id", ids::upper_hex(44))
+        .header("request-id", random::upper_hex(&OsRandom, 44))
         .body(job.body.clone())
         .send()
         .await;

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use time::OffsetDateTime;
 use wxpay::models::NativePrepayRequest;
+use wxpay::random::{self, OsRandom};
 
 /// Length of a `code_url` token.
 const TOKEN_LEN: usize = 16;
@@ -276,7 +277,7 @@ impl OrderStore {
 impl Inner {
     fn fresh_token(&self) -> String {
         loop {
-            let token = ids::alphanumeric(TOKEN_LEN);
+            let token = random::alphanumeric(&OsRandom, TOKEN_LEN);
             if !self.by_code.contains_key(&token) {
                 return token;
             }
