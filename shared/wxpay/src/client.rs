@@ -10,6 +10,7 @@ use crate::models::{
 };
 use crate::notify::NotificationParser;
 use crate::random::{self, NONCE_LEN, RandomSource};
+use crate::refund::{Refund, RefundRequest};
 use crate::secret::ApiV3Key;
 use crate::sign::MerchantSigner;
 use crate::validate::{self, ValidationError};
@@ -458,6 +459,29 @@ impl Client {
         Ok(())
     }
 
+    /// `POST /v3/refund/domestic/refunds`: asks for a refund. Success means WeChat Pay accepted it
+    /// (usually `PROCESSING`), not that the money is back; the outcome comes by notification or
+    /// query. Retry a failed call with the same `out_refund_no`: the same number refunds once.
+    pub async fn refund(&self, request: &RefundRequest) -> Result<Refund, ClientError> {
+        validate::refund(request)?;
+        let body = serde_json::to_vec(request).map_err(|e| ClientError::Config(e.to_string()))?;
+        let response = self
+            .call(Method::POST, "/v3/refund/domestic/refunds", Some(body))
+            .await?;
+        parse_json(&response)
+    }
+
+    /// `GET /v3/refund/domestic/refunds/{out_refund_no}`: where a refund stands
+    /// (`RESOURCE_NOT_EXISTS` if WeChat Pay has none by that number).
+    pub async fn query_refund(&self, out_refund_no: &str) -> Result<Refund, ClientError> {
+        validate::out_refund_no(out_refund_no)?;
+        let path = format!(
+            "/v3/refund/domestic/refunds/{}",
+            encode_path_segment(out_refund_no)
+        );
+        parse_json(&self.call(Method::GET, &path, None).await?)
+    }
+
     /// `GET /v3/certificates`: the platform certificates, decrypted, and verified with the
     /// certificate that signed the list.
     pub async fn certificates(&self) -> Result<Vec<PlatformCertificate>, ClientError> {
@@ -495,7 +519,8 @@ fn parse_json<T: serde::de::DeserializeOwned>(response: &RawResponse) -> Result<
     serde_json::from_slice(&response.body).map_err(|e| ClientError::InvalidResponse(e.to_string()))
 }
 
-/// Percent-encodes the two characters of the `out_trade_no` alphabet that are not safe in a path.
+/// Percent-encodes the two characters of the `out_trade_no` and `out_refund_no` alphabets that are
+/// not safe in a path (`@` is).
 fn encode_path_segment(segment: &str) -> String {
     segment.replace('|', "%7C").replace('*', "%2A")
 }

@@ -3,7 +3,7 @@
 //! This crate speaks the protocol only and knows nothing of orders, AWS or HTTP servers:
 //! request signing ([`sign`]), verification of responses and notifications ([`verify`]) in
 //! public-key mode, platform-certificate mode or both, AEAD_AES_256_GCM resources ([`aead`]),
-//! notifications ([`notify`]), typed models ([`models`]) with their protocol checks
+//! notifications ([`notify`]), typed models ([`models`], [`refund`]) with their protocol checks
 //! ([`validate`]), and a signed, verifying HTTP [`Client`]. Time and randomness are injectable.
 pub mod aead;
 pub mod certificate;
@@ -13,6 +13,7 @@ pub mod keys;
 pub mod models;
 pub mod notify;
 pub mod random;
+pub mod refund;
 pub mod secret;
 pub mod sign;
 pub mod validate;
@@ -21,6 +22,9 @@ pub mod verify;
 pub use client::{Client, ClientConfig, ClientError, Verification};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use keys::{PrivateKey, PublicKey};
-pub use notify::{NotificationError, NotificationParser, TransactionNotification};
+pub use notify::{
+    Notification, NotificationError, NotificationParser, RefundNotification,
+    TransactionNotification,
+};
 pub use secret::ApiV3Key;
 pub use verify::{Verifier, VerifyError};

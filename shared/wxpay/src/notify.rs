@@ -1,7 +1,9 @@
-//! Payment notifications: verify first, then decrypt, then deserialize (never the other way round).
+//! Notifications of payments and refunds: verify first, then decrypt, then deserialize (never the
+//! other way round). [`NotificationParser::parse`] takes any event and says which kind it is.
 
 use crate::aead::{self, AeadError};
 use crate::models::{NotificationEnvelope, Transaction};
+use crate::refund::RefundResource;
 use crate::secret::ApiV3Key;
 use crate::verify::{Verifier, VerifyError};
 use http::HeaderMap;
@@ -10,6 +12,12 @@ use time::OffsetDateTime;
 
 /// `event_type` of a successful payment.
 pub const TRANSACTION_SUCCESS: &str = "TRANSACTION.SUCCESS";
+/// `event_type` of a refund that reached the payer.
+pub const REFUND_SUCCESS: &str = "REFUND.SUCCESS";
+/// `event_type` of a refund that could not reach the payer.
+pub const REFUND_ABNORMAL: &str = "REFUND.ABNORMAL";
+/// `event_type` of a refund that was closed.
+pub const REFUND_CLOSED: &str = "REFUND.CLOSED";
 /// `resource_type` of every encrypted notification.
 pub const ENCRYPT_RESOURCE: &str = "encrypt-resource";
 /// Associated data WeChat Pay uses for payment resources.
@@ -26,6 +34,27 @@ pub struct TransactionNotification {
     pub transaction: Transaction,
 }
 
+/// A verified, decrypted refund notification (`REFUND.SUCCESS`, `REFUND.ABNORMAL`,
+/// `REFUND.CLOSED`). The outcome is the resource's `refund_status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundNotification {
+    /// Notification id (the same on retries).
+    pub id: String,
+    /// When WeChat Pay created it.
+    pub create_time: String,
+    /// The refund's final state.
+    pub refund: RefundResource,
+}
+
+/// A verified, decrypted notification of either kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notification {
+    /// A payment succeeded.
+    Transaction(TransactionNotification),
+    /// A refund reached a final state.
+    Refund(RefundNotification),
+}
+
 /// Which check a notification failed. Carries no key and no plaintext.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotificationError {
@@ -35,7 +64,7 @@ pub enum NotificationError {
     /// The verified body is not a notification envelope.
     #[error("malformed envelope: {0}")]
     Envelope(String),
-    /// A notification of another kind (e.g. a refund) reached the payment endpoint.
+    /// An `event_type` this parser does not handle.
     #[error("unexpected event_type {0:?}")]
     EventType(String),
     /// `resource_type` is not `encrypt-resource`.
@@ -47,9 +76,12 @@ pub enum NotificationError {
     /// The decrypted resource is not a transaction.
     #[error("malformed transaction: {0}")]
     Transaction(String),
+    /// The decrypted resource is not a refund.
+    #[error("malformed refund: {0}")]
+    Refund(String),
 }
 
-/// Parses payment notifications for one merchant.
+/// Parses the notifications of one merchant.
 #[derive(Debug, Clone)]
 pub struct NotificationParser {
     verifier: Arc<Verifier>,
@@ -60,6 +92,18 @@ impl NotificationParser {
     /// A parser that verifies with `verifier` and decrypts with the APIv3 `key`.
     pub fn new(verifier: Arc<Verifier>, key: ApiV3Key) -> Self {
         Self { verifier, key }
+    }
+
+    /// Verifies the raw `body` against `headers` at `now`, then decrypts and deserializes it as
+    /// whichever kind its `event_type` names.
+    pub async fn parse(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Notification, NotificationError> {
+        self.verifier.verify(headers, body, now).await?;
+        decode(&self.key, body)
     }
 
     /// Verifies the raw `body` against `headers` at `now`, then decrypts and deserializes it.
@@ -74,19 +118,53 @@ impl NotificationParser {
     }
 }
 
-/// Decrypts an already verified notification body. Only for bodies whose signature was checked.
+/// Decrypts an already verified notification body of either kind. Only for bodies whose signature
+/// was checked.
+pub fn decode(key: &ApiV3Key, verified_body: &[u8]) -> Result<Notification, NotificationError> {
+    let envelope = read_envelope(verified_body)?;
+    match envelope.event_type.as_str() {
+        TRANSACTION_SUCCESS => decode_payment(key, envelope).map(Notification::Transaction),
+        REFUND_SUCCESS | REFUND_ABNORMAL | REFUND_CLOSED => {
+            let plaintext = aead::decrypt(key, &envelope.resource)?;
+            let refund = serde_json::from_slice(&plaintext)
+                .map_err(|e| NotificationError::Refund(e.to_string()))?;
+            Ok(Notification::Refund(RefundNotification {
+                id: envelope.id,
+                create_time: envelope.create_time,
+                refund,
+            }))
+        }
+        _ => Err(NotificationError::EventType(envelope.event_type)),
+    }
+}
+
+/// Decrypts an already verified payment notification body. Only for bodies whose signature was
+/// checked.
 pub fn decode_transaction(
     key: &ApiV3Key,
     verified_body: &[u8],
 ) -> Result<TransactionNotification, NotificationError> {
-    let envelope: NotificationEnvelope = serde_json::from_slice(verified_body)
-        .map_err(|e| NotificationError::Envelope(e.to_string()))?;
+    let envelope = read_envelope(verified_body)?;
     if envelope.event_type != TRANSACTION_SUCCESS {
         return Err(NotificationError::EventType(envelope.event_type));
     }
+    decode_payment(key, envelope)
+}
+
+/// The envelope of a verified body, with an encrypted resource.
+fn read_envelope(verified_body: &[u8]) -> Result<NotificationEnvelope, NotificationError> {
+    let envelope: NotificationEnvelope = serde_json::from_slice(verified_body)
+        .map_err(|e| NotificationError::Envelope(e.to_string()))?;
     if envelope.resource_type != ENCRYPT_RESOURCE {
         return Err(NotificationError::ResourceType(envelope.resource_type));
     }
+    Ok(envelope)
+}
+
+fn decode_payment(
+    key: &ApiV3Key,
+    envelope: NotificationEnvelope,
+) -> Result<TransactionNotification, NotificationError> {
     let plaintext = aead::decrypt(key, &envelope.resource)?;
     let transaction = serde_json::from_slice(&plaintext)
         .map_err(|e| NotificationError::Transaction(e.to_string()))?;

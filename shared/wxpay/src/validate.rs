@@ -3,6 +3,7 @@
 //! `detail.field` does.
 
 use crate::models::NativePrepayRequest;
+use crate::refund::{CNY, RefundRequest};
 use std::net::IpAddr;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -171,6 +172,65 @@ pub fn native_prepay(req: &NativePrepayRequest) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// `out_refund_no`: 1–64 characters of `[0-9A-Za-z_-|*@]`.
+pub fn out_refund_no(value: &str) -> Result<(), ValidationError> {
+    let field = "/out_refund_no";
+    if !(1..=64).contains(&value.len()) {
+        return Err(ValidationError::new(field, "must be 1 to 64 characters"));
+    }
+    if !value.chars().all(|c| is_trade_no_char(c) || c == '@') {
+        return Err(ValidationError::new(
+            field,
+            "may contain only digits, letters, _ - | * @",
+        ));
+    }
+    Ok(())
+}
+
+/// Every rule of a refund request that can be checked without WeChat Pay's records: the payment
+/// named one way, the refund number, a reason of at most 80 characters, and 1 fen ≤ refund ≤ total.
+pub fn refund(req: &RefundRequest) -> Result<(), ValidationError> {
+    match (&req.transaction_id, &req.out_trade_no) {
+        (Some(id), None) => transaction_id(id)?,
+        (None, Some(number)) => out_trade_no(number)?,
+        _ => {
+            return Err(ValidationError::new(
+                "/transaction_id",
+                "exactly one of transaction_id and out_trade_no must be given",
+            ));
+        }
+    }
+    out_refund_no(&req.out_refund_no)?;
+    if let Some(reason) = &req.reason {
+        bmp_text("/reason", reason, 80, false)?;
+    }
+    if let Some(url) = &req.notify_url {
+        notify_url(url)?;
+    }
+    if req.amount.total < 1 {
+        return Err(ValidationError::new(
+            "/amount/total",
+            "must be at least 1 fen",
+        ));
+    }
+    if req.amount.refund < 1 {
+        return Err(ValidationError::new(
+            "/amount/refund",
+            "must be at least 1 fen",
+        ));
+    }
+    if req.amount.refund > req.amount.total {
+        return Err(ValidationError::new(
+            "/amount/refund",
+            "must not exceed the order total",
+        ));
+    }
+    if req.amount.currency != CNY {
+        return Err(ValidationError::new("/amount/currency", "must be CNY"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,5 +320,61 @@ mod tests {
         let mut req = request();
         req.time_expire = Some("2018-06-08 10:34:56".into());
         assert_eq!(field_of(&req), "/time_expire");
+    }
+
+    fn refund_field(req: &RefundRequest) -> String {
+        refund(req).unwrap_err().field
+    }
+
+    fn refund_request() -> RefundRequest {
+        RefundRequest::of_transaction("4200000000202401010000000001", "R-1@a|b*c_d", 30, 100)
+    }
+
+    #[test]
+    fn a_well_formed_refund_passes() {
+        refund(&refund_request().with_reason("字".repeat(80))).unwrap();
+        let mut by_order = refund_request();
+        by_order.transaction_id = None;
+        by_order.out_trade_no = Some("N2024010100000001".into());
+        refund(&by_order).unwrap();
+    }
+
+    #[test]
+    fn out_refund_no_length_and_charset_are_enforced() {
+        out_refund_no(&"a".repeat(64)).unwrap();
+        out_refund_no("1").unwrap();
+        for bad in ["", &"a".repeat(65), "a b", "退款1", "a#b"] {
+            let mut req = refund_request();
+            req.out_refund_no = bad.into();
+            assert_eq!(refund_field(&req), "/out_refund_no", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn refund_amounts_reasons_and_the_payment_are_checked() {
+        let cases: [(fn(&mut RefundRequest), &str); 8] = [
+            (|r| r.amount.refund = 0, "/amount/refund"),
+            (|r| r.amount.refund = 101, "/amount/refund"),
+            (|r| r.amount.total = 0, "/amount/total"),
+            (|r| r.amount.currency = "USD".into(), "/amount/currency"),
+            (|r| r.reason = Some("字".repeat(81)), "/reason"),
+            (
+                |r| r.notify_url = Some("https://e.com/n?x=1".into()),
+                "/notify_url",
+            ),
+            (
+                |r| r.out_trade_no = Some("N2024010100000001".into()),
+                "/transaction_id",
+            ),
+            (|r| r.transaction_id = Some("42x".into()), "transaction_id"),
+        ];
+        for (edit, field) in cases {
+            let mut req = refund_request();
+            edit(&mut req);
+            assert_eq!(refund_field(&req), field);
+        }
+        let mut full = refund_request();
+        full.amount.refund = 100;
+        refund(&full).unwrap();
     }
 }

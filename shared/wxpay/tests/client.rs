@@ -17,6 +17,7 @@ use wxpay::certificate::CERTIFICATE_AAD;
 use wxpay::keys::{PrivateKey, PublicKey};
 use wxpay::models::{CertificateEntry, CertificatesResponse, NativePrepayRequest, PrepayAmount};
 use wxpay::random::OsRandom;
+use wxpay::refund::{RefundRequest, RefundStatus};
 use wxpay::sign::{Authorization, request_message};
 use wxpay::verify::VerifyError;
 use wxpay::{ApiV3Key, Client, ClientConfig, ClientError, SystemClock, Verification, aead};
@@ -170,6 +171,24 @@ async fn wechat(
             &request.out_trade_no[..6]
         );
         return state.signed(serial.as_deref(), StatusCode::OK, answer.into_bytes());
+    }
+    if path.starts_with("/v3/refund/domestic/refunds") {
+        let (out_refund_no, amount) = if method == Method::POST {
+            let request: RefundRequest = serde_json::from_slice(&body).unwrap();
+            (request.out_refund_no, request.amount.refund)
+        } else {
+            (path.rsplit('/').next().unwrap_or_default().to_owned(), 1)
+        };
+        let refund = serde_json::json!({
+            "refund_id": "50000000382019052709732678859", "out_refund_no": out_refund_no,
+            "transaction_id": "4200000000202401010000000001", "out_trade_no": "ORDER_0001",
+            "status": "PROCESSING", "amount": {"total": 100, "refund": amount}
+        });
+        return state.signed(
+            serial.as_deref(),
+            StatusCode::OK,
+            serde_json::to_vec(&refund).unwrap(),
+        );
     }
     let out_trade_no = path.rsplit('/').next().unwrap_or_default();
     let transaction = serde_json::json!({
@@ -439,4 +458,37 @@ async fn certificate_mode_downloads_certificates_then_verifies_with_them() {
     );
     let certs = client.certificates().await.unwrap();
     assert_eq!(certs[0].serial_no, PLATFORM_SERIAL);
+}
+
+#[tokio::test]
+async fn refunds_are_validated_signed_and_queried_by_their_number() {
+    let harness = Harness::start().await;
+    let client = harness.public_key_client();
+    let request = RefundRequest::of_transaction("4200000000202401010000000001", "R|1*@x", 30, 100)
+        .with_reason("不想要了");
+    let refund = client.refund(&request).await.unwrap();
+    assert_eq!(refund.status, RefundStatus::Processing);
+    assert_eq!(refund.amount.refund, 30);
+    let queried = client.query_refund("R|1*@x").await.unwrap();
+    assert_eq!(queried.out_refund_no, "R%7C1%2A@x");
+    let seen = harness.seen();
+    assert!(seen.iter().all(|s| s.signature_ok));
+    assert_eq!(seen[0].target, "/v3/refund/domestic/refunds");
+    assert_eq!(
+        serde_json::from_slice::<RefundRequest>(&seen[0].body).unwrap(),
+        request
+    );
+    assert_eq!(seen[1].method, "GET");
+    assert_eq!(seen[1].target, "/v3/refund/domestic/refunds/R%7C1%2A@x");
+
+    let over = RefundRequest::of_transaction("4200000000202401010000000001", "R2", 101, 100);
+    assert!(matches!(
+        client.refund(&over).await,
+        Err(ClientError::InvalidRequest(e)) if e.field == "/amount/refund"
+    ));
+    assert!(matches!(
+        client.query_refund("bad number").await,
+        Err(ClientError::InvalidRequest(e)) if e.field == "/out_refund_no"
+    ));
+    assert_eq!(harness.seen().len(), 2, "invalid requests are never sent");
 }
