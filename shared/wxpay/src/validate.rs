@@ -352,7 +352,8 @@ mod tests {
 
     #[test]
     fn refund_amounts_reasons_and_the_payment_are_checked() {
-        let cases: [(fn(&mut RefundRequest), &str); 8] = [
+        type Edit = fn(&mut RefundRequest);
+        let cases: [(Edit, &str); 8] = [
             (|r| r.amount.refund = 0, "/amount/refund"),
             (|r| r.amount.refund = 101, "/amount/refund"),
             (|r| r.amount.total = 0, "/amount/total"),
