@@ -362,6 +362,7 @@
     REFUND_PROCESSING: { cls: "refund", text: "Order paid, refund in progress · 退款中", terminal: true },
     REFUNDED: { cls: "refund", text: "Order paid and refunded · 已退款", terminal: true },
     REFUND_ABNORMAL: { cls: "closed", text: "Order paid, refund failed · 退款异常", terminal: true },
+    PARTIALLY_REFUNDED: { cls: "refund", text: "Order paid, partly refunded · 部分退款", terminal: true },
   };
   const EXPIRED_DETAIL = "The QR code has expired. Waiting for the order to close… 二维码已过期";
   const SHORT_STATUS = {
@@ -372,6 +373,7 @@
     REFUND_PROCESSING: "refund in progress · 退款中",
     REFUNDED: "refunded · 已退款",
     REFUND_ABNORMAL: "refund failed · 退款异常",
+    PARTIALLY_REFUNDED: "partly refunded · 部分退款",
   };
 
   /** The order on screen; replaced (and its timers stopped) when another order is shown. */

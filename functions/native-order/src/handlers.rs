@@ -156,6 +156,7 @@ fn status_code(status: OrderStatus) -> (i32, &'static str) {
         OrderStatus::RefundProcessing => (104, "退款中"),
         OrderStatus::Refunded => (105, "已退款"),
         OrderStatus::RefundAbnormal => (106, "退款异常"),
+        OrderStatus::PartiallyRefunded => (107, "部分退款"),
     }
 }
 
@@ -274,6 +275,7 @@ mod tests {
             OrderStatus::RefundProcessing,
             OrderStatus::Refunded,
             OrderStatus::RefundAbnormal,
+            OrderStatus::PartiallyRefunded,
         ]
         .into_iter()
         .map(status_code)
@@ -288,6 +290,7 @@ mod tests {
                 (104, "退款中"),
                 (105, "已退款"),
                 (106, "退款异常"),
+                (107, "部分退款"),
             ]
         );
     }

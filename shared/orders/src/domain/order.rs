@@ -73,9 +73,26 @@ pub struct Order {
     /// alerts); the sweep serves orders with fewer first, so that these never starve the rest.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub sweep_failures: u32,
+    /// Fen of the refunds that hold money (all but `CLOSED` and `REJECTED`; see
+    /// [`refund`](super::refund)).
+    #[serde(default, skip_serializing_if = "is_zero_fee")]
+    pub refunded_fee: i64,
+    /// Refunds we asked for; numbers them and caps them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refund_count: u32,
+    /// Refunds in flight (`SUBMITTING`, `PROCESSING`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refunds_open: u32,
+    /// Refunds stuck `ABNORMAL`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refunds_abnormal: u32,
 }
 
 fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
+fn is_zero_fee(value: &i64) -> bool {
     *value == 0
 }
 
@@ -107,6 +124,10 @@ impl Order {
             prepay_started_at: None,
             prepay_lease_until: None,
             sweep_failures: 0,
+            refunded_fee: 0,
+            refund_count: 0,
+            refunds_open: 0,
+            refunds_abnormal: 0,
         }
     }
 
@@ -126,6 +147,11 @@ impl Order {
     /// Whether a prepay claimed for this order may still be in flight at `now` (its lease holds).
     pub fn prepay_in_flight_at(&self, now: OffsetDateTime) -> bool {
         self.prepay_lease_until.is_some_and(|until| now < until)
+    }
+
+    /// Fen of the payment not yet refunded.
+    pub fn refundable_fee(&self) -> i64 {
+        self.total_fee.saturating_sub(self.refunded_fee).max(0)
     }
 
     /// Whether `buyer` is the shopper who placed the order (orders placed without a token belong to nobody).

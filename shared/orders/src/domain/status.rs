@@ -14,17 +14,19 @@ pub enum OrderStatus {
     Closed,
     /// Cancelled by the shopper.
     Cancelled,
-    /// Refund requested (reserved).
+    /// Paid, and at least one refund is in flight.
     RefundProcessing,
-    /// Refunded (reserved).
+    /// Paid and refunded in full.
     Refunded,
-    /// Refund failed (reserved).
+    /// Paid, and a refund could not reach the payer (handled by hand).
     RefundAbnormal,
+    /// Paid and refunded in part.
+    PartiallyRefunded,
 }
 
 impl OrderStatus {
     /// Every state, for exhaustive tests.
-    pub const ALL: [OrderStatus; 7] = [
+    pub const ALL: [OrderStatus; 8] = [
         Self::Notpay,
         Self::Success,
         Self::Closed,
@@ -32,6 +34,17 @@ impl OrderStatus {
         Self::RefundProcessing,
         Self::Refunded,
         Self::RefundAbnormal,
+        Self::PartiallyRefunded,
+    ];
+
+    /// The states of a paid order: `SUCCESS` and the refund states, derived from its refunds
+    /// ([`paid_status`](super::refund::paid_status)).
+    pub const PAID: [OrderStatus; 5] = [
+        Self::Success,
+        Self::RefundProcessing,
+        Self::Refunded,
+        Self::RefundAbnormal,
+        Self::PartiallyRefunded,
     ];
 
     /// The storage and API spelling.
@@ -44,6 +57,7 @@ impl OrderStatus {
             Self::RefundProcessing => "REFUND_PROCESSING",
             Self::Refunded => "REFUNDED",
             Self::RefundAbnormal => "REFUND_ABNORMAL",
+            Self::PartiallyRefunded => "PARTIALLY_REFUNDED",
         }
     }
 
@@ -52,20 +66,26 @@ impl OrderStatus {
         Self::ALL.into_iter().find(|status| status.as_str() == text)
     }
 
-    /// Whether `self → next` is an allowed transition: `NOTPAY → SUCCESS | CLOSED | CANCELLED`,
-    /// `CLOSED | CANCELLED → SUCCESS` (a payment WeChat Pay accepted anyway, `paidAfterClose`),
-    /// `SUCCESS → REFUND_PROCESSING → REFUNDED | REFUND_ABNORMAL`. Nothing else, not even `x → x`.
+    /// Whether `self → next` is an allowed transition: `NOTPAY → CLOSED | CANCELLED`, a payment
+    /// `NOTPAY | CLOSED | CANCELLED → paid` (after a close: `paidAfterClose`), and refunds moving
+    /// a paid order between the paid states, except out of `REFUNDED`. "Paid" is any of
+    /// [`PAID`](Self::PAID): usually `SUCCESS`, or a refund state if WeChat Pay reported a refund
+    /// before the payment was recorded. Nothing else, not even `x → x`.
     pub fn can_become(self, next: OrderStatus) -> bool {
-        matches!(
-            (self, next),
-            (Self::Notpay, Self::Success | Self::Closed | Self::Cancelled)
-                | (Self::Closed | Self::Cancelled, Self::Success)
-                | (Self::Success, Self::RefundProcessing)
-                | (
-                    Self::RefundProcessing,
-                    Self::Refunded | Self::RefundAbnormal
-                )
-        )
+        if self == next {
+            return false;
+        }
+        match self {
+            Self::Notpay => next.is_paid() || matches!(next, Self::Closed | Self::Cancelled),
+            Self::Closed | Self::Cancelled => next.is_paid(),
+            Self::Refunded => false,
+            _ => next.is_paid(),
+        }
+    }
+
+    /// Whether the order is paid (whatever its refunds).
+    pub fn is_paid(self) -> bool {
+        Self::PAID.contains(&self)
     }
 
     /// Whether the order still waits for payment.
@@ -86,25 +106,31 @@ mod tests {
 
     #[test]
     fn only_the_documented_transitions_are_allowed() {
-        let allowed: Vec<(OrderStatus, OrderStatus)> = OrderStatus::ALL
-            .into_iter()
-            .flat_map(|from| OrderStatus::ALL.into_iter().map(move |to| (from, to)))
-            .filter(|(from, to)| from.can_become(*to))
-            .collect();
         use OrderStatus::*;
-        assert_eq!(
-            allowed,
-            vec![
-                (Notpay, Success),
-                (Notpay, Closed),
-                (Notpay, Cancelled),
-                (Success, RefundProcessing),
-                (Closed, Success),
-                (Cancelled, Success),
-                (RefundProcessing, Refunded),
-                (RefundProcessing, RefundAbnormal),
-            ]
-        );
+        let allowed = |from: OrderStatus| -> Vec<OrderStatus> {
+            OrderStatus::ALL
+                .into_iter()
+                .filter(|to| from.can_become(*to))
+                .collect()
+        };
+        let paid_but = |except: OrderStatus| -> Vec<OrderStatus> {
+            OrderStatus::PAID
+                .into_iter()
+                .filter(|s| *s != except)
+                .collect()
+        };
+        let mut from_notpay = vec![Success, Closed, Cancelled];
+        from_notpay.extend(paid_but(Success));
+        from_notpay.sort_by_key(|s| s.as_str());
+        let mut got = allowed(Notpay);
+        got.sort_by_key(|s| s.as_str());
+        assert_eq!(got, from_notpay);
+        assert_eq!(allowed(Closed), OrderStatus::PAID.to_vec());
+        assert_eq!(allowed(Cancelled), OrderStatus::PAID.to_vec());
+        assert_eq!(allowed(Refunded), vec![]);
+        for paid in [Success, RefundProcessing, RefundAbnormal, PartiallyRefunded] {
+            assert_eq!(allowed(paid), paid_but(paid), "{paid}");
+        }
     }
 
     #[test]

@@ -38,7 +38,9 @@ pub fn settle(order: &Order, settlement: &Settlement) -> SettleDecision {
     let transaction_id = settlement.record.transaction_id.as_str();
     let paid = |paid_after_close: bool| {
         let mut new = order.clone();
+        // `SUCCESS`, or a refund state if WeChat Pay reported refunds before the payment.
         new.order_status = OrderStatus::Success;
+        new.order_status = super::refund::paid_status(&new);
         new.transaction_id = Some(transaction_id.to_owned());
         new.success_time = settlement.success_time;
         new.payer_openid = settlement.payer_openid.clone();
@@ -55,7 +57,8 @@ pub fn settle(order: &Order, settlement: &Settlement) -> SettleDecision {
         OrderStatus::Success
         | OrderStatus::RefundProcessing
         | OrderStatus::Refunded
-        | OrderStatus::RefundAbnormal => {
+        | OrderStatus::RefundAbnormal
+        | OrderStatus::PartiallyRefunded => {
             if order.transaction_id.as_deref() == Some(transaction_id) {
                 SettleDecision::AlreadySettled
             } else {

@@ -52,6 +52,14 @@ pub const PREPAY_STARTED_AT: &str = "prepayStartedAt";
 pub const PREPAY_LEASE_UNTIL: &str = "prepayLeaseUntil";
 /// Sweep runs that could not finish the order.
 pub const SWEEP_FAILURES: &str = "sweepFailures";
+/// Fen of the refunds that hold money.
+pub const REFUNDED_FEE: &str = "refundedFee";
+/// Refunds asked for.
+pub const REFUND_COUNT: &str = "refundCount";
+/// Refunds in flight.
+pub const REFUNDS_OPEN: &str = "refundsOpen";
+/// Refunds stuck `ABNORMAL`.
+pub const REFUNDS_ABNORMAL: &str = "refundsAbnormal";
 /// Partition key prefix of evidence items.
 pub const EVIDENCE_PREFIX: &str = "EVIDENCE#";
 
@@ -108,6 +116,11 @@ pub fn order_item(order: &Order) -> Result<Item, StoreError> {
     }
     if order.sweep_failures > 0 {
         item.insert(SWEEP_FAILURES.into(), n(i64::from(order.sweep_failures)));
+    }
+    for (name, value) in refund_totals(order) {
+        if value != 0 {
+            item.insert(name.into(), n(value));
+        }
     }
     if order.order_status.is_pending() {
         item.insert(
@@ -178,12 +191,36 @@ pub fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         },
         prepay_started_at: opt_time(item, PREPAY_STARTED_AT)?,
         prepay_lease_until: opt_time(item, PREPAY_LEASE_UNTIL)?,
-        sweep_failures: match item.get(SWEEP_FAILURES) {
-            None => 0,
-            Some(_) => u32::try_from(req_i64(item, SWEEP_FAILURES)?)
-                .map_err(|_| corrupt("sweepFailures"))?,
-        },
+        sweep_failures: opt_count(item, SWEEP_FAILURES)?,
+        refunded_fee: opt_i64(item, REFUNDED_FEE)?,
+        refund_count: opt_count(item, REFUND_COUNT)?,
+        refunds_open: opt_count(item, REFUNDS_OPEN)?,
+        refunds_abnormal: opt_count(item, REFUNDS_ABNORMAL)?,
     })
+}
+
+/// The order's refund totals, by attribute name (absent when zero).
+pub fn refund_totals(order: &Order) -> [(&'static str, i64); 4] {
+    [
+        (REFUNDED_FEE, order.refunded_fee),
+        (REFUND_COUNT, i64::from(order.refund_count)),
+        (REFUNDS_OPEN, i64::from(order.refunds_open)),
+        (REFUNDS_ABNORMAL, i64::from(order.refunds_abnormal)),
+    ]
+}
+
+/// A number attribute that is absent when zero.
+fn opt_i64(item: &Item, name: &str) -> Result<i64, StoreError> {
+    match item.get(name) {
+        None => Ok(0),
+        Some(_) => req_i64(item, name),
+    }
+}
+
+/// A count attribute that is absent when zero.
+fn opt_count(item: &Item, name: &str) -> Result<u32, StoreError> {
+    u32::try_from(opt_i64(item, name)?)
+        .map_err(|_| StoreError::Corrupt(format!("{name} is not a count")))
 }
 
 fn opt_time(item: &Item, name: &str) -> Result<Option<time::OffsetDateTime>, StoreError> {
