@@ -8,6 +8,7 @@ mod dynamo_support;
 use dynamo_support::fresh_store;
 
 conformance_tests!(fresh_store());
+refund_conformance_tests!(fresh_store());
 
 #[tokio::test]
 async fn pending_and_buyer_listings_use_query_not_scan() {

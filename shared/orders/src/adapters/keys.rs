@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 
 use crate::domain::timefmt;
-use crate::domain::{Order, OrderNo};
+use crate::domain::{Order, OrderNo, Refund, RefundNo};
 use crate::ports::StoreError;
 
 /// Number of `PENDING#{shard}` partitions of the `pending` index. Writers and readers must agree:
@@ -64,4 +64,42 @@ pub fn split_time_order(key: &str) -> Result<(&str, OrderNo), StoreError> {
     let (created, order_no) = key.split_once('#').ok_or(StoreError::InvalidCursor)?;
     let order_no = OrderNo::parse(order_no).map_err(|_| StoreError::InvalidCursor)?;
     Ok((created, order_no))
+}
+
+/// `REFUND#{outRefundNo}`: a refund's sort key under its order.
+pub fn refund_sk(out_refund_no: &RefundNo) -> String {
+    format!("REFUND#{out_refund_no}")
+}
+
+/// `REFUNDKEY#{idempotencyKey}`: the sort key, under the order, naming the refund a key made.
+pub fn refund_key_sk(idempotency_key: &str) -> String {
+    format!("REFUNDKEY#{idempotency_key}")
+}
+
+/// `REFUNDING#{shard}`: open refunds are spread over as many shards as pending orders, by order.
+pub fn refunding_pk(shard: u32) -> String {
+    format!("REFUNDING#{shard}")
+}
+
+/// `{orderNo}#{outRefundNo}` (`#` is in neither alphabet).
+pub fn refund_key(order_no: &OrderNo, out_refund_no: &RefundNo) -> String {
+    format!("{order_no}#{out_refund_no}")
+}
+
+/// `{createdAt}#{orderNo}#{outRefundNo}`: where an open refund sorts in the `refunding` index.
+pub fn open_refund_sk(refund: &Refund) -> Result<String, StoreError> {
+    Ok(format!(
+        "{}#{}",
+        time_key(refund.created_at)?,
+        refund_key(&refund.order_no, &refund.out_refund_no)
+    ))
+}
+
+/// Splits a `{createdAt}#{orderNo}#{outRefundNo}` key.
+pub fn split_open_refund(key: &str) -> Result<(&str, OrderNo, RefundNo), StoreError> {
+    let (created, rest) = key.split_once('#').ok_or(StoreError::InvalidCursor)?;
+    let (order_no, out_refund_no) = rest.split_once('#').ok_or(StoreError::InvalidCursor)?;
+    let order_no = OrderNo::parse(order_no).map_err(|_| StoreError::InvalidCursor)?;
+    let out_refund_no = RefundNo::parse(out_refund_no).map_err(|_| StoreError::InvalidCursor)?;
+    Ok((created, order_no, out_refund_no))
 }

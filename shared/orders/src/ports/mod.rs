@@ -2,8 +2,13 @@
 
 pub mod gateway;
 pub mod page;
+pub mod refund;
 pub mod store;
 
 pub use gateway::{GatewayError, PaymentGateway};
 pub use page::{Cursor, Page, PageRequest};
+pub use refund::{
+    AskOutcome, OpenRefundLister, RefundReader, RefundRecorder, RefundRequester, RejectOutcome,
+    ReportOutcome,
+};
 pub use store::*;

@@ -5,10 +5,14 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::adapters::keys::{
-    order_pk, payment_sk, pending_pk, pending_shard, pending_sk, product_pk, time_key,
+    open_refund_sk, order_pk, payment_sk, pending_pk, pending_shard, pending_sk, product_pk,
+    refund_sk, refunding_pk, time_key,
 };
 use crate::domain::timefmt::parse_rfc3339;
-use crate::domain::{BuyerHash, Order, OrderNo, OrderStatus, PaymentRecord, Product};
+use crate::domain::{
+    BuyerHash, Order, OrderNo, OrderStatus, PaymentRecord, Product, Refund, RefundNo, RefundOrigin,
+    RefundState,
+};
 use crate::ports::{Evidence, StoreError};
 
 /// A DynamoDB item.
@@ -52,6 +56,14 @@ pub const PREPAY_STARTED_AT: &str = "prepayStartedAt";
 pub const PREPAY_LEASE_UNTIL: &str = "prepayLeaseUntil";
 /// Sweep runs that could not finish the order.
 pub const SWEEP_FAILURES: &str = "sweepFailures";
+/// GSI of open refunds (sparse: only `SUBMITTING` and `PROCESSING` refund items carry its keys).
+pub const REFUNDING_INDEX: &str = "refunding";
+/// Partition key of the `refunding` GSI.
+pub const REFUNDING_PK: &str = "refundingPk";
+/// Sort key of the `refunding` GSI.
+pub const REFUNDING_SK: &str = "refundingSk";
+/// State of a refund item (conditions name it).
+pub const REFUND_STATE: &str = "refundState";
 /// Fen of the refunds that hold money.
 pub const REFUNDED_FEE: &str = "refundedFee";
 /// Refunds asked for.
@@ -209,6 +221,16 @@ pub fn refund_totals(order: &Order) -> [(&'static str, i64); 4] {
     ]
 }
 
+/// The refund totals of an order that has none.
+pub fn refund_totals_none() -> [(&'static str, i64); 4] {
+    [
+        (REFUNDED_FEE, 0),
+        (REFUND_COUNT, 0),
+        (REFUNDS_OPEN, 0),
+        (REFUNDS_ABNORMAL, 0),
+    ]
+}
+
 /// A number attribute that is absent when zero.
 fn opt_i64(item: &Item, name: &str) -> Result<i64, StoreError> {
     match item.get(name) {
@@ -304,5 +326,71 @@ pub fn product_from_item(item: &Item) -> Result<Product, StoreError> {
         id: req_str(item, "productId")?.to_owned(),
         title: req_str(item, "title")?.to_owned(),
         price: req_i64(item, "price")?,
+    })
+}
+
+/// A refund item (`REFUND#{outRefundNo}` under its order), with the `refunding` keys while open.
+pub fn refund_item(refund: &Refund) -> Result<Item, StoreError> {
+    let mut item = HashMap::from([
+        (PK.to_owned(), s(order_pk(&refund.order_no))),
+        (SK.to_owned(), s(refund_sk(&refund.out_refund_no))),
+        ("orderNo".to_owned(), s(refund.order_no.as_str())),
+        ("outRefundNo".to_owned(), s(refund.out_refund_no.as_str())),
+        ("amount".to_owned(), n(refund.amount)),
+        (REFUND_STATE.to_owned(), s(refund.state.as_str())),
+        ("origin".to_owned(), s(refund.origin.as_str())),
+        (CREATED_AT.to_owned(), s(time_key(refund.created_at)?)),
+        ("updatedAt".to_owned(), s(time_key(refund.updated_at)?)),
+    ]);
+    let optional = [
+        ("reason", refund.reason.clone()),
+        ("requestedBy", refund.requested_by.clone()),
+        ("idempotencyKey", refund.idempotency_key.clone()),
+        ("refundId", refund.refund_id.clone()),
+        ("userReceivedAccount", refund.user_received_account.clone()),
+        ("failure", refund.failure.clone()),
+        (
+            "successTime",
+            refund.success_time.map(time_key).transpose()?,
+        ),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            item.insert(name.to_owned(), s(value));
+        }
+    }
+    if refund.state.is_open() {
+        item.insert(
+            REFUNDING_PK.to_owned(),
+            s(refunding_pk(pending_shard(&refund.order_no))),
+        );
+        item.insert(REFUNDING_SK.to_owned(), s(open_refund_sk(refund)?));
+    }
+    Ok(item)
+}
+
+/// Decodes a refund item.
+pub fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(what.to_owned());
+    let text = |name: &str| -> Result<Option<String>, StoreError> {
+        Ok(opt_str(item, name)?.map(str::to_owned))
+    };
+    Ok(Refund {
+        order_no: OrderNo::parse(req_str(item, "orderNo")?).map_err(|_| corrupt("orderNo"))?,
+        out_refund_no: RefundNo::parse(req_str(item, "outRefundNo")?)
+            .map_err(|_| corrupt("outRefundNo"))?,
+        amount: req_i64(item, "amount")?,
+        reason: text("reason")?,
+        state: RefundState::parse(req_str(item, REFUND_STATE)?)
+            .ok_or_else(|| corrupt("refundState"))?,
+        origin: RefundOrigin::parse(req_str(item, "origin")?).ok_or_else(|| corrupt("origin"))?,
+        requested_by: text("requestedBy")?,
+        idempotency_key: text("idempotencyKey")?,
+        refund_id: text("refundId")?,
+        user_received_account: text("userReceivedAccount")?,
+        created_at: req_time(item, CREATED_AT)?,
+        updated_at: req_time(item, "updatedAt")?,
+        success_time: opt_time(item, "successTime")?,
+        failure: text("failure")?,
     })
 }

@@ -5,6 +5,7 @@
 
 pub mod item;
 mod listing;
+mod refunds;
 mod settle;
 mod table;
 

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 
 use super::item::{
     IDEMPOTENCY_SK, Item, ORDER_STATUS, PAID_AFTER_CLOSE, PK, PREPAY_LEASE_UNTIL, SK, TTL,
-    order_from_item, order_key, payment_item, req_str,
+    order_from_item, order_key, payment_item, refund_totals, refund_totals_none, req_str,
 };
 use super::{DynamoOrderStore, TRANSACTION_ATTEMPTS, back_off, invalid, s, sdk_error};
 use crate::adapters::keys::{idempotency_pk, time_key};
@@ -151,25 +151,58 @@ impl OrderCreator for DynamoOrderStore {
 const SETTLE_ATTEMPTS: u32 = 4;
 
 impl DynamoOrderStore {
-    /// `SET` the paid order's attributes, conditional on the order still being `from`.
+    /// `SET` the paid order's attributes, conditional on the order still being as `expected` says
+    /// (its status and refund totals), or `NOTPAY` without refunds when nothing was read yet.
+    /// The status written is the decision's: `SUCCESS`, or a refund state if WeChat Pay reported
+    /// refunds before the payment was recorded.
     fn settle_update(
         &self,
         order_no: &OrderNo,
         settlement: &Settlement,
-        from: OrderStatus,
+        expected: Option<&Order>,
     ) -> Result<Update, StoreError> {
+        let (from, target, totals) = match expected {
+            Some(current) => {
+                let target = match transition::settle(current, settlement) {
+                    SettleDecision::Settle(new) | SettleDecision::SettleAfterClose(new) => {
+                        new.order_status
+                    }
+                    SettleDecision::AlreadySettled | SettleDecision::DoublePayment => {
+                        return Err(StoreError::Contention);
+                    }
+                };
+                (current.order_status, target, refund_totals(current))
+            }
+            None => (
+                OrderStatus::Notpay,
+                OrderStatus::Success,
+                refund_totals_none(),
+            ),
+        };
         let mut expression =
             String::from("SET #status = :success, transactionId = :tx, updatedAt = :now");
+        let mut condition = String::from("#status = :from");
         let mut update = Update::builder()
             .table_name(self.table.as_ref())
             .set_key(Some(order_key(order_no)))
-            .condition_expression("#status = :from")
             .expression_attribute_names("#status", ORDER_STATUS)
-            .expression_attribute_values(":success", s(OrderStatus::Success.as_str()))
+            .expression_attribute_values(":success", s(target.as_str()))
             .expression_attribute_values(":from", s(from.as_str()))
             .expression_attribute_values(":tx", s(&settlement.record.transaction_id))
             .expression_attribute_values(":now", s(time_key(settlement.settled_at)?))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (i, (name, value)) in totals.into_iter().enumerate() {
+            let placeholder = format!(":total{i}");
+            if value == 0 {
+                condition.push_str(&format!(
+                    " AND (attribute_not_exists({name}) OR {name} = {placeholder})"
+                ));
+            } else {
+                condition.push_str(&format!(" AND {name} = {placeholder}"));
+            }
+            update = update
+                .expression_attribute_values(placeholder, AttributeValue::N(value.to_string()));
+        }
         if let Some(at) = settlement.success_time {
             expression.push_str(", successTime = :paid");
             update = update.expression_attribute_values(":paid", s(time_key(at)?));
@@ -186,6 +219,7 @@ impl DynamoOrderStore {
             " REMOVE pendingPk, pendingSk, {PREPAY_LEASE_UNTIL}"
         ));
         update
+            .condition_expression(condition)
             .update_expression(expression)
             .build()
             .map_err(invalid)
@@ -221,7 +255,7 @@ impl OrderSettler for DynamoOrderStore {
         order_no: &OrderNo,
         settlement: &Settlement,
     ) -> Result<SettleOutcome, StoreError> {
-        let mut from = OrderStatus::Notpay;
+        let mut expected: Option<Order> = None;
         for _ in 0..SETTLE_ATTEMPTS {
             let record = Put::builder()
                 .table_name(self.table.as_ref())
@@ -231,7 +265,7 @@ impl OrderSettler for DynamoOrderStore {
                 .map_err(invalid)?;
             let items = vec![
                 TransactWriteItem::builder()
-                    .update(self.settle_update(order_no, settlement, from)?)
+                    .update(self.settle_update(order_no, settlement, expected.as_ref())?)
                     .build(),
                 TransactWriteItem::builder().put(record).build(),
             ];
@@ -240,7 +274,10 @@ impl OrderSettler for DynamoOrderStore {
                     let order = self.get_order(order_no).await?.ok_or_else(|| {
                         StoreError::Corrupt(format!("settled order {order_no} vanished"))
                     })?;
-                    return Ok(if from.is_pending() {
+                    let from_pending = expected
+                        .as_ref()
+                        .is_none_or(|order| order.order_status.is_pending());
+                    return Ok(if from_pending {
                         SettleOutcome::Settled(order)
                     } else {
                         SettleOutcome::SettledAfterClose(order)
@@ -266,7 +303,7 @@ impl OrderSettler for DynamoOrderStore {
                     return Ok(SettleOutcome::DoublePayment(current));
                 }
                 SettleDecision::Settle(_) | SettleDecision::SettleAfterClose(_) => {
-                    from = current.order_status;
+                    expected = Some(current);
                 }
             }
         }

@@ -8,7 +8,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{
-    BUYER_HASH, BY_BUYER_INDEX, CREATED_AT, PENDING_INDEX, PENDING_PK, PENDING_SK, PK, SK, TTL,
+    BUYER_HASH, BY_BUYER_INDEX, CREATED_AT, PENDING_INDEX, PENDING_PK, PENDING_SK, PK,
+    REFUNDING_INDEX, REFUNDING_PK, REFUNDING_SK, SK, TTL,
 };
 use super::sdk_error;
 use crate::ports::StoreError;
@@ -48,8 +49,9 @@ fn index(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, St
         .map_err(invalid)
 }
 
-/// Creates `table` (on-demand): key `pk`/`sk`, GSIs `pending` (`pendingPk`, `pendingSk`) and
-/// `byBuyer` (`buyerHash`, `createdAt`), both projecting all attributes, and TTL on `ttl`.
+/// Creates `table` (on-demand): key `pk`/`sk`, GSIs `pending` (`pendingPk`, `pendingSk`),
+/// `byBuyer` (`buyerHash`, `createdAt`) and `refunding` (`refundingPk`, `refundingSk`), all
+/// projecting all attributes, and TTL on `ttl`.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let mut request = client
         .create_table()
@@ -58,8 +60,18 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
         .global_secondary_indexes(index(PENDING_INDEX, PENDING_PK, PENDING_SK)?)
-        .global_secondary_indexes(index(BY_BUYER_INDEX, BUYER_HASH, CREATED_AT)?);
-    for name in [PK, SK, PENDING_PK, PENDING_SK, BUYER_HASH, CREATED_AT] {
+        .global_secondary_indexes(index(BY_BUYER_INDEX, BUYER_HASH, CREATED_AT)?)
+        .global_secondary_indexes(index(REFUNDING_INDEX, REFUNDING_PK, REFUNDING_SK)?);
+    for name in [
+        PK,
+        SK,
+        PENDING_PK,
+        PENDING_SK,
+        BUYER_HASH,
+        CREATED_AT,
+        REFUNDING_PK,
+        REFUNDING_SK,
+    ] {
         request = request.attribute_definitions(attribute(name)?);
     }
     request.send().await.map_err(sdk_error)?;

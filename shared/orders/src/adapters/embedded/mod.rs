@@ -2,6 +2,7 @@
 //! key-value store, in one file under a directory. Write transactions are serialized by redb, so each
 //! read-check-write below is atomic; blocking work runs on `spawn_blocking`.
 
+mod refunds;
 mod tables;
 
 use std::ops::Bound;
@@ -177,10 +178,10 @@ impl EmbeddedOrderStore {
 
 fn create_tables(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write().map_err(unavailable)?;
-    for table in [ORDERS, PAYMENTS, PRODUCTS, IDEMPOTENCY, EVIDENCE] {
+    for table in [ORDERS, PAYMENTS, PRODUCTS, IDEMPOTENCY, EVIDENCE, REFUNDS] {
         txn.open_table(table).map_err(unavailable)?;
     }
-    for table in [PENDING, BY_BUYER] {
+    for table in [PENDING, BY_BUYER, REFUND_KEYS, OPEN_REFUNDS] {
         txn.open_table(table).map_err(unavailable)?;
     }
     txn.commit().map_err(unavailable)

@@ -16,3 +16,10 @@ pub(super) const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("
 pub(super) const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency");
 /// `{outTradeNo}#{transactionId}#{reason}` → evidence of a refused transaction (JSON).
 pub(super) const EVIDENCE: TableDefinition<&str, &[u8]> = TableDefinition::new("evidence");
+/// `{orderNo}#{outRefundNo}` → refund (JSON).
+pub(super) const REFUNDS: TableDefinition<&str, &[u8]> = TableDefinition::new("refunds");
+/// `{orderNo}#{idempotencyKey}` → `outRefundNo`.
+pub(super) const REFUND_KEYS: TableDefinition<&str, &str> = TableDefinition::new("refund_keys");
+/// `{createdAt}#{orderNo}#{outRefundNo}` → `{orderNo}#{outRefundNo}`, only for open refunds (the
+/// `refunding` index).
+pub(super) const OPEN_REFUNDS: TableDefinition<&str, &str> = TableDefinition::new("open_refunds");

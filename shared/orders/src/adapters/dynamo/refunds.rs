@@ -1,0 +1,450 @@
+//! Refunds in DynamoDB: `REFUND#{outRefundNo}` items under the order, `REFUNDKEY#{key}` items naming
+//! the refund an idempotency key made, and the sparse `refunding` GSI of open refunds. Each change
+//! reads the order and the refund, asks [`domain::refund`](crate::domain::refund), and writes both
+//! in one `TransactWriteItems` conditioned on what was read (the order's status and refund totals,
+//! the refund's state), retrying from a fresh read when another change got there first.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
+};
+use time::OffsetDateTime;
+
+use super::item::{
+    Item, ORDER_STATUS, PK, REFUNDING_INDEX, REFUNDING_PK, REFUNDING_SK, SK, order_key,
+    refund_from_item, refund_item, refund_totals, req_str,
+};
+use super::settle::{Transacted, failed, transact};
+use super::{DynamoOrderStore, TRANSACTION_ATTEMPTS, back_off, invalid, s, sdk_error};
+use crate::adapters::keys::{
+    PENDING_SHARDS, order_pk, refund_key_sk, refund_sk, refunding_pk, split_open_refund, time_key,
+};
+use crate::domain::refund::{self, AskDecision, RefundAsk, RefundReport, ReportDecision};
+use crate::domain::{Order, OrderNo, Refund, RefundNo};
+use crate::ports::{
+    AskOutcome, Cursor, OpenRefundLister, OrderReader, Page, PageRequest, RefundReader,
+    RefundRecorder, RefundRequester, RejectOutcome, ReportOutcome, StoreError,
+};
+
+/// What one attempt decided to write.
+enum Plan<T> {
+    /// Write these items; on success the outcome is `T`.
+    Write(Vec<TransactWriteItem>, T),
+    /// Nothing to write: this is the outcome.
+    Done(T),
+}
+
+impl DynamoOrderStore {
+    /// The update of the order's status and refund totals from `old` to `new`, conditioned on
+    /// `old`'s status and totals (a zero total may be absent).
+    fn totals_update(&self, old: &Order, new: &Order) -> Result<Update, StoreError> {
+        let mut conditions = vec!["#status = :old_status".to_owned()];
+        let mut sets = vec![
+            "#status = :new_status".to_owned(),
+            "updatedAt = :now".to_owned(),
+        ];
+        let mut update = Update::builder()
+            .table_name(self.table.as_ref())
+            .set_key(Some(order_key(&old.order_no)))
+            .expression_attribute_names("#status", ORDER_STATUS)
+            .expression_attribute_values(":old_status", s(old.order_status.as_str()))
+            .expression_attribute_values(":new_status", s(new.order_status.as_str()))
+            .expression_attribute_values(":now", s(time_key(new.updated_at)?));
+        for (i, ((name, before), (_, after))) in refund_totals(old)
+            .into_iter()
+            .zip(refund_totals(new))
+            .enumerate()
+        {
+            let was = format!(":was{i}");
+            if before == 0 {
+                conditions.push(format!("(attribute_not_exists({name}) OR {name} = {was})"));
+            } else {
+                conditions.push(format!("{name} = {was}"));
+            }
+            let now = format!(":is{i}");
+            sets.push(format!("{name} = {now}"));
+            update = update
+                .expression_attribute_values(was, AttributeValue::N(before.to_string()))
+                .expression_attribute_values(now, AttributeValue::N(after.to_string()));
+        }
+        update
+            .condition_expression(conditions.join(" AND "))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .build()
+            .map_err(invalid)
+    }
+
+    /// The put of `refund`: new (conditioned on its absence) or replacing `old` (conditioned on
+    /// `old`'s state).
+    fn refund_put(&self, old: Option<&Refund>, refund: &Refund) -> Result<Put, StoreError> {
+        let put = Put::builder()
+            .table_name(self.table.as_ref())
+            .set_item(Some(refund_item(refund)?));
+        let put = match old {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(old) => put
+                .condition_expression("refundState = :held")
+                .expression_attribute_values(":held", s(old.state.as_str())),
+        };
+        put.build().map_err(invalid)
+    }
+
+    /// The order and the refund, replacing `old_order` and `old_refund`.
+    fn both(
+        &self,
+        old_order: &Order,
+        order: &Order,
+        old_refund: Option<&Refund>,
+        refund: &Refund,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        Ok(vec![
+            TransactWriteItem::builder()
+                .update(self.totals_update(old_order, order)?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(self.refund_put(old_refund, refund)?)
+                .build(),
+        ])
+    }
+
+    /// Runs `plan` from fresh reads until its write commits or it needs none.
+    async fn refund_change<T, F, Fut>(&self, mut plan: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Plan<T>, StoreError>>,
+    {
+        for attempt in 0..TRANSACTION_ATTEMPTS {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
+            match plan().await? {
+                Plan::Done(outcome) => return Ok(outcome),
+                Plan::Write(items, outcome) => match transact(self, items).await? {
+                    Transacted::Committed => return Ok(outcome),
+                    // Something changed since the read: read again and decide again.
+                    Transacted::Cancelled(_) => {}
+                },
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    /// The refund number an idempotency key named on this order, if any.
+    async fn refund_named_by(
+        &self,
+        order_no: &OrderNo,
+        key: &str,
+    ) -> Result<Option<RefundNo>, StoreError> {
+        let item = self
+            .get_item(HashMap::from([
+                (PK.to_owned(), s(order_pk(order_no))),
+                (SK.to_owned(), s(refund_key_sk(key))),
+            ]))
+            .await?;
+        item.map(|item| {
+            let number = req_str(&item, "outRefundNo")?;
+            RefundNo::parse(number)
+                .map_err(|_| StoreError::Corrupt(format!("idempotency key names {number}")))
+        })
+        .transpose()
+    }
+
+    /// The refund the key named, which must exist.
+    async fn existing_refund(
+        &self,
+        order_no: &OrderNo,
+        number: &RefundNo,
+    ) -> Result<AskOutcome, StoreError> {
+        match self.get_refund(order_no, number).await? {
+            Some(found) => Ok(AskOutcome::Existing(found)),
+            None => Err(StoreError::Corrupt(format!(
+                "idempotency key names missing refund {number}"
+            ))),
+        }
+    }
+}
+
+impl RefundRequester for DynamoOrderStore {
+    async fn ask_refund(
+        &self,
+        order_no: &OrderNo,
+        ask: &RefundAsk,
+    ) -> Result<AskOutcome, StoreError> {
+        for attempt in 0..TRANSACTION_ATTEMPTS {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
+            if let Some(key) = &ask.idempotency_key
+                && let Some(number) = self.refund_named_by(order_no, key).await?
+            {
+                return self.existing_refund(order_no, &number).await;
+            }
+            let Some(order) = self.get_order(order_no).await? else {
+                return Ok(AskOutcome::NotFound);
+            };
+            let (new, refund) = match refund::ask(&order, ask) {
+                AskDecision::Refused(why) => return Ok(AskOutcome::Refused { order, why }),
+                AskDecision::Reserve { order: new, refund } => (new, refund),
+            };
+            let mut items = self.both(&order, &new, None, &refund)?;
+            if let Some(key) = &ask.idempotency_key {
+                let key_put = Put::builder()
+                    .table_name(self.table.as_ref())
+                    .set_item(Some(HashMap::from([
+                        (PK.to_owned(), s(order_pk(order_no))),
+                        (SK.to_owned(), s(refund_key_sk(key))),
+                        ("outRefundNo".to_owned(), s(refund.out_refund_no.as_str())),
+                    ])))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map_err(invalid)?;
+                items.push(TransactWriteItem::builder().put(key_put).build());
+            }
+            match transact(self, items).await? {
+                Transacted::Committed => {
+                    return Ok(AskOutcome::Reserved { order: new, refund });
+                }
+                Transacted::Cancelled(reasons) => {
+                    if ask.idempotency_key.is_some() && failed(&reasons, 2).is_some() {
+                        // Another request with the same key won: the next round returns its refund.
+                        continue;
+                    }
+                }
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    async fn reject_refund(
+        &self,
+        order_no: &OrderNo,
+        out_refund_no: &RefundNo,
+        failure: &str,
+        at: OffsetDateTime,
+    ) -> Result<RejectOutcome, StoreError> {
+        self.refund_change(|| async move {
+            let (Some(order), Some(held)) = (
+                self.get_order(order_no).await?,
+                self.get_refund(order_no, out_refund_no).await?,
+            ) else {
+                return Ok(Plan::Done(RejectOutcome::NotFound));
+            };
+            Ok(match refund::reject(&order, &held, failure, at) {
+                Some((new_order, new_refund)) => Plan::Write(
+                    self.both(&order, &new_order, Some(&held), &new_refund)?,
+                    RejectOutcome::Rejected {
+                        order: new_order,
+                        refund: new_refund,
+                    },
+                ),
+                None => Plan::Done(RejectOutcome::NotSubmitting(held)),
+            })
+        })
+        .await
+    }
+}
+
+impl RefundRecorder for DynamoOrderStore {
+    async fn apply_refund_report(
+        &self,
+        order_no: &OrderNo,
+        out_refund_no: &RefundNo,
+        report: &RefundReport,
+    ) -> Result<ReportOutcome, StoreError> {
+        self.refund_change(|| async move {
+            let Some(order) = self.get_order(order_no).await? else {
+                return Ok(Plan::Done(ReportOutcome::OrderNotFound));
+            };
+            let Some(held) = self.get_refund(order_no, out_refund_no).await? else {
+                let (new_order, new_refund) =
+                    refund::record_external(&order, out_refund_no.clone(), report);
+                return Ok(Plan::Write(
+                    self.both(&order, &new_order, None, &new_refund)?,
+                    ReportOutcome::RecordedExternal {
+                        order: new_order,
+                        refund: new_refund,
+                    },
+                ));
+            };
+            Ok(match refund::report(&order, &held, report) {
+                ReportDecision::Apply {
+                    order: new_order,
+                    refund: new_refund,
+                } => Plan::Write(
+                    self.both(&order, &new_order, Some(&held), &new_refund)?,
+                    ReportOutcome::Applied {
+                        order: new_order,
+                        refund: new_refund,
+                        before: held.state,
+                    },
+                ),
+                ReportDecision::Unchanged => Plan::Done(ReportOutcome::Unchanged(held)),
+                ReportDecision::Conflict => Plan::Done(ReportOutcome::Conflict(held)),
+            })
+        })
+        .await
+    }
+}
+
+impl RefundReader for DynamoOrderStore {
+    async fn get_refund(
+        &self,
+        order_no: &OrderNo,
+        out_refund_no: &RefundNo,
+    ) -> Result<Option<Refund>, StoreError> {
+        self.get_item(HashMap::from([
+            (PK.to_owned(), s(order_pk(order_no))),
+            (SK.to_owned(), s(refund_sk(out_refund_no))),
+        ]))
+        .await?
+        .map(|item| refund_from_item(&item))
+        .transpose()
+    }
+
+    async fn refunds_of(&self, order_no: &OrderNo) -> Result<Vec<Refund>, StoreError> {
+        let mut refunds = Vec::new();
+        let mut start_key: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(self.table.as_ref())
+                .key_condition_expression("pk = :pk AND begins_with(sk, :refund)")
+                .expression_attribute_values(":pk", s(order_pk(order_no)))
+                .expression_attribute_values(":refund", s("REFUND#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            self.count_capacity(
+                u64::try_from(output.scanned_count()).unwrap_or(0),
+                output.consumed_capacity(),
+            );
+            for item in output.items() {
+                refunds.push(refund_from_item(item)?);
+            }
+            match output.last_evaluated_key {
+                Some(key) => start_key = Some(key),
+                None => return Ok(refunds),
+            }
+        }
+    }
+}
+
+/// Position in the open-refund listing: a shard, and the last `refundingSk` read in it (if any).
+struct OpenPosition {
+    shard: u32,
+    after: Option<String>,
+}
+
+impl OpenPosition {
+    fn encode(&self) -> Cursor {
+        Cursor::encode(&format!(
+            "r|{}|{}",
+            self.shard,
+            self.after.as_deref().unwrap_or_default()
+        ))
+    }
+
+    fn decode(cursor: &Cursor) -> Result<Self, StoreError> {
+        let text = cursor.decode()?;
+        let rest = text.strip_prefix("r|").ok_or(StoreError::InvalidCursor)?;
+        let (shard, after) = rest.split_once('|').ok_or(StoreError::InvalidCursor)?;
+        let shard: u32 = shard.parse().map_err(|_| StoreError::InvalidCursor)?;
+        if shard >= PENDING_SHARDS {
+            return Err(StoreError::InvalidCursor);
+        }
+        let after = if after.is_empty() {
+            None
+        } else {
+            split_open_refund(after)?;
+            Some(after.to_owned())
+        };
+        Ok(Self { shard, after })
+    }
+}
+
+impl OpenRefundLister for DynamoOrderStore {
+    async fn list_open_refunds(
+        &self,
+        created_before: OffsetDateTime,
+        page: &PageRequest,
+    ) -> Result<Page<Refund>, StoreError> {
+        let cutoff = time_key(created_before)?;
+        let limit = page.clamped_limit() as usize;
+        let mut position = match &page.cursor {
+            Some(cursor) => OpenPosition::decode(cursor)?,
+            None => OpenPosition {
+                shard: 0,
+                after: None,
+            },
+        };
+        let mut refunds = Vec::new();
+        loop {
+            let start_key = match &position.after {
+                Some(after) => {
+                    let (_, order_no, number) = split_open_refund(after)?;
+                    Some(HashMap::from([
+                        (PK.to_owned(), s(order_pk(&order_no))),
+                        (SK.to_owned(), s(refund_sk(&number))),
+                        (REFUNDING_PK.to_owned(), s(refunding_pk(position.shard))),
+                        (REFUNDING_SK.to_owned(), s(after.clone())),
+                    ]))
+                }
+                None => None,
+            };
+            let output = self
+                .client
+                .query()
+                .table_name(self.table.as_ref())
+                .index_name(REFUNDING_INDEX)
+                .key_condition_expression(format!(
+                    "{REFUNDING_PK} = :shard AND {REFUNDING_SK} < :cutoff"
+                ))
+                .expression_attribute_values(":shard", s(refunding_pk(position.shard)))
+                .expression_attribute_values(":cutoff", s(cutoff.clone()))
+                .limit(i32::try_from(limit - refunds.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start_key)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            self.count_capacity(
+                u64::try_from(output.scanned_count()).unwrap_or(0),
+                output.consumed_capacity(),
+            );
+            for item in output.items() {
+                refunds.push(refund_from_item(item)?);
+            }
+            let continues_at = match &output.last_evaluated_key {
+                Some(key) => Some(req_str(key, REFUNDING_SK)?.to_owned()),
+                None => None,
+            };
+            position = match continues_at {
+                Some(after) => OpenPosition {
+                    shard: position.shard,
+                    after: Some(after),
+                },
+                None if position.shard + 1 < PENDING_SHARDS => OpenPosition {
+                    shard: position.shard + 1,
+                    after: None,
+                },
+                None => {
+                    return Ok(Page {
+                        items: refunds,
+                        next: None,
+                    });
+                }
+            };
+            if refunds.len() >= limit {
+                return Ok(Page {
+                    items: refunds,
+                    next: Some(position.encode()),
+                });
+            }
+        }
+    }
+}
