@@ -1,9 +1,10 @@
 //! [`PaymentGateway`] for the `wxpay` client.
 
 use wxpay::models::{NativePrepayRequest, Transaction};
+use wxpay::refund::{Refund, RefundRequest};
 use wxpay::{Client, ClientError};
 
-use crate::ports::{GatewayError, PaymentGateway};
+use crate::ports::{GatewayError, PaymentGateway, RefundGateway};
 
 /// Sorts a client error into what the order services act on.
 pub fn gateway_error(err: ClientError) -> GatewayError {
@@ -65,6 +66,26 @@ impl PaymentGateway for Client {
     }
 }
 
+impl RefundGateway for Client {
+    async fn refund(&self, request: &RefundRequest) -> Result<Refund, GatewayError> {
+        Client::refund(self, request).await.map_err(gateway_error)
+    }
+
+    async fn query_refund(&self, out_refund_no: &str) -> Result<Option<Refund>, GatewayError> {
+        match Client::query_refund(self, out_refund_no).await {
+            Ok(refund) => Ok(Some(refund)),
+            Err(err) if is_unknown_refund(&err) => Ok(None),
+            Err(err) => Err(gateway_error(err)),
+        }
+    }
+}
+
+/// Whether a refund query's error says WeChat Pay has no refund by that number: a 404 whose body
+/// says `RESOURCE_NOT_EXISTS` (any other 404 is no proof).
+fn is_unknown_refund(err: &ClientError) -> bool {
+    matches!(err, ClientError::Api { status: 404, code, .. } if code == "RESOURCE_NOT_EXISTS")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +115,14 @@ mod tests {
                 "a 404 without ORDER_NOT_EXIST, or that code without a 404, is no proof"
             );
         }
+    }
+
+    #[test]
+    fn only_a_404_that_says_resource_not_exists_means_unknown_refund() {
+        assert!(is_unknown_refund(&api(404, "RESOURCE_NOT_EXISTS")));
+        assert!(!is_unknown_refund(&api(404, "")));
+        assert!(!is_unknown_refund(&api(400, "RESOURCE_NOT_EXISTS")));
+        assert!(!is_unknown_refund(&ClientError::Timeout));
     }
 
     #[test]

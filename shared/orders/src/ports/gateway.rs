@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use wxpay::models::{NativePrepayRequest, Transaction};
+use wxpay::refund::{Refund, RefundRequest};
 
 /// A failed call to WeChat Pay, sorted by what the caller should do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,4 +66,21 @@ pub trait PaymentGateway: Send + Sync {
         &self,
         out_trade_no: &str,
     ) -> impl Future<Output = Result<(), GatewayError>> + Send;
+}
+
+/// The WeChat Pay refund operations (§7).
+pub trait RefundGateway: Send + Sync {
+    /// Asks for a refund. Success means accepted (usually `PROCESSING`). A retry with the same
+    /// `out_refund_no` refunds once.
+    fn refund(
+        &self,
+        request: &RefundRequest,
+    ) -> impl Future<Output = Result<Refund, GatewayError>> + Send;
+
+    /// Queries a refund by `out_refund_no`; `Ok(None)` when WeChat Pay has none by that number (a
+    /// 404 whose body says `RESOURCE_NOT_EXISTS`).
+    fn query_refund(
+        &self,
+        out_refund_no: &str,
+    ) -> impl Future<Output = Result<Option<Refund>, GatewayError>> + Send;
 }

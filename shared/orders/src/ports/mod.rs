@@ -5,7 +5,7 @@ pub mod page;
 pub mod refund;
 pub mod store;
 
-pub use gateway::{GatewayError, PaymentGateway};
+pub use gateway::{GatewayError, PaymentGateway, RefundGateway};
 pub use page::{Cursor, Page, PageRequest};
 pub use refund::{
     AskOutcome, OpenRefundLister, RefundReader, RefundRecorder, RefundRequester, RejectOutcome,

@@ -5,12 +5,14 @@
 pub mod cancel;
 pub mod close;
 pub mod place;
+pub mod refund;
 pub mod settle;
 pub mod sweep;
 
 pub use cancel::{CancelError, CancelResult, cancel_order};
 pub use close::{CloseError, Confirmed, close_confirmed};
 pub use place::{PlaceOrderError, PlaceOrderRequest, PlacedOrder, place_native_order};
+pub use refund::{RefundCommand, RefundError, RefundResult, request_refund};
 pub use settle::{Mismatch, SettleError, SettleResult, settle_transaction};
 pub use sweep::{SweepReport, sweep_pending};
 

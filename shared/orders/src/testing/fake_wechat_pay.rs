@@ -19,10 +19,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::ports::{GatewayError, PaymentGateway};
+use crate::ports::{GatewayError, PaymentGateway, RefundGateway};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use wxpay::models::{NativePrepayRequest, Payer, TradeState, Transaction, TransactionAmount};
+use wxpay::refund::{Refund, RefundAmount, RefundRequest, RefundStatus};
 use wxpay::{Clock, FixedClock};
 
 /// What closing a paid order answers. Either way the order stays paid.
@@ -130,6 +131,20 @@ struct State {
     next_code: u64,
     prepay_log: Vec<PrepayRecord>,
     query_log: Vec<QueryRecord>,
+    refunds: HashMap<String, FakeRefund>,
+    refund_fault: Option<GatewayError>,
+    refund_answers_lost: bool,
+    refund_calls: usize,
+}
+
+/// A refund as WeChat Pay holds it.
+#[derive(Debug, Clone)]
+struct FakeRefund {
+    request: RefundRequest,
+    out_trade_no: String,
+    transaction_id: String,
+    refund_id: String,
+    status: RefundStatus,
 }
 
 /// The fake. Cheap to clone; clones share state.
@@ -219,7 +234,46 @@ impl FakeWeChatPay {
             .unwrap_or_else(|p| p.into_inner()) = by;
     }
 
+    /// Refund requests fail with `fault` before WeChat Pay acts on them (nothing is created).
+    pub fn fail_refunds_with(&self, fault: Option<GatewayError>) {
+        self.lock().refund_fault = fault;
+    }
+
+    /// Refund requests are processed but their answers lost ([`GatewayError::Timeout`]).
+    pub fn lose_refund_answers(&self, lost: bool) {
+        self.lock().refund_answers_lost = lost;
+    }
+
     // ---- WeChat Pay's side of the world ----
+
+    /// Ends every `PROCESSING` refund with `outcome` (`SUCCESS`, `CLOSED` or `ABNORMAL`), as
+    /// WeChat Pay does after a while; returns how many ended.
+    pub fn finish_refunds(&self, outcome: RefundStatus) -> usize {
+        let mut state = self.lock();
+        let mut ended = 0;
+        for refund in state.refunds.values_mut() {
+            if refund.status == RefundStatus::Processing {
+                refund.status = outcome.clone();
+                ended += 1;
+            }
+        }
+        ended
+    }
+
+    /// WeChat Pay's view of a refund, as query and notification carry it.
+    pub fn refund_of(&self, out_refund_no: &str) -> Option<Refund> {
+        self.lock().refunds.get(out_refund_no).map(to_refund)
+    }
+
+    /// Fen refunded at WeChat Pay for `out_trade_no`: refunds that are not `CLOSED`.
+    pub fn refunded_total(&self, out_trade_no: &str) -> i64 {
+        refunded_locked(&self.lock(), out_trade_no)
+    }
+
+    /// Refund requests received (including refused and failed ones).
+    pub fn refund_calls(&self) -> usize {
+        self.lock().refund_calls
+    }
 
     /// Prepays that timed out with [`PrepayTimeout::LandsLate`] reach WeChat Pay now.
     pub fn land_late_prepays(&self) {
@@ -424,6 +478,112 @@ fn log_prepay(
     });
 }
 
+/// Fen of the order's refunds that are not `CLOSED`.
+fn refunded_locked(state: &State, out_trade_no: &str) -> i64 {
+    state
+        .refunds
+        .values()
+        .filter(|r| r.out_trade_no == out_trade_no && r.status != RefundStatus::Closed)
+        .map(|r| r.request.amount.refund)
+        .sum()
+}
+
+fn refused(status: u16, code: &str, message: &str) -> GatewayError {
+    GatewayError::Rejected {
+        status,
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+/// What WeChat Pay does with a refund request (the simulator's rules): the same number with the
+/// same parameters is the same refund; only paid orders, within what is left, 50 at most.
+fn process_refund(state: &mut State, request: &RefundRequest) -> Result<Refund, GatewayError> {
+    if let Some(existing) = state.refunds.get(&request.out_refund_no) {
+        if existing.request == *request {
+            return Ok(to_refund(existing));
+        }
+        return Err(refused(400, "INVALID_REQUEST", "重入参数不一致"));
+    }
+    let order = state.orders.values().find(|order| {
+        match (&request.transaction_id, &request.out_trade_no) {
+            (Some(id), _) => order.transaction_id.as_deref() == Some(id.as_str()),
+            (None, Some(number)) => order.request.out_trade_no == *number,
+            (None, None) => false,
+        }
+    });
+    let Some(order) = order else {
+        return Err(refused(404, "RESOURCE_NOT_EXISTS", "订单不存在"));
+    };
+    if !matches!(order.state, TradeState::Success | TradeState::Refund) {
+        return Err(refused(400, "INVALID_REQUEST", "订单状态不正确"));
+    }
+    if request.amount.total != order.paid_total {
+        return Err(refused(400, "PARAM_ERROR", "订单金额与原订单不一致"));
+    }
+    let out_trade_no = order.request.out_trade_no.clone();
+    let transaction_id = order.transaction_id.clone().unwrap_or_default();
+    let count = state
+        .refunds
+        .values()
+        .filter(|r| r.out_trade_no == out_trade_no)
+        .count();
+    if count >= 50 {
+        return Err(refused(403, "RULE_LIMIT", "退款次数超过限制"));
+    }
+    if request.amount.refund > order.paid_total - refunded_locked(state, &out_trade_no) {
+        return Err(refused(
+            400,
+            "INVALID_REQUEST",
+            "申请退款金额超过订单可退金额",
+        ));
+    }
+    state.next_id += 1;
+    let refund = FakeRefund {
+        request: request.clone(),
+        out_trade_no: out_trade_no.clone(),
+        transaction_id,
+        refund_id: format!("5030000000202405010{:010}", state.next_id),
+        status: RefundStatus::Processing,
+    };
+    let answer = to_refund(&refund);
+    state.refunds.insert(request.out_refund_no.clone(), refund);
+    if let Some(order) = state.orders.get_mut(&out_trade_no) {
+        order.state = TradeState::Refund;
+    }
+    Ok(answer)
+}
+
+fn to_refund(refund: &FakeRefund) -> Refund {
+    Refund {
+        refund_id: refund.refund_id.clone(),
+        out_refund_no: refund.request.out_refund_no.clone(),
+        transaction_id: refund.transaction_id.clone(),
+        out_trade_no: refund.out_trade_no.clone(),
+        channel: Some("ORIGINAL".into()),
+        user_received_account: Some("支付用户零钱".into()),
+        success_time: (refund.status == RefundStatus::Success)
+            .then(|| "2024-05-01T09:00:00+08:00".into()),
+        create_time: Some("2024-05-01T08:30:00+08:00".into()),
+        status: refund.status.clone(),
+        funds_account: Some("AVAILABLE".into()),
+        amount: RefundAmount {
+            total: refund.request.amount.total,
+            refund: refund.request.amount.refund,
+            payer_total: Some(refund.request.amount.total),
+            payer_refund: Some(refund.request.amount.refund),
+            settlement_refund: None,
+            settlement_total: None,
+            discount_refund: None,
+            currency: Some("CNY".into()),
+            refund_fee: None,
+            from: None,
+        },
+        promotion_detail: None,
+        extra: Default::default(),
+    }
+}
+
 fn to_transaction(order: &FakeOrder) -> Transaction {
     let paid = order.state == TradeState::Success;
     let desc = match order.state {
@@ -568,5 +728,24 @@ impl PaymentGateway for FakeWeChatPay {
                 ClosePaidAnswer::NoContent => Ok(()),
             },
         }
+    }
+}
+
+impl RefundGateway for FakeWeChatPay {
+    async fn refund(&self, request: &RefundRequest) -> Result<Refund, GatewayError> {
+        let mut state = self.lock();
+        state.refund_calls += 1;
+        if let Some(fault) = state.refund_fault.clone() {
+            return Err(fault);
+        }
+        let answer = process_refund(&mut state, request);
+        if state.refund_answers_lost {
+            return Err(GatewayError::Timeout);
+        }
+        answer
+    }
+
+    async fn query_refund(&self, out_refund_no: &str) -> Result<Option<Refund>, GatewayError> {
+        Ok(self.lock().refunds.get(out_refund_no).map(to_refund))
     }
 }

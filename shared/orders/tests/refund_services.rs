@@ -1,0 +1,284 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The refund service against the embedded store (in memory) and the in-memory WeChat Pay: a
+//! refund is reserved, sent once under our number, and released only when WeChat Pay confirms it
+//! holds none.
+
+use std::sync::Arc;
+
+use orders::OrdersConfig;
+use orders::adapters::EmbeddedOrderStore;
+use orders::domain::refund::RefundRefusal;
+use orders::domain::{Order, OrderNoGenerator, OrderStatus, Product, RefundOrigin, RefundState};
+use orders::ports::{GatewayError, OrderReader, ProductCatalog, RefundReader};
+use orders::services::refund::{answer_report, apply_report};
+use orders::services::{
+    PlaceOrderRequest, RefundCommand, RefundError, place_native_order, request_refund,
+    settle_transaction,
+};
+use orders::testing::FakeWeChatPay;
+use time::OffsetDateTime;
+use time::macros::datetime;
+use wxpay::FixedClock;
+use wxpay::random::OsRandom;
+use wxpay::refund::RefundStatus;
+
+const T0: OffsetDateTime = datetime!(2024-05-01 00:00:00 UTC);
+const NOTIFY: &str = "https://shop.example/api/wx-pay/native/notify";
+
+struct World {
+    store: EmbeddedOrderStore,
+    wechat: FakeWeChatPay,
+    clock: Arc<FixedClock>,
+    config: OrdersConfig,
+}
+
+async fn world() -> World {
+    let store = EmbeddedOrderStore::in_memory().unwrap();
+    store
+        .put_product(&Product::new("2", "Rust 课程", 2999).unwrap())
+        .await
+        .unwrap();
+    let clock = Arc::new(FixedClock::new(T0));
+    World {
+        store,
+        wechat: FakeWeChatPay::new(Arc::clone(&clock)),
+        clock,
+        config: OrdersConfig::new("wxd678efh567hg6787", "1900007291", NOTIFY),
+    }
+}
+
+fn command(amount: i64, key: &str) -> RefundCommand {
+    RefundCommand {
+        amount,
+        reason: Some("课程取消".into()),
+        origin: RefundOrigin::Merchant,
+        requested_by: Some("local-admin".into()),
+        idempotency_key: Some(key.into()),
+    }
+}
+
+impl World {
+    /// A paid order of 2999 fen.
+    async fn paid(&self) -> Order {
+        let placed = place_native_order(
+            &self.store,
+            &self.wechat,
+            &*self.clock,
+            &OrderNoGenerator::new(OsRandom),
+            &self.config,
+            &PlaceOrderRequest {
+                product_id: "2".into(),
+                buyer: None,
+                idempotency_key: None,
+            },
+        )
+        .await
+        .unwrap();
+        let number = placed.order.order_no.to_string();
+        self.wechat.pay(&number).unwrap();
+        let transaction = self.wechat.transaction(&number).unwrap();
+        settle_transaction(&self.store, &*self.clock, &self.config, &transaction)
+            .await
+            .unwrap();
+        self.store
+            .get_order(&placed.order.order_no)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn refund(
+        &self,
+        order: &Order,
+        command: &RefundCommand,
+    ) -> Result<orders::services::RefundResult, RefundError> {
+        request_refund(
+            &self.store,
+            &self.wechat,
+            &*self.clock,
+            NOTIFY,
+            &order.order_no,
+            command,
+        )
+        .await
+    }
+
+    async fn order(&self, order: &Order) -> Order {
+        self.store
+            .get_order(&order.order_no)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_refund_is_accepted_then_finished_by_what_wechat_pay_reports() {
+    let w = world().await;
+    let order = w.paid().await;
+    let result = w.refund(&order, &command(1000, "k1")).await.unwrap();
+    assert_eq!(result.refund.state, RefundState::Processing);
+    assert!(result.refund.refund_id.is_some());
+    assert_eq!(result.order.order_status, OrderStatus::RefundProcessing);
+    assert_eq!(w.wechat.refunded_total(order.order_no.as_str()), 1000);
+
+    w.wechat.finish_refunds(RefundStatus::Success);
+    let answer = w
+        .wechat
+        .refund_of(result.refund.out_refund_no.as_str())
+        .unwrap();
+    let report = answer_report(&answer, T0).unwrap();
+    let done = apply_report(
+        &w.store,
+        &order.order_no,
+        &result.refund.out_refund_no,
+        &report,
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.refund.state, RefundState::Success);
+    assert_eq!(done.order.order_status, OrderStatus::PartiallyRefunded);
+
+    let rest = w.refund(&order, &command(1999, "k2")).await.unwrap();
+    w.wechat.finish_refunds(RefundStatus::Success);
+    let answer = w
+        .wechat
+        .refund_of(rest.refund.out_refund_no.as_str())
+        .unwrap();
+    let done = apply_report(
+        &w.store,
+        &order.order_no,
+        &rest.refund.out_refund_no,
+        &answer_report(&answer, T0).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.order.order_status, OrderStatus::Refunded);
+    assert_eq!(w.wechat.refunded_total(order.order_no.as_str()), 2999);
+}
+
+#[tokio::test]
+async fn the_same_key_gives_the_same_refund_and_refunds_once() {
+    let w = world().await;
+    let order = w.paid().await;
+    let first = w.refund(&order, &command(500, "same")).await.unwrap();
+    let again = w.refund(&order, &command(500, "same")).await.unwrap();
+    assert_eq!(first.refund.out_refund_no, again.refund.out_refund_no);
+    assert_eq!(
+        w.wechat.refund_calls(),
+        1,
+        "a processed refund is not sent again"
+    );
+    let other = w.refund(&order, &command(600, "same")).await;
+    assert!(
+        matches!(other, Err(RefundError::KeyReused { amount: 500 })),
+        "{other:?}"
+    );
+    assert_eq!(w.order(&order).await.refunded_fee, 500);
+}
+
+#[tokio::test]
+async fn a_lost_answer_leaves_the_refund_submitting_and_a_retry_refunds_once() {
+    let w = world().await;
+    let order = w.paid().await;
+    w.wechat.lose_refund_answers(true);
+    let first = w.refund(&order, &command(700, "lost")).await.unwrap();
+    assert_eq!(first.refund.state, RefundState::Submitting);
+    assert_eq!(
+        w.order(&order).await.refunded_fee,
+        700,
+        "the amount stays reserved"
+    );
+    w.wechat.lose_refund_answers(false);
+    let retried = w.refund(&order, &command(700, "lost")).await.unwrap();
+    assert_eq!(retried.refund.state, RefundState::Processing);
+    assert_eq!(
+        w.wechat.refund_calls(),
+        2,
+        "sent again, under the same number"
+    );
+    assert_eq!(
+        w.wechat.refunded_total(order.order_no.as_str()),
+        700,
+        "refunded once"
+    );
+}
+
+#[tokio::test]
+async fn a_failure_before_wechat_pay_leaves_it_submitting() {
+    let w = world().await;
+    let order = w.paid().await;
+    w.wechat
+        .fail_refunds_with(Some(GatewayError::Unavailable("503".into())));
+    let first = w.refund(&order, &command(100, "k")).await.unwrap();
+    assert_eq!(first.refund.state, RefundState::Submitting);
+    w.wechat.fail_refunds_with(None);
+    let retried = w.refund(&order, &command(100, "k")).await.unwrap();
+    assert_eq!(retried.refund.state, RefundState::Processing);
+}
+
+#[tokio::test]
+async fn a_refusal_confirmed_by_a_query_releases_the_amount() {
+    let w = world().await;
+    let order = w.paid().await;
+    // Refunded by hand at WeChat Pay meanwhile: WeChat Pay has less left than we think.
+    w.wechat.fail_refunds_with(Some(GatewayError::Rejected {
+        status: 400,
+        code: "INVALID_REQUEST".into(),
+        message: "申请退款金额超过订单可退金额".into(),
+    }));
+    let refused = w.refund(&order, &command(2999, "k")).await;
+    assert!(
+        matches!(&refused, Err(RefundError::Rejected { code, .. }) if code == "INVALID_REQUEST"),
+        "{refused:?}"
+    );
+    let held = w.order(&order).await;
+    assert_eq!(held.refunded_fee, 0);
+    assert_eq!(held.order_status, OrderStatus::Success);
+    let refunds = w.store.refunds_of(&order.order_no).await.unwrap();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].state, RefundState::Rejected);
+}
+
+#[tokio::test]
+async fn a_refusal_of_a_refund_wechat_pay_holds_records_it_instead() {
+    let w = world().await;
+    let order = w.paid().await;
+    w.wechat.lose_refund_answers(true);
+    let first = w.refund(&order, &command(300, "k")).await.unwrap();
+    w.wechat.lose_refund_answers(false);
+    // The retry is refused (e.g. a parameter check) although WeChat Pay holds the refund.
+    w.wechat.fail_refunds_with(Some(GatewayError::Rejected {
+        status: 403,
+        code: "RULE_LIMIT".into(),
+        message: "m".into(),
+    }));
+    let retried = w.refund(&order, &command(300, "k")).await.unwrap();
+    assert_eq!(retried.refund.out_refund_no, first.refund.out_refund_no);
+    assert_eq!(
+        retried.refund.state,
+        RefundState::Processing,
+        "the query showed it"
+    );
+    assert_eq!(w.order(&order).await.refunded_fee, 300);
+}
+
+#[tokio::test]
+async fn the_rules_refuse_before_anything_is_sent() {
+    let w = world().await;
+    let order = w.paid().await;
+    let over = w.refund(&order, &command(3000, "k")).await;
+    assert!(matches!(
+        over,
+        Err(RefundError::Refused(RefundRefusal::ExceedsRemaining {
+            remaining: 2999
+        }))
+    ));
+    let mut long = command(1, "k2");
+    long.reason = Some("字".repeat(81));
+    assert!(matches!(
+        w.refund(&order, &long).await,
+        Err(RefundError::InvalidReason)
+    ));
+    assert_eq!(w.wechat.refund_calls(), 0);
+}
