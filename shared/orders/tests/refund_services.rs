@@ -282,3 +282,98 @@ async fn the_rules_refuse_before_anything_is_sent() {
     ));
     assert_eq!(w.wechat.refund_calls(), 0);
 }
+
+mod sweep {
+    use super::*;
+    use orders::services::{RefundSweepReport, sweep_refunds};
+    use time::Duration;
+    use wxpay::Clock;
+
+    impl World {
+        async fn sweep(&self) -> RefundSweepReport {
+            let deadline = self.clock.now() + Duration::minutes(5);
+            sweep_refunds(
+                &self.store,
+                &self.wechat,
+                &*self.clock,
+                &self.config,
+                NOTIFY,
+                deadline,
+            )
+            .await
+            .unwrap()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lost_refund_notification_is_recovered_by_the_sweep() {
+        let w = world().await;
+        let order = w.paid().await;
+        let asked = w.refund(&order, &command(1000, "k")).await.unwrap();
+        w.wechat.finish_refunds(RefundStatus::Success);
+        // Too young: left alone.
+        assert_eq!(w.sweep().await.listed, 0);
+        w.clock.advance(Duration::minutes(2));
+        let report = w.sweep().await;
+        assert_eq!((report.listed, report.finished), (1, 1), "{report:?}");
+        let held = w
+            .store
+            .get_refund(&order.order_no, &asked.refund.out_refund_no)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(held.state, RefundState::Success);
+        assert_eq!(
+            w.order(&order).await.order_status,
+            OrderStatus::PartiallyRefunded
+        );
+        assert_eq!(
+            w.sweep().await.listed,
+            0,
+            "a finished refund leaves the index"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_refund_is_sent_again_and_refunds_once() {
+        let w = world().await;
+        let order = w.paid().await;
+        w.wechat.fail_refunds_with(Some(GatewayError::Timeout));
+        let asked = w.refund(&order, &command(400, "k")).await.unwrap();
+        assert_eq!(asked.refund.state, RefundState::Submitting);
+        w.clock.advance(Duration::minutes(2));
+        let report = w.sweep().await;
+        assert_eq!(report.unanswered, 1, "still failing: left SUBMITTING");
+        w.wechat.fail_refunds_with(None);
+        w.wechat.lose_refund_answers(true);
+        assert_eq!(w.sweep().await.unanswered, 1, "processed, answer lost");
+        w.wechat.lose_refund_answers(false);
+        let report = w.sweep().await;
+        assert_eq!(report.processing, 1, "{report:?}");
+        assert_eq!(
+            w.wechat.refunded_total(order.order_no.as_str()),
+            400,
+            "refunded once"
+        );
+        w.wechat.finish_refunds(RefundStatus::Closed);
+        let report = w.sweep().await;
+        assert_eq!(report.finished, 1);
+        let held = w.order(&order).await;
+        assert_eq!(held.refunded_fee, 0, "a closed refund releases its amount");
+        assert_eq!(held.order_status, OrderStatus::Success);
+    }
+
+    #[tokio::test]
+    async fn abnormal_refunds_end_the_sweep_and_show_on_the_order() {
+        let w = world().await;
+        let order = w.paid().await;
+        w.refund(&order, &command(2999, "k")).await.unwrap();
+        w.wechat.finish_refunds(RefundStatus::Abnormal);
+        w.clock.advance(Duration::minutes(2));
+        assert_eq!(w.sweep().await.finished, 1);
+        assert_eq!(
+            w.order(&order).await.order_status,
+            OrderStatus::RefundAbnormal
+        );
+    }
+}

@@ -6,6 +6,7 @@ pub mod cancel;
 pub mod close;
 pub mod place;
 pub mod refund;
+pub mod refund_sweep;
 pub mod settle;
 pub mod sweep;
 
@@ -13,6 +14,7 @@ pub use cancel::{CancelError, CancelResult, cancel_order};
 pub use close::{CloseError, Confirmed, close_confirmed};
 pub use place::{PlaceOrderError, PlaceOrderRequest, PlacedOrder, place_native_order};
 pub use refund::{RefundCommand, RefundError, RefundResult, request_refund};
+pub use refund_sweep::{RefundSweepReport, sweep_refunds};
 pub use settle::{Mismatch, SettleError, SettleResult, settle_transaction};
 pub use sweep::{SweepReport, sweep_pending};
 
