@@ -172,6 +172,39 @@ fn flow_settings_have_defaults_and_bounds() {
 }
 
 #[test]
+fn notify_url_is_required_and_checked_naming_its_variable() {
+    let url = merchant_config::notify_url(&env(&[(
+        "WXPAY_NOTIFY_URL",
+        "https://shop.example/api/wx-pay/native/notify",
+    )]))
+    .unwrap();
+    assert_eq!(
+        url.as_str(),
+        "https://shop.example/api/wx-pay/native/notify"
+    );
+    assert!(matches!(
+        merchant_config::notify_url(&env(&[])).unwrap_err(),
+        ConfigError::Missing("WXPAY_NOTIFY_URL")
+    ));
+    let err = merchant_config::notify_url(&env(&[(
+        "WXPAY_NOTIFY_URL",
+        "http://shop.example/notify?x=1",
+    )]))
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Invalid {
+                name: "WXPAY_NOTIFY_URL",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("query string"), "{err}");
+}
+
+#[test]
 fn dotenv_files_parse() {
     let vars = MapEnv::parse_dotenv("# sandbox\nWXPAY_MCHID=1900007291\n\nWXPAY_APPID=\"wx1\"\n");
     assert_eq!(vars.0.get("WXPAY_APPID").map(String::as_str), Some("wx1"));
