@@ -827,3 +827,29 @@ async fn a_function_missing_configuration_fails_its_init_naming_the_variable() {
         assert!(output.contains("WXPAY_MCHID"), "{binary}: {output}");
     }
 }
+
+#[tokio::test]
+async fn the_storefront_function_refuses_a_notify_url_wechat_pay_would_refuse_at_init() {
+    // GIVEN the stack's variables with a plain-HTTP notify URL to a public host
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
+    let bad = spec("native-order", &stack.env).var(
+        "WXPAY_NOTIFY_URL",
+        "http://shop.example/api/wx-pay/native/notify",
+    );
+    // WHEN native-order starts
+    let api = RuntimeApi::start("native-order").await.unwrap();
+    let mut process = FunctionProcess::spawn(&bad, &api).unwrap();
+    let status = process.wait_exit(READY).await.unwrap();
+    // THEN it fails its init naming the variable and the rule, before any order could be placed
+    let output = process.output_text();
+    assert!(status.is_some_and(|s| !s.success()), "{output}");
+    assert_eq!(api.polls(), 0);
+    let reported = api.init_error();
+    let message = reported.as_ref().and_then(|e| e.error_message());
+    assert!(
+        message.is_some_and(|m| m.contains("WXPAY_NOTIFY_URL") && m.contains("HTTPS")),
+        "{reported:?}\n{output}"
+    );
+}
