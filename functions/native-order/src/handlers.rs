@@ -98,6 +98,7 @@ pub async fn place_order<S: StorefrontStore, G: PaymentGateway, C: Clock>(
         &state.clock,
         &state.order_numbers,
         &state.config,
+        &state.notify_url,
         &request,
     )
     .await

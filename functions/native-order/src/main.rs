@@ -1,7 +1,7 @@
 //! Lambda entry point of the storefront API: configuration, clients, router; then the runtime.
 
 use lambda_http::{Error, run};
-use merchant_config::{Env, FunctionContext, ProcessEnv, init_logging, init_or_report};
+use merchant_config::{Env, FunctionContext, ProcessEnv, init_logging, init_or_report, notify_url};
 use native_order::{AppState, router};
 use orders::domain::OrderNoGenerator;
 use orders::store::DynamoOrderStore;
@@ -14,10 +14,11 @@ async fn main() -> Result<(), Error> {
     let app = init_or_report(async {
         let env = ProcessEnv;
         let context = FunctionContext::load(&env).await?;
-        let notify_url = env.required("WXPAY_NOTIFY_URL")?;
+        let notify_url = notify_url(&env)?;
         let origin = env.required("STOREFRONT_ORIGIN")?.parse()?;
         let state = AppState {
-            config: context.orders_config(notify_url),
+            config: context.orders_config(),
+            notify_url,
             store: DynamoOrderStore::new(context.dynamodb, context.orders_table),
             gateway: context.wxpay,
             clock: SystemClock,

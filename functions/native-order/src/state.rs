@@ -4,12 +4,12 @@ use crate::handlers;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::{get, post};
-use orders::OrdersConfig;
 use orders::domain::OrderNoGenerator;
 use orders::ports::{
     BuyerOrderLister, EvidenceRecorder, OrderCloser, OrderCreator, OrderReader, OrderSettler,
     PaymentGateway, PrepayRecorder, ProductCatalog,
 };
+use orders::{NotifyUrl, OrdersConfig};
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -56,6 +56,8 @@ pub struct AppState<S, G, C> {
     pub clock: C,
     /// Merchant settings and flow timing.
     pub config: OrdersConfig,
+    /// `WXPAY_NOTIFY_URL`, sent with each prepay.
+    pub notify_url: NotifyUrl,
     /// Order numbers.
     pub order_numbers: OrderNoGenerator,
 }

@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     init_logging(&ProcessEnv);
     let context = init_or_report(FunctionContext::load(&ProcessEnv)).await?;
     let deps = SweepDeps {
-        config: context.orders_config(""),
+        config: context.orders_config(),
         store: DynamoOrderStore::new(context.dynamodb, context.orders_table),
         gateway: context.wxpay,
         clock: SystemClock,

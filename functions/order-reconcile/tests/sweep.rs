@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use lambda_runtime::Diagnostic;
 use order_reconcile::{SweepDeps, SweepError, Trigger, run_sweep};
-use orders::OrdersConfig;
 use orders::domain::{OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
 use orders::ports::{GatewayError, OrderReader, ProductCatalog};
 use orders::services::{PlaceOrderRequest, place_native_order};
 use orders::store::EmbeddedOrderStore;
 use orders::testing::{FakeWeChatPay, FaultyStore};
+use orders::{NotifyUrl, OrdersConfig};
 use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -33,11 +33,7 @@ async fn deps() -> Deps {
         store,
         gateway: FakeWeChatPay::new(Arc::clone(&clock)),
         clock,
-        config: OrdersConfig::new(
-            "wxd678efh567hg6787",
-            "1900007291",
-            "https://shop.example/notify",
-        ),
+        config: OrdersConfig::new("wxd678efh567hg6787", "1900007291"),
     }
 }
 
@@ -48,6 +44,7 @@ async fn place(deps: &Deps) -> OrderNo {
         &deps.clock,
         &OrderNoGenerator::new(OsRandom),
         &deps.config,
+        &NotifyUrl::parse("https://shop.example/notify").unwrap(),
         &PlaceOrderRequest {
             product_id: "1".into(),
             buyer: None,

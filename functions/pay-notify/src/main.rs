@@ -14,8 +14,7 @@ async fn main() -> Result<(), Error> {
     let state = NotifyState {
         // The client serves only its verifier (and, in certificate mode, certificate downloads).
         parser: context.wxpay.notification_parser(),
-        // The notify URL is only used for prepays, which this function never makes.
-        config: context.orders_config(""),
+        config: context.orders_config(),
         store: DynamoOrderStore::new(context.dynamodb, context.orders_table),
         clock: SystemClock,
         deadline: DEFAULT_DEADLINE,

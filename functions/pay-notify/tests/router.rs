@@ -12,7 +12,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
-use orders::OrdersConfig;
 use orders::domain::{
     CloseReason, CloseRequest, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product,
 };
@@ -22,6 +21,7 @@ use orders::ports::{
 use orders::services::{PlaceOrderRequest, place_native_order};
 use orders::store::EmbeddedOrderStore;
 use orders::testing::{FakeWeChatPay, FaultyStore};
+use orders::{NotifyUrl, OrdersConfig};
 use pay_notify::handler::{DEFAULT_DEADLINE, MAX_BODY_BYTES};
 use pay_notify::{NOTIFY_PATH, NotifyState, router};
 use serde_json::{Value, json};
@@ -101,7 +101,7 @@ impl Notify {
             .await
             .unwrap();
         let clock = Arc::new(FixedClock::new(T0));
-        let config = OrdersConfig::new(APPID, MCHID, "https://shop.example/notify");
+        let config = OrdersConfig::new(APPID, MCHID);
         let (verifier, deadline) = match verification {
             Verification::PublicKey => (
                 Verifier::with_public_key(
@@ -144,6 +144,7 @@ impl Notify {
             &self.clock,
             &OrderNoGenerator::new(OsRandom),
             &self.config,
+            &NotifyUrl::parse("https://shop.example/notify").unwrap(),
             &PlaceOrderRequest {
                 product_id: "1".into(),
                 buyer: None,

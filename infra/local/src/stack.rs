@@ -4,8 +4,8 @@ use crate::catalog::seed_if_empty;
 use crate::merchant::{real_merchant_configured, write_sandbox_env};
 use axum::Router;
 use merchant_config::{
-    ConfigError, Env, FlowSettings, MerchantSecrets, ProcessEnv, WxPaySettings, aws_config,
-    dynamodb_client, orders_config, secrets_manager_client, wxpay_client,
+    ConfigError, FlowSettings, MerchantSecrets, ProcessEnv, WxPaySettings, aws_config,
+    dynamodb_client, notify_url, orders_config, secrets_manager_client, wxpay_client,
 };
 use native_order::AppState;
 use order_reconcile::{SweepDeps, run_sweep};
@@ -96,12 +96,12 @@ impl Stack {
             .local_addr()
             .map_err(|e| StackError::Listen(config.listen, e))?;
         let base_url = Url::parse(&format!("http://{address}"))?;
-        let notify_url = format!("http://{address}{NOTIFY_PATH}");
+        let own_notify_url = format!("http://{address}{NOTIFY_PATH}");
 
         // WeChat Pay: the embedded simulator unless a real merchant is configured.
         let (simulator, settings, notify_url) = if real_merchant_configured() {
             let settings = WxPaySettings::from_env(&ProcessEnv)?;
-            (None, settings, ProcessEnv.required("WXPAY_NOTIFY_URL")?)
+            (None, settings, notify_url(&ProcessEnv)?)
         } else {
             let sim = Simulator::open(
                 SimConfig::new(config.data_dir.join("sim"), base_url.clone())
@@ -110,14 +110,14 @@ impl Stack {
             .await?;
             let vars = write_sandbox_env(
                 &sim.env_file(),
-                &notify_url,
+                &own_notify_url,
                 &config.data_dir.join("sandbox.env"),
             )
             .map_err(StackError::DataDir)?;
             (
                 Some(Arc::new(sim)),
                 WxPaySettings::from_env(&vars)?,
-                notify_url,
+                notify_url(&vars)?,
             )
         };
         let aws = match (&config.orders_table, &settings.secrets) {
@@ -129,7 +129,8 @@ impl Stack {
         let gateway = wxpay_client(&settings, secrets)?;
         let parts = Parts {
             gateway,
-            orders: orders_config(&settings, &config.flow, notify_url),
+            orders: orders_config(&settings, &config.flow),
+            notify_url,
             clock: config.clock.clone(),
             simulator: simulator.clone(),
             storefront_dir: config.storefront_dir.clone(),
@@ -230,6 +231,7 @@ async fn sweep_timer(sweep: Arc<SweepFn>, every: Duration, mut stopped: watch::R
 struct Parts {
     gateway: wxpay::Client,
     orders: orders::OrdersConfig,
+    notify_url: orders::NotifyUrl,
     clock: Arc<dyn Clock>,
     simulator: Option<Arc<Simulator>>,
     storefront_dir: PathBuf,
@@ -253,6 +255,7 @@ impl Parts {
                 gateway: self.gateway.clone(),
                 clock: self.clock.clone(),
                 config: self.orders.clone(),
+                notify_url: self.notify_url,
                 order_numbers: OrderNoGenerator::default(),
             }),
             None,

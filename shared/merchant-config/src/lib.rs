@@ -19,4 +19,4 @@ pub use function::FunctionContext;
 pub use lambda_init::init_or_report;
 pub use logging::init_logging;
 pub use secrets::{MerchantSecrets, SecretSource};
-pub use settings::{FlowSettings, WxPaySettings, orders_config};
+pub use settings::{FlowSettings, WxPaySettings, notify_url, orders_config};

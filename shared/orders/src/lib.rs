@@ -13,4 +13,4 @@ pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use config::OrdersConfig;
+pub use config::{NotifyUrl, OrdersConfig};

@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use orders::OrdersConfig;
 use orders::domain::{BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
 use orders::ports::{
     CloseOutcome, CloseReason, CloseRequest, EvidenceRecorder, GatewayError, OrderCloser,
@@ -25,6 +24,7 @@ use orders::services::{
 };
 use orders::store::EmbeddedOrderStore;
 use orders::testing::{ClosePaidAnswer, CloseUnknownAnswer, FakeWeChatPay, PrepayTimeout};
+use orders::{NotifyUrl, OrdersConfig};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use wxpay::models::TradeState;
@@ -38,7 +38,10 @@ struct World {
     clock: Arc<FixedClock>,
     ids: OrderNoGenerator<OsRandom>,
     config: OrdersConfig,
+    notify_url: NotifyUrl,
 }
+
+const NOTIFY_URL: &str = "https://shop.example/api/wx-pay/native/notify";
 
 fn buyer(n: u8) -> BuyerHash {
     BuyerHash::from_token(&format!("storefront-buyer-token-{n:03}")).unwrap()
@@ -55,11 +58,7 @@ async fn world() -> World {
         .await
         .unwrap();
     let clock = Arc::new(FixedClock::new(T0));
-    let config = OrdersConfig::new(
-        "wxd678efh567hg6787",
-        "1900007291",
-        "https://shop.example/api/wx-pay/native/notify",
-    );
+    let config = OrdersConfig::new("wxd678efh567hg6787", "1900007291");
     // The timings every test below counts with: a 4 s prepay lease, the cutoff 64 s before expiry,
     // and 11 s for the slowest order of a sweep.
     assert_eq!(config.prepay_lease(), Duration::seconds(4));
@@ -74,6 +73,7 @@ async fn world() -> World {
         clock,
         ids: OrderNoGenerator::new(OsRandom),
         config,
+        notify_url: NotifyUrl::parse(NOTIFY_URL).unwrap(),
     }
 }
 
@@ -101,6 +101,7 @@ impl World {
             &*self.clock,
             &self.ids,
             &self.config,
+            &self.notify_url,
             req,
         )
         .await
@@ -221,7 +222,7 @@ async fn order_is_priced_from_catalog_and_prepaid_with_china_time_expiry() {
         prepay.time_expire.as_deref(),
         Some("2024-05-01T08:05:00+08:00")
     );
-    assert_eq!(prepay.notify_url, w.config.notify_url);
+    assert_eq!(prepay.notify_url, NOTIFY_URL);
     assert_eq!(
         (prepay.appid.as_str(), prepay.mchid.as_str()),
         ("wxd678efh567hg6787", "1900007291")

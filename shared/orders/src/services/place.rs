@@ -5,7 +5,6 @@ use time::OffsetDateTime;
 use wxpay::Clock;
 use wxpay::models::{NativePrepayRequest, PrepayAmount};
 
-use crate::OrdersConfig;
 use crate::domain::buyer::hex;
 use crate::domain::timefmt::to_wechat;
 use crate::domain::{
@@ -16,6 +15,7 @@ use crate::ports::{
     AnswerOutcome, ClaimOutcome, CreateOutcome, GatewayError, IdempotencyClaim, OrderCreator,
     OrderReader, PaymentGateway, PrepayRecorder, ProductCatalog, StoreError,
 };
+use crate::{NotifyUrl, OrdersConfig};
 
 /// Longest accepted `Idempotency-Key`.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
@@ -100,10 +100,12 @@ fn scoped_key(
     Ok(hex(&digest))
 }
 
-/// The prepay request for `order` (`time_expire` = its expiry, at `+08:00`).
+/// The prepay request for `order` (`time_expire` = its expiry, at `+08:00`), whose notifications
+/// go to `notify_url`.
 pub fn prepay_request(
     order: &Order,
     config: &OrdersConfig,
+    notify_url: &NotifyUrl,
 ) -> Result<NativePrepayRequest, StoreError> {
     let time_expire =
         to_wechat(order.expires_at).map_err(|err| StoreError::Invalid(err.to_string()))?;
@@ -114,7 +116,7 @@ pub fn prepay_request(
         out_trade_no: order.order_no.to_string(),
         time_expire: Some(time_expire),
         attach: None,
-        notify_url: config.notify_url.clone(),
+        notify_url: notify_url.as_str().to_owned(),
         goods_tag: None,
         support_fapiao: None,
         amount: PrepayAmount {
@@ -133,7 +135,8 @@ pub const PREPAY_POLL: std::time::Duration = std::time::Duration::from_millis(10
 /// Places a Native order for `request.product_id`: the price and title come from the catalog; the
 /// `NOTPAY` order is written first, claiming the idempotency key and the order's one prepay
 /// atomically, then prepaid with `time_expire` = creation + `order_ttl_secs`, then its `code_url`
-/// is stored (only by the latest prepay claim, only while `NOTPAY`).
+/// is stored (only by the latest prepay claim, only while `NOTPAY`). WeChat Pay posts the order's
+/// notifications to `notify_url`.
 ///
 /// With a known idempotency key the earlier order is returned (`replayed`): its link while it can
 /// be paid, or its state ([`PlaceOrderError::NotPayable`], [`PlaceOrderError::Expired`]) once it
@@ -148,6 +151,7 @@ pub async fn place_native_order<S, G, C, R>(
     clock: &C,
     order_numbers: &OrderNoGenerator<R>,
     config: &OrdersConfig,
+    notify_url: &NotifyUrl,
     request: &PlaceOrderRequest,
 ) -> Result<PlacedOrder, PlaceOrderError>
 where
@@ -195,6 +199,7 @@ where
                 gateway,
                 clock,
                 config,
+                notify_url,
                 replayed: false,
             };
             placer.prepay(order, prepay.at).await
@@ -205,6 +210,7 @@ where
                 gateway,
                 clock,
                 config,
+                notify_url,
                 replayed: true,
             };
             placer.replay(order).await
@@ -217,6 +223,7 @@ struct Placer<'a, S, G, C> {
     gateway: &'a G,
     clock: &'a C,
     config: &'a OrdersConfig,
+    notify_url: &'a NotifyUrl,
     replayed: bool,
 }
 
@@ -284,7 +291,7 @@ where
         order: Order,
         started_at: OffsetDateTime,
     ) -> Result<PlacedOrder, PlaceOrderError> {
-        let prepay = prepay_request(&order, self.config)?;
+        let prepay = prepay_request(&order, self.config, self.notify_url)?;
         let answer = |code_url: Option<String>| PrepayAnswer {
             started_at,
             code_url,
