@@ -15,6 +15,9 @@ pub mod nonce;
 pub mod notify;
 pub mod secret;
 pub mod sign;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod time;
 pub mod validate;
 pub mod verify;
 
