@@ -9,9 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use time::OffsetDateTime;
 use wxpay::sign::{Authorization, AuthorizationError};
-
-/// Largest accepted distance between the request's timestamp and the simulator's clock.
-pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
+use wxpay::verify::{DEFAULT_WINDOW, skew_outside_window};
 /// How much of the rebuilt message a `SIGN_ERROR` shows.
 const TRUNCATED_MESSAGE_LEN: usize = 100;
 
@@ -116,13 +114,13 @@ pub fn authenticate(
             "timestamp must be Unix seconds",
         )
     })?;
-    let skew = timestamp.saturating_sub(now.unix_timestamp());
-    if skew.unsigned_abs() >= TIMESTAMP_WINDOW_SECS.unsigned_abs() {
+    if let Some(skew) = skew_outside_window(timestamp, now, DEFAULT_WINDOW) {
         return Err(SignFailure::new(
             "请求的时间戳已过期或与服务器时间相差过大",
             "timestamp",
             format!(
-                "timestamp is {skew} s away from the server's clock (limit ±{TIMESTAMP_WINDOW_SECS} s)"
+                "timestamp is {skew} s away from the server's clock (limit ±{} s)",
+                DEFAULT_WINDOW.whole_seconds()
             ),
         ));
     }
