@@ -3,11 +3,10 @@
 
 use time::OffsetDateTime;
 use wxpay::Clock;
-use wxpay::models::{NativePrepayRequest, PrepayAmount};
+use wxpay::models::NativePrepayRequest;
 
 use crate::OrdersConfig;
 use crate::domain::buyer::hex;
-use crate::domain::timefmt::to_wechat;
 use crate::domain::{
     BuyerHash, Order, OrderNoError, OrderNoGenerator, OrderStatus, PrepayAnswer, PrepayClaim,
     RandomSource,
@@ -100,31 +99,18 @@ fn scoped_key(
     Ok(hex(&digest))
 }
 
-/// The prepay request for `order` (`time_expire` = its expiry, at `+08:00`).
-pub fn prepay_request(
-    order: &Order,
-    config: &OrdersConfig,
-) -> Result<NativePrepayRequest, StoreError> {
-    let time_expire =
-        to_wechat(order.expires_at).map_err(|err| StoreError::Invalid(err.to_string()))?;
-    Ok(NativePrepayRequest {
-        appid: config.appid.clone(),
-        mchid: config.mchid.clone(),
-        description: order.title.clone(),
-        out_trade_no: order.order_no.to_string(),
-        time_expire: Some(time_expire),
-        attach: None,
-        notify_url: config.notify_url.clone(),
-        goods_tag: None,
-        support_fapiao: None,
-        amount: PrepayAmount {
-            total: order.total_fee,
-            currency: Some("CNY".into()),
-        },
-        detail: None,
-        scene_info: None,
-        settle_info: None,
-    })
+/// The prepay request for `order` (`time_expire` = its expiry, written at `+08:00`; a time that
+/// cannot be written is refused by the gateway's protocol check, before anything is sent).
+pub fn prepay_request(order: &Order, config: &OrdersConfig) -> NativePrepayRequest {
+    NativePrepayRequest::new(
+        config.appid.clone(),
+        config.mchid.clone(),
+        order.title.clone(),
+        order.order_no.to_string(),
+        config.notify_url.clone(),
+        order.total_fee,
+    )
+    .with_time_expire(order.expires_at)
 }
 
 /// How often a replay looks again while another request's prepay of the same order is in flight.
@@ -284,7 +270,7 @@ where
         order: Order,
         started_at: OffsetDateTime,
     ) -> Result<PlacedOrder, PlaceOrderError> {
-        let prepay = prepay_request(&order, self.config)?;
+        let prepay = prepay_request(&order, self.config);
         let answer = |code_url: Option<String>| PrepayAnswer {
             started_at,
             code_url,
