@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use time::OffsetDateTime;
-use wxpay::sign::{Authorization, AuthorizationError};
+use wxpay::sign::{Authorization, AuthorizationError, request_message};
 use wxpay::verify::{DEFAULT_WINDOW, skew_outside_window};
 /// How much of the rebuilt message a `SIGN_ERROR` shows.
 const TRUNCATED_MESSAGE_LEN: usize = 100;
@@ -153,32 +153,4 @@ pub fn authenticate(
         });
     }
     Ok(Authenticated { mchid: auth.mchid })
-}
-
-/// The five-line message, with the timestamp exactly as the header carries it.
-fn request_message(method: &str, url: &str, timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
-    let mut message = Vec::with_capacity(url.len() + nonce.len() + body.len() + 32);
-    for line in [
-        method.as_bytes(),
-        url.as_bytes(),
-        timestamp.as_bytes(),
-        nonce.as_bytes(),
-        body,
-    ] {
-        message.extend_from_slice(line);
-        message.push(b'\n');
-    }
-    message
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_message_matches_the_wxpay_crates() {
-        let ours = request_message("GET", "/v3/x?mchid=1", "1554208460", "N", b"");
-        let theirs = wxpay::sign::request_message("GET", "/v3/x?mchid=1", 1554208460, "N", b"");
-        assert_eq!(ours, theirs);
-    }
 }

@@ -83,7 +83,7 @@ async fn wechat(
             let message = request_message(
                 method.as_str(),
                 &target,
-                auth.timestamp.parse().unwrap(),
+                &auth.timestamp,
                 &auth.nonce_str,
                 &body,
             );
