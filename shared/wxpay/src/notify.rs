@@ -81,7 +81,7 @@ impl NotificationParser {
 /// A `TRANSACTION.SUCCESS` envelope around `plaintext` (a transaction's JSON), encrypted as
 /// WeChat Pay does: AEAD_AES_256_GCM under the APIv3 `key` with the 12-character `nonce` and
 /// associated data `transaction`. WeChat Pay's side, for the simulator and
-/// [`testing`](crate::testing); `create_time` is written as given.
+/// `wxpay::testing`; `create_time` is written as given.
 pub fn seal_transaction(
     key: &ApiV3Key,
     id: String,

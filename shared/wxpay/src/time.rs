@@ -28,7 +28,7 @@ pub fn parse(text: &str) -> Result<OffsetDateTime, time::error::Parse> {
     OffsetDateTime::parse(text, &Rfc3339)
 }
 
-/// Serde adapter for an [`OffsetDateTime`] field: writes [`format`], reads [`parse`].
+/// Serde adapter for an [`OffsetDateTime`] field: writes [`format()`], reads [`parse()`].
 ///
 /// `#[serde(with = "wxpay::time::wechat")]`; for an `Option`, `wxpay::time::wechat::option`.
 pub mod wechat {

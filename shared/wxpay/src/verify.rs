@@ -109,7 +109,7 @@ impl SignatureHeaders {
     }
 
     /// Signs `body` as WeChat Pay does (WeChat Pay's side, for the simulator and
-    /// [`testing`](crate::testing)): SHA256withRSA over `timestamp\nnonce\nbody\n` with `key`,
+    /// `wxpay::testing`): SHA256withRSA over `timestamp\nnonce\nbody\n` with `key`,
     /// sent with `serial`.
     pub fn sign(
         key: &PrivateKey,
