@@ -684,19 +684,15 @@ async fn the_sweep_closes_orders_past_their_ttl_here_and_at_wechat_pay() {
         stack.store.create_order(&order, None).await.unwrap();
     }
     let client = stack.merchant_client().await;
-    let time_expire = (time::OffsetDateTime::now_utc() + time::Duration::minutes(5))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let prepay: wxpay::models::NativePrepayRequest = serde_json::from_value(json!({
-        "appid": stack.var("WXPAY_APPID"),
-        "mchid": stack.var("WXPAY_MCHID"),
-        "description": stack.product.title,
-        "out_trade_no": numbers[0],
-        "time_expire": time_expire,
-        "notify_url": stack.var("WXPAY_NOTIFY_URL"),
-        "amount": {"total": PRODUCT_PRICE, "currency": "CNY"},
-    }))
-    .unwrap();
+    let prepay = wxpay::models::NativePrepayRequest::new(
+        stack.var("WXPAY_APPID"),
+        stack.var("WXPAY_MCHID"),
+        stack.product.title.clone(),
+        numbers[0].to_string(),
+        stack.var("WXPAY_NOTIFY_URL"),
+        PRODUCT_PRICE,
+    )
+    .with_time_expire(time::OffsetDateTime::now_utc() + time::Duration::minutes(5));
     client.native_prepay(&prepay).await.unwrap();
 
     // WHEN the schedule fires

@@ -12,9 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
 use wxpay::keys::PrivateKey;
-use wxpay::models::{NotificationEnvelope, TradeState};
-use wxpay::sign::{response_message, sign_base64};
-use wxpay::{ApiV3Key, Clock, aead};
+use wxpay::models::TradeState;
+use wxpay::{ApiV3Key, Clock};
 use wxpay_local::{Stack, StackConfig};
 
 const BUYER: &str = "0123456789abcdef0123456789abcdef";
@@ -257,38 +256,20 @@ impl Harness {
     ) -> u16 {
         let vars = self.sandbox();
         let key: ApiV3Key = vars.0["WXPAY_APIV3_KEY"].parse().unwrap();
-        let mut resource = aead::encrypt(
-            &key,
-            "abcdefghijkl",
-            "transaction",
-            transaction.to_string().as_bytes(),
-        )
-        .unwrap();
-        resource.original_type = Some("transaction".into());
-        let body = serde_json::to_vec(&NotificationEnvelope {
-            id: uuid::Uuid::new_v4().to_string(),
-            create_time: "2025-06-15T23:06:40+08:00".into(),
-            event_type: "TRANSACTION.SUCCESS".into(),
-            resource_type: "encrypt-resource".into(),
-            resource,
-            summary: "支付成功".into(),
-        })
-        .unwrap();
-        let nonce = "EcZ9Cmy4Xyx1i6RlJQzLcCyEqDa26NBz";
-        let signature = sign_base64(
+        let signed = wxpay::testing::signed_notification(
             signer,
-            &response_message(&timestamp.to_string(), nonce, &body),
+            &vars.0["WXPAY_PUBLIC_KEY_ID"],
+            &key,
+            &uuid::Uuid::new_v4().to_string(),
+            transaction.to_string().as_bytes(),
+            time::OffsetDateTime::from_unix_timestamp(timestamp).unwrap(),
         )
         .unwrap();
         self.http
             .post(format!("{}/api/wx-pay/native/notify", self.base))
-            .header("Wechatpay-Timestamp", timestamp.to_string())
-            .header("Wechatpay-Nonce", nonce)
-            .header("Wechatpay-Signature", signature)
-            .header("Wechatpay-Serial", vars.0["WXPAY_PUBLIC_KEY_ID"].as_str())
-            .header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
+            .headers(signed.headers)
             .header("Content-Type", "application/json")
-            .body(tamper(body))
+            .body(tamper(signed.body))
             .send()
             .await
             .unwrap()

@@ -185,7 +185,7 @@ impl Notify {
             )
             .unwrap();
         let mut map = HeaderMap::new();
-        headers.apply(&mut map);
+        headers.write_to(&mut map);
         map
     }
 
@@ -476,7 +476,7 @@ async fn the_signtest_probe_is_refused_without_an_alert() {
         "nonce".into(),
     );
     let mut headers = HeaderMap::new();
-    probe.apply(&mut headers);
+    probe.write_to(&mut headers);
     assert_eq!(
         notify.post(headers, body).await,
         (

@@ -19,6 +19,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
+use time::OffsetDateTime;
 use wxpay::models::Transaction;
 
 /// Largest body accepted by `/sim` endpoints.
@@ -210,9 +211,17 @@ struct OrderView {
     transaction: Transaction,
     description: String,
     code_url: String,
-    created_at: String,
-    time_expire: String,
+    #[serde(serialize_with = "wxpay::time::wechat::serialize")]
+    created_at: OffsetDateTime,
+    #[serde(serialize_with = "wxpay::time::wechat::serialize")]
+    time_expire: OffsetDateTime,
     expired: bool,
+}
+
+/// The body of `GET /sim/orders`.
+#[derive(Debug, Serialize)]
+struct OrderList {
+    orders: Vec<OrderView>,
 }
 
 /// `GET /sim/orders`: newest first.
@@ -231,12 +240,12 @@ async fn orders(
         transaction: order.transaction(),
         description: order.request.description.clone(),
         code_url: order.code.url(),
-        created_at: crate::clock::format_cst(order.created_at),
-        time_expire: crate::clock::format_cst(order.time_expire),
+        created_at: order.created_at,
+        time_expire: order.time_expire,
         expired: order.is_expired(now),
     })
     .collect();
-    axum::Json(json!({ "orders": orders }))
+    axum::Json(OrderList { orders })
 }
 
 /// `GET /sim/notifications`: newest first, each with its attempts.
@@ -249,7 +258,15 @@ async fn notifications(
         .notifier
         .log()
         .newest(query.out_trade_no.as_deref(), limit);
-    axum::Json(json!({ "notifications": records }))
+    axum::Json(NotificationList {
+        notifications: records,
+    })
+}
+
+/// The body of `GET /sim/notifications`.
+#[derive(Debug, Serialize)]
+struct NotificationList {
+    notifications: Vec<NotificationRecord>,
 }
 
 /// `GET /sim/faults`.

@@ -1,13 +1,13 @@
 //! The order domain: orders and their states, products, payment records, order numbers, buyers and
-//! the time formats used in storage and towards WeChat Pay.
+//! the precision of their times.
 
 pub mod buyer;
 pub mod order;
 pub mod order_no;
 pub mod payment;
+pub mod precision;
 pub mod product;
 pub mod status;
-pub mod timefmt;
 pub mod transition;
 
 pub use buyer::{BuyerHash, InvalidBuyer};
@@ -16,6 +16,7 @@ pub use order_no::{
     InvalidOrderNo, OrderNo, OrderNoError, OrderNoGenerator, OsRandom, RandomSource,
 };
 pub use payment::PaymentRecord;
+pub use precision::truncate_to_millis;
 pub use product::{InvalidProduct, Product};
 pub use status::OrderStatus;
 pub use transition::{CloseReason, CloseRequest, PrepayAnswer, PrepayClaim, Settlement};

@@ -17,5 +17,5 @@ pub use settle::{Mismatch, SettleError, SettleResult, settle_transaction};
 /// The clock's time at the millisecond precision kept in storage, so that what a service returns
 /// equals what a store reads back.
 pub(crate) fn now<C: wxpay::Clock + ?Sized>(clock: &C) -> time::OffsetDateTime {
-    crate::domain::timefmt::truncate_to_millis(clock.now().to_offset(time::UtcOffset::UTC))
+    crate::domain::truncate_to_millis(clock.now().to_offset(time::UtcOffset::UTC))
 }

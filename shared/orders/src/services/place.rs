@@ -3,10 +3,9 @@
 
 use time::OffsetDateTime;
 use wxpay::Clock;
-use wxpay::models::{NativePrepayRequest, PrepayAmount};
+use wxpay::models::NativePrepayRequest;
 
 use crate::domain::buyer::hex;
-use crate::domain::timefmt::to_wechat;
 use crate::domain::{
     BuyerHash, Order, OrderNoError, OrderNoGenerator, OrderStatus, PrepayAnswer, PrepayClaim,
     RandomSource,
@@ -100,33 +99,23 @@ fn scoped_key(
     Ok(hex(&digest))
 }
 
-/// The prepay request for `order` (`time_expire` = its expiry, at `+08:00`), whose notifications
-/// go to `notify_url`.
+/// The prepay request for `order` (`time_expire` = its expiry, written at `+08:00`; a time that
+/// cannot be written is refused by the gateway's protocol check, before anything is sent), whose
+/// notifications go to `notify_url`.
 pub fn prepay_request(
     order: &Order,
     config: &OrdersConfig,
     notify_url: &NotifyUrl,
-) -> Result<NativePrepayRequest, StoreError> {
-    let time_expire =
-        to_wechat(order.expires_at).map_err(|err| StoreError::Invalid(err.to_string()))?;
-    Ok(NativePrepayRequest {
-        appid: config.appid.clone(),
-        mchid: config.mchid.clone(),
-        description: order.title.clone(),
-        out_trade_no: order.order_no.to_string(),
-        time_expire: Some(time_expire),
-        attach: None,
-        notify_url: notify_url.as_str().to_owned(),
-        goods_tag: None,
-        support_fapiao: None,
-        amount: PrepayAmount {
-            total: order.total_fee,
-            currency: Some("CNY".into()),
-        },
-        detail: None,
-        scene_info: None,
-        settle_info: None,
-    })
+) -> NativePrepayRequest {
+    NativePrepayRequest::new(
+        config.appid.clone(),
+        config.mchid.clone(),
+        order.title.clone(),
+        order.order_no.to_string(),
+        notify_url.as_str(),
+        order.total_fee,
+    )
+    .with_time_expire(order.expires_at)
 }
 
 /// How often a replay looks again while another request's prepay of the same order is in flight.
@@ -291,7 +280,7 @@ where
         order: Order,
         started_at: OffsetDateTime,
     ) -> Result<PlacedOrder, PlaceOrderError> {
-        let prepay = prepay_request(&order, self.config, self.notify_url)?;
+        let prepay = prepay_request(&order, self.config, self.notify_url);
         let answer = |code_url: Option<String>| PrepayAnswer {
             started_at,
             code_url,

@@ -170,6 +170,6 @@ async fn sign_response(
         .signer
         .sign(mode, state.now().unix_timestamp(), random::hex(32), &body)
         .map_err(|_| ApiError::system_error())?;
-    headers.apply(&mut parts.headers);
+    headers.write_to(&mut parts.headers);
     Ok(Response::from_parts(parts, Body::from(body)))
 }
