@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use env_config::{MapEnv, MerchantSecrets, WxPaySettings, wxpay_client};
 use orders::adapters::DynamoOrderStore;
 use orders::domain::{Order, OrderNo, Product};
-use orders::ports::{OrderCreator, PaymentGateway, ProductCatalog};
+use orders::ports::{OrderCreator, PaymentGateway, ProductWriter};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

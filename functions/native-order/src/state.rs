@@ -8,7 +8,7 @@ use orders::OrdersConfig;
 use orders::domain::OrderNoGenerator;
 use orders::ports::{
     BuyerOrderLister, EvidenceRecorder, OrderCloser, OrderCreator, OrderReader, OrderSettler,
-    PaymentGateway, PrepayRecorder, ProductCatalog,
+    PaymentGateway, PrepayRecorder, ProductReader,
 };
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -21,7 +21,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The storage capabilities the storefront API uses (and its IAM policy grants).
 pub trait StorefrontStore:
-    ProductCatalog
+    ProductReader
     + OrderCreator
     + PrepayRecorder
     + OrderReader
@@ -34,7 +34,7 @@ pub trait StorefrontStore:
 }
 
 impl<T> StorefrontStore for T where
-    T: ProductCatalog
+    T: ProductReader
         + OrderCreator
         + PrepayRecorder
         + OrderReader

@@ -13,7 +13,7 @@ use native_order::{Deps, router};
 use orders::OrdersConfig;
 use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderNoGenerator, Product};
-use orders::ports::{CloseOutcome, GatewayError, OrderCloser, OrderReader, ProductCatalog};
+use orders::ports::{CloseOutcome, GatewayError, OrderCloser, OrderReader, ProductWriter};
 use orders::services::{SettleResult, settle_transaction};
 use orders::testing::{FakeWeChatPay, FaultyStore, PrepayTimeout};
 use serde_json::Value;

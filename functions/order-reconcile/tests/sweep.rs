@@ -11,7 +11,7 @@ use order_reconcile::{Deps, SweepError, Trigger, run_sweep};
 use orders::OrdersConfig;
 use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{OrderNo, OrderNoGenerator, OrderStatus, Product};
-use orders::ports::{GatewayError, OrderReader, ProductCatalog};
+use orders::ports::{GatewayError, OrderReader, ProductWriter};
 use orders::services::{PlaceOrderRequest, place_native_order};
 use orders::testing::{FakeWeChatPay, FaultyStore};
 use serde_json::{Value, json};

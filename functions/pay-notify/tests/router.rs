@@ -17,7 +17,7 @@ use orders::OrdersConfig;
 use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{
-    CloseOutcome, EvidenceRecorder, OrderCloser, OrderReader, PaymentRecordReader, ProductCatalog,
+    CloseOutcome, EvidenceRecorder, OrderCloser, OrderReader, PaymentRecordReader, ProductWriter,
 };
 use orders::services::{PlaceOrderRequest, place_native_order};
 use orders::testing::{FakeWeChatPay, FaultyStore};

@@ -11,7 +11,9 @@ use order_reconcile::run_sweep;
 use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::OrderNoGenerator;
 use orders::domain::{OrderNo, PaymentRecord};
-use orders::ports::{PaymentRecordReader, PendingOrderLister, StoreError, SweepFailureRecorder};
+use orders::ports::{
+    PaymentRecordReader, PendingOrderLister, ProductWriter, StoreError, SweepFailureRecorder,
+};
 use orders::services::SweepReport;
 use pay_notify::NOTIFY_PATH;
 use std::future::Future;
@@ -240,6 +242,7 @@ impl Setup {
     async fn build<S>(self, store: S) -> Result<(Router, Arc<SweepFn>, Arc<RecordsFn>), StackError>
     where
         S: native_order::state::StorefrontStore
+            + ProductWriter
             + PendingOrderLister
             + SweepFailureRecorder
             + PaymentRecordReader

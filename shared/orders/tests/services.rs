@@ -16,7 +16,7 @@ use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{
     CloseOutcome, CloseReason, CloseRequest, EvidenceRecorder, GatewayError, OrderCloser,
-    OrderReader, PaymentRecordReader, ProductCatalog,
+    OrderReader, PaymentRecordReader, ProductReader, ProductWriter,
 };
 use orders::services::settle::settle_queried_transaction;
 use orders::services::sweep::{FIRST_BACKOFF, slowest_order};

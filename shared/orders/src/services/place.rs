@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::ports::{
     AnswerOutcome, ClaimOutcome, CreateOutcome, GatewayError, IdempotencyClaim, OrderCreator,
-    OrderReader, PaymentGateway, PrepayRecorder, ProductCatalog, StoreError,
+    OrderReader, PaymentGateway, PrepayRecorder, ProductReader, StoreError,
 };
 use wxpay::random::RandomSource;
 
@@ -151,7 +151,7 @@ pub async fn place_native_order<S, G, C, R>(
     request: &PlaceOrderRequest,
 ) -> Result<PlacedOrder, PlaceOrderError>
 where
-    S: ProductCatalog + OrderCreator + OrderReader + PrepayRecorder,
+    S: ProductReader + OrderCreator + OrderReader + PrepayRecorder,
     G: PaymentGateway,
     C: Clock,
     R: RandomSource,

@@ -15,8 +15,8 @@ use orders::ports::{
     AnswerOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CloseReason, CloseRequest,
     CreateOutcome, Cursor, Evidence, EvidenceRecorder, IdempotencyClaim, OrderCloser, OrderCreator,
     OrderReader, OrderSettler, PageRequest, PaymentRecordReader, PendingOrderLister, PrepayAnswer,
-    PrepayClaim, PrepayRecorder, ProductCatalog, SettleOutcome, Settlement, StoreError,
-    SweepFailureRecorder,
+    PrepayClaim, PrepayRecorder, ProductReader, ProductWriter, SettleOutcome, Settlement,
+    StoreError, SweepFailureRecorder,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -34,7 +34,8 @@ pub trait Store:
     + PaymentRecordReader
     + BuyerOrderLister
     + PendingOrderLister
-    + ProductCatalog
+    + ProductReader
+    + ProductWriter
     + Clone
     + 'static
 {
@@ -50,7 +51,8 @@ impl<T> Store for T where
         + PaymentRecordReader
         + BuyerOrderLister
         + PendingOrderLister
-        + ProductCatalog
+        + ProductReader
+        + ProductWriter
         + Clone
         + 'static
 {

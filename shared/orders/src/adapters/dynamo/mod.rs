@@ -20,7 +20,7 @@ use crate::domain::{Order, OrderNo, OrderStatus, PaymentRecord, Product};
 use crate::ports::{
     AnswerOutcome, ClaimOutcome, CloseOutcome, CloseRequest, Evidence, EvidenceRecorder,
     OrderCloser, OrderReader, PaymentRecordReader, PrepayAnswer, PrepayClaim, PrepayRecorder,
-    ProductCatalog, StoreError, SweepFailureRecorder,
+    ProductReader, ProductWriter, StoreError, SweepFailureRecorder,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -408,7 +408,7 @@ impl DynamoOrderStore {
     }
 }
 
-impl ProductCatalog for DynamoOrderStore {
+impl ProductReader for DynamoOrderStore {
     async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
         let catalog_key = HashMap::from([
             (PK.to_owned(), s(CATALOG_PK)),
@@ -437,7 +437,9 @@ impl ProductCatalog for DynamoOrderStore {
             .map(|item| product_from_item(&item))
             .transpose()
     }
+}
 
+impl ProductWriter for DynamoOrderStore {
     async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
         product.validate().map_err(invalid)?;
         let put = Put::builder()

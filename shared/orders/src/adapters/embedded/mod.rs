@@ -22,8 +22,8 @@ use crate::ports::{
     AnswerOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CloseRequest, CreateOutcome,
     Cursor, Evidence, EvidenceRecorder, IdempotencyClaim, OrderCloser, OrderCreator, OrderReader,
     OrderSettler, Page, PageRequest, PaymentRecordReader, PendingOrderLister, PrepayAnswer,
-    PrepayClaim, PrepayRecorder, ProductCatalog, SettleOutcome, Settlement, StoreError,
-    SweepFailureRecorder,
+    PrepayClaim, PrepayRecorder, ProductReader, ProductWriter, SettleOutcome, Settlement,
+    StoreError, SweepFailureRecorder,
 };
 use tables::*;
 
@@ -620,7 +620,7 @@ impl PendingOrderLister for EmbeddedOrderStore {
     }
 }
 
-impl ProductCatalog for EmbeddedOrderStore {
+impl ProductReader for EmbeddedOrderStore {
     async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
         self.read(|txn, reads| {
             let table = txn.open_table(PRODUCTS).map_err(unavailable)?;
@@ -645,7 +645,9 @@ impl ProductCatalog for EmbeddedOrderStore {
         })
         .await
     }
+}
 
+impl ProductWriter for EmbeddedOrderStore {
     async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
         product
             .validate()
