@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::adapters::keys::{pending_sk, time_key};
-use crate::adapters::read_stats::{ReadCounter, ReadStats};
+use crate::adapters::read_stats::ReadCounter;
+#[cfg(feature = "read-stats")]
+use crate::adapters::read_stats::ReadStats;
 use crate::domain::transition::{
     self, AnswerDecision, ClaimDecision, CloseDecision, SettleDecision,
 };
@@ -84,7 +86,7 @@ impl EmbeddedOrderStore {
         .map_err(unavailable)??;
         Ok(Self {
             db: Arc::new(db),
-            reads: Arc::new(ReadCounter::default()),
+            reads: Arc::new(ReadCounter::new()),
             inline: false,
         })
     }
@@ -98,17 +100,19 @@ impl EmbeddedOrderStore {
         create_tables(&db)?;
         Ok(Self {
             db: Arc::new(db),
-            reads: Arc::new(ReadCounter::default()),
+            reads: Arc::new(ReadCounter::new()),
             inline: true,
         })
     }
 
     /// What has been read since opening or the last [`Self::reset_read_stats`].
+    #[cfg(feature = "read-stats")]
     pub fn read_stats(&self) -> ReadStats {
         self.reads.snapshot()
     }
 
     /// Zeroes the read counters.
+    #[cfg(feature = "read-stats")]
     pub fn reset_read_stats(&self) {
         self.reads.reset();
     }
