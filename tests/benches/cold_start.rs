@@ -130,7 +130,7 @@ async fn main() {
     .await
     .unwrap();
     let sandbox = std::fs::read_to_string(sim.env_file()).unwrap();
-    let mut env: Vec<(String, String)> = merchant_config::MapEnv::parse_dotenv(&sandbox)
+    let mut env: Vec<(String, String)> = env_config::MapEnv::parse_dotenv(&sandbox)
         .0
         .into_iter()
         .collect();

@@ -55,8 +55,13 @@ fn profile_dir() -> anyhow::Result<PathBuf> {
 }
 
 /// The crates of the workspace a function binary is built from (besides its own).
-const FUNCTION_DEPENDENCIES: [&str; 3] =
-    ["shared/wxpay", "shared/orders", "shared/merchant-config"];
+const FUNCTION_DEPENDENCIES: [&str; 5] = [
+    "shared/wxpay",
+    "shared/orders",
+    "shared/env-config",
+    "shared/envfile",
+    "shared/lambda-init",
+];
 
 /// Fails if a `.rs` or `Cargo.toml` of the function or of the crates it is built from is newer
 /// than `binary` (their tests and benches excepted).

@@ -21,10 +21,11 @@
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use merchant_config::{MapEnv, MerchantSecrets, WxPaySettings, wxpay_client};
+use env_config::{MapEnv, MerchantSecrets, WxPaySettings, wxpay_client};
+use orders::adapters::DynamoOrderStore;
 use orders::domain::{Order, OrderNo, Product};
-use orders::ports::{OrderCreator, PaymentGateway, ProductCatalog};
-use orders::store::DynamoOrderStore;
+use orders::adapters::DynamoOrderStore;
+use orders::ports::{OrderCreator, PaymentGateway, ProductWriter};
 use orders::testing::aws_suite_can_run;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -154,7 +155,7 @@ impl Stack {
         let sdk = sdk_config(&aws).await;
         let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
         let table = format!("orders-bin-{}", uuid::Uuid::new_v4().simple());
-        orders::store::dynamo::create_table(&dynamo, &table)
+        orders::adapters::dynamo::create_table(&dynamo, &table)
             .await
             .unwrap_or_else(|e| panic!("cannot create table {table} at ${ENDPOINT_VAR}: {e}"));
         let store = DynamoOrderStore::new(dynamo, table.clone());

@@ -4,7 +4,7 @@
 //! its own stack on a free port with its own data directory.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use merchant_config::{FlowSettings, MapEnv, MerchantSecrets, WxPaySettings, wxpay_client};
+use env_config::{FlowSettings, MapEnv, MerchantSecrets, WxPaySettings, wxpay_client};
 use orders::domain::OrderNo;
 use orders::testing::aws_suite_can_run;
 use serde_json::{Value, json};
@@ -53,8 +53,8 @@ impl Harness {
         let clock = Arc::new(OffsetClock::default());
         let flow = FlowSettings {
             order_ttl_secs: 90,
-            reconcile_after_secs: 30,
-            reconcile_concurrency: 4,
+            sweep_after_secs: 30,
+            sweep_concurrency: 4,
         };
         let stack = Stack::start(StackConfig {
             listen: "127.0.0.1:0".parse().unwrap(),

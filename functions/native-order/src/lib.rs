@@ -8,4 +8,4 @@ pub mod qr;
 pub mod state;
 pub mod view;
 
-pub use state::{AppState, router};
+pub use state::{Deps, router};

@@ -1,10 +1,12 @@
 //! Lambda entry point of the storefront API: configuration, clients, router; then the runtime.
 
+use env_config::{Env, ProcessEnv};
 use lambda_http::{Error, run};
-use merchant_config::{Env, FunctionContext, ProcessEnv, init_logging, init_or_report, notify_url};
-use native_order::{AppState, router};
+use env_config::{Env, ProcessEnv, notify_url};
+use lambda_init::{Setup, init_logging, init_or_report};
+use native_order::{Deps, router};
+use orders::adapters::DynamoOrderStore;
 use orders::domain::OrderNoGenerator;
-use orders::store::DynamoOrderStore;
 use std::sync::Arc;
 use wxpay::SystemClock;
 
@@ -13,14 +15,14 @@ async fn main() -> Result<(), Error> {
     init_logging(&ProcessEnv);
     let app = init_or_report(async {
         let env = ProcessEnv;
-        let context = FunctionContext::load(&env).await?;
+        let setup = Setup::load(&env).await?;
         let notify_url = notify_url(&env)?;
         let origin = env.required("STOREFRONT_ORIGIN")?.parse()?;
-        let state = AppState {
-            config: context.orders_config(),
+        let state = Deps {
+            config: setup.orders_config(),
             notify_url,
-            store: DynamoOrderStore::new(context.dynamodb, context.orders_table),
-            gateway: context.wxpay,
+            store: DynamoOrderStore::new(setup.dynamodb, setup.orders_table),
+            gateway: setup.wxpay,
             clock: SystemClock,
             order_numbers: OrderNoGenerator::default(),
         };

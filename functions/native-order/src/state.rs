@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use orders::domain::OrderNoGenerator;
 use orders::ports::{
     BuyerOrderLister, EvidenceRecorder, OrderCloser, OrderCreator, OrderReader, OrderSettler,
-    PaymentGateway, PrepayRecorder, ProductCatalog,
+    PaymentGateway, PrepayRecorder, ProductReader,
 };
 use orders::{NotifyUrl, OrdersConfig};
 use std::sync::Arc;
@@ -21,7 +21,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The storage capabilities the storefront API uses (and its IAM policy grants).
 pub trait StorefrontStore:
-    ProductCatalog
+    ProductReader
     + OrderCreator
     + PrepayRecorder
     + OrderReader
@@ -34,7 +34,7 @@ pub trait StorefrontStore:
 }
 
 impl<T> StorefrontStore for T where
-    T: ProductCatalog
+    T: ProductReader
         + OrderCreator
         + PrepayRecorder
         + OrderReader
@@ -47,7 +47,7 @@ impl<T> StorefrontStore for T where
 }
 
 /// Everything the handlers share; built once per cold start.
-pub struct AppState<S, G, C> {
+pub struct Deps<S, G, C> {
     /// The order store.
     pub store: S,
     /// WeChat Pay.
@@ -64,10 +64,7 @@ pub struct AppState<S, G, C> {
 
 /// The API's routes, with the body limit and, when `storefront_origin` is given, CORS for exactly
 /// that origin (none when the storefront is served from the same origin).
-pub fn router<S, G, C>(
-    state: Arc<AppState<S, G, C>>,
-    storefront_origin: Option<HeaderValue>,
-) -> Router
+pub fn router<S, G, C>(state: Arc<Deps<S, G, C>>, storefront_origin: Option<HeaderValue>) -> Router
 where
     S: StorefrontStore,
     G: PaymentGateway + 'static,

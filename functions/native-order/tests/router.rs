@@ -9,11 +9,11 @@ use axum::body::{Body, to_bytes};
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use native_order::handlers::{BUYER_TOKEN, IDEMPOTENCY_KEY};
 use native_order::state::MAX_BODY_BYTES;
-use native_order::{AppState, router};
+use native_order::{Deps, router};
+use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderNoGenerator, Product};
-use orders::ports::{CloseOutcome, GatewayError, OrderCloser, OrderReader, ProductCatalog};
+use orders::ports::{CloseOutcome, GatewayError, OrderCloser, OrderReader, ProductWriter};
 use orders::services::{SettleResult, settle_transaction};
-use orders::store::EmbeddedOrderStore;
 use orders::testing::{FakeWeChatPay, FaultyStore, PrepayTimeout};
 use orders::{NotifyUrl, OrdersConfig};
 use serde_json::Value;
@@ -29,7 +29,7 @@ const ALICE: &str = "storefront-buyer-token-alice";
 const BOB: &str = "storefront-buyer-token-bob";
 
 type Store = FaultyStore<EmbeddedOrderStore>;
-type State = AppState<Store, FakeWeChatPay, Arc<FixedClock>>;
+type State = Deps<Store, FakeWeChatPay, Arc<FixedClock>>;
 
 struct Api {
     state: Arc<State>,
@@ -46,7 +46,7 @@ impl Api {
             store.put_product(&product).await.unwrap();
         }
         let clock = Arc::new(FixedClock::new(T0));
-        let state = Arc::new(AppState {
+        let state = Arc::new(Deps {
             store,
             gateway: FakeWeChatPay::new(Arc::clone(&clock)),
             clock,

@@ -1,10 +1,10 @@
 //! The scheduled sweep: accepts EventBridge's scheduled-event envelope or an EventBridge Scheduler
-//! (ScheduleV2) `Input`, runs [`orders::services::reconcile_pending`] with a deadline taken from
-//! the invocation's remaining time, logs and returns its [`orders::services::ReconcileReport`]. A failed invocation is a
+//! (ScheduleV2) `Input`, runs [`orders::services::sweep_pending`] with a deadline taken from
+//! the invocation's remaining time, logs and returns its [`orders::services::SweepReport`]. A failed invocation is a
 //! [`SweepError`], reported to Lambda with a typed `errorType`.
 
 pub mod sweep;
 pub mod trigger;
 
-pub use sweep::{SweepDeps, SweepError, run_sweep};
+pub use sweep::{Deps, SweepError, run_sweep};
 pub use trigger::{Trigger, TriggerError};

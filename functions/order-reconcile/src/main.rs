@@ -1,9 +1,10 @@
 //! Lambda entry point of the sweep: configuration, clients; then the runtime.
 
+use env_config::ProcessEnv;
+use lambda_init::{Setup, init_logging, init_or_report};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use merchant_config::{FunctionContext, ProcessEnv, init_logging, init_or_report};
-use order_reconcile::{SweepDeps, SweepError, Trigger, run_sweep};
-use orders::store::DynamoOrderStore;
+use order_reconcile::{Deps, SweepError, Trigger, run_sweep};
+use orders::adapters::DynamoOrderStore;
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 use wxpay::SystemClock;
@@ -14,11 +15,11 @@ const SAFETY_MARGIN: Duration = Duration::from_secs(5);
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging(&ProcessEnv);
-    let context = init_or_report(FunctionContext::load(&ProcessEnv)).await?;
-    let deps = SweepDeps {
-        config: context.orders_config(),
-        store: DynamoOrderStore::new(context.dynamodb, context.orders_table),
-        gateway: context.wxpay,
+    let setup = init_or_report(Setup::load(&ProcessEnv)).await?;
+    let deps = Deps {
+        config: setup.orders_config(),
+        store: DynamoOrderStore::new(setup.dynamodb, setup.orders_table),
+        gateway: setup.wxpay,
         clock: SystemClock,
     };
     let deps = &deps;

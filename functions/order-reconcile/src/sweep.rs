@@ -3,14 +3,14 @@
 use lambda_runtime::Diagnostic;
 use orders::OrdersConfig;
 use orders::ports::{PaymentGateway, StoreError, SweepStore};
-use orders::services::{ReconcileReport, reconcile_pending};
+use orders::services::{SweepReport, sweep_pending};
 use time::OffsetDateTime;
 use wxpay::Clock;
 
 use crate::trigger::TriggerError;
 
 /// What a sweep needs; built once per cold start.
-pub struct SweepDeps<S, G, C> {
+pub struct Deps<S, G, C> {
     /// The order store.
     pub store: S,
     /// WeChat Pay.
@@ -25,15 +25,15 @@ pub struct SweepDeps<S, G, C> {
 /// whole report as JSON (`report`), and `stale_pending` as a top-level integer field, which the
 /// template's stale-pending metric filter reads (`$.fields.stale_pending`).
 pub async fn run_sweep<S, G, C>(
-    deps: &SweepDeps<S, G, C>,
+    deps: &Deps<S, G, C>,
     deadline: OffsetDateTime,
-) -> Result<ReconcileReport, StoreError>
+) -> Result<SweepReport, StoreError>
 where
     S: SweepStore,
     G: PaymentGateway,
     C: Clock,
 {
-    let report = reconcile_pending(
+    let report = sweep_pending(
         &deps.store,
         &deps.gateway,
         &deps.clock,

@@ -4,13 +4,14 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use wxpay::random::OsRandom;
 
 use lambda_runtime::Diagnostic;
-use order_reconcile::{SweepDeps, SweepError, Trigger, run_sweep};
-use orders::domain::{OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
-use orders::ports::{GatewayError, OrderReader, ProductCatalog};
+use order_reconcile::{Deps, SweepError, Trigger, run_sweep};
+use orders::adapters::EmbeddedOrderStore;
+use orders::domain::{OrderNo, OrderNoGenerator, OrderStatus, Product};
+use orders::ports::{GatewayError, OrderReader, ProductWriter};
 use orders::services::{PlaceOrderRequest, place_native_order};
-use orders::store::EmbeddedOrderStore;
 use orders::testing::{FakeWeChatPay, FaultyStore};
 use orders::{NotifyUrl, OrdersConfig};
 use serde_json::{Value, json};
@@ -20,16 +21,16 @@ use wxpay::{Clock, FixedClock};
 
 const T0: OffsetDateTime = datetime!(2024-05-01 00:00:00 UTC);
 
-type Deps = SweepDeps<FaultyStore<EmbeddedOrderStore>, FakeWeChatPay, Arc<FixedClock>>;
+type TestDeps = Deps<FaultyStore<EmbeddedOrderStore>, FakeWeChatPay, Arc<FixedClock>>;
 
-async fn deps() -> Deps {
+async fn deps() -> TestDeps {
     let store = FaultyStore::new(EmbeddedOrderStore::in_memory().unwrap());
     store
         .put_product(&Product::new("1", "Rust 课程", 2999).unwrap())
         .await
         .unwrap();
     let clock = Arc::new(FixedClock::new(T0));
-    SweepDeps {
+    Deps {
         store,
         gateway: FakeWeChatPay::new(Arc::clone(&clock)),
         clock,
@@ -37,7 +38,7 @@ async fn deps() -> Deps {
     }
 }
 
-async fn place(deps: &Deps) -> OrderNo {
+async fn place(deps: &TestDeps) -> OrderNo {
     place_native_order(
         deps.store.inner(),
         &deps.gateway,
@@ -57,7 +58,7 @@ async fn place(deps: &Deps) -> OrderNo {
     .order_no
 }
 
-async fn status_of(deps: &Deps, order_no: &OrderNo) -> OrderStatus {
+async fn status_of(deps: &TestDeps, order_no: &OrderNo) -> OrderStatus {
     deps.store
         .inner()
         .get_order(order_no)
@@ -67,7 +68,7 @@ async fn status_of(deps: &Deps, order_no: &OrderNo) -> OrderStatus {
         .order_status
 }
 
-fn deadline(deps: &Deps) -> OffsetDateTime {
+fn deadline(deps: &TestDeps) -> OffsetDateTime {
     deps.clock.now() + Duration::seconds(60)
 }
 

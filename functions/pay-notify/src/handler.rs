@@ -24,8 +24,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// WeChat Pay waits 5 s; answer well within that.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(4000);
 
+/// The storage capabilities the notification handler uses (and its IAM policy grants).
+pub trait NotifyStore: OrderReader + OrderSettler + EvidenceRecorder + 'static {}
+
+impl<T> NotifyStore for T where T: OrderReader + OrderSettler + EvidenceRecorder + 'static {}
+
 /// What the handler needs; built once per cold start.
-pub struct NotifyState<S, C> {
+pub struct Deps<S, C> {
     /// Verifies and decrypts notifications.
     pub parser: NotificationParser,
     /// Reads and settles orders.
@@ -39,9 +44,9 @@ pub struct NotifyState<S, C> {
 }
 
 /// The notification route with its body limit.
-pub fn router<S, C>(state: Arc<NotifyState<S, C>>) -> Router
+pub fn router<S, C>(state: Arc<Deps<S, C>>) -> Router
 where
-    S: OrderReader + OrderSettler + EvidenceRecorder + 'static,
+    S: NotifyStore,
     C: Clock + 'static,
 {
     Router::new()
@@ -60,12 +65,12 @@ fn success() -> Response {
 }
 
 async fn notify<S, C>(
-    State(state): State<Arc<NotifyState<S, C>>>,
+    State(state): State<Arc<Deps<S, C>>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, NotifyError>
 where
-    S: OrderReader + OrderSettler + EvidenceRecorder,
+    S: NotifyStore,
     C: Clock,
 {
     let body = body?;
@@ -75,12 +80,12 @@ where
 }
 
 async fn handle<S, C>(
-    state: &NotifyState<S, C>,
+    state: &Deps<S, C>,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, NotifyError>
 where
-    S: OrderReader + OrderSettler + EvidenceRecorder,
+    S: NotifyStore,
     C: Clock,
 {
     let now = state.clock.now();

@@ -8,22 +8,21 @@ use std::io::Write;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use wxpay::random::OsRandom;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
-use orders::domain::{
-    CloseReason, CloseRequest, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product,
-};
+use orders::adapters::EmbeddedOrderStore;
+use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{
-    CloseOutcome, EvidenceRecorder, OrderCloser, OrderReader, PaymentRecordReader, ProductCatalog,
+    CloseOutcome, EvidenceRecorder, OrderCloser, OrderReader, PaymentRecordReader, ProductWriter,
 };
 use orders::services::{PlaceOrderRequest, place_native_order};
-use orders::store::EmbeddedOrderStore;
 use orders::testing::{FakeWeChatPay, FaultyStore};
 use orders::{NotifyUrl, OrdersConfig};
 use pay_notify::handler::{DEFAULT_DEADLINE, MAX_BODY_BYTES};
-use pay_notify::{NOTIFY_PATH, NotifyState, router};
+use pay_notify::{Deps, NOTIFY_PATH, router};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -119,7 +118,7 @@ impl Notify {
                 Duration::from_millis(50),
             ),
         };
-        let router = router(Arc::new(NotifyState {
+        let router = router(Arc::new(Deps {
             parser: NotificationParser::new(Arc::new(verifier), sandbox.apiv3_key.clone()),
             store: store.clone(),
             clock: Arc::clone(&clock),

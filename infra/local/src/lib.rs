@@ -1,5 +1,5 @@
 //! The local stack: one process serving the storefront, the very same routers the two HTTP Lambdas
-//! run, the reconcile sweep on a timer, the WeChat Pay simulator (unless real merchant variables are
+//! run, the sweep on a timer, the WeChat Pay simulator (unless real merchant variables are
 //! set), and an embedded order store (or DynamoDB with `ORDERS_TABLE`).
 
 pub mod catalog;

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use merchant_config::{Env, FlowSettings, ProcessEnv};
+use env_config::{Env, FlowSettings, ProcessEnv};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ struct Args {
     /// Divides the simulator's notification retry delays.
     #[arg(long, default_value_t = 1.0)]
     sim_time_scale: f64,
-    /// Seconds between reconcile sweeps.
+    /// Seconds between sweeps.
     #[arg(long, default_value_t = 15)]
     sweep_every: u64,
 }

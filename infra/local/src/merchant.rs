@@ -1,7 +1,7 @@
 //! Which WeChat Pay the stack talks to: the embedded simulator's sandbox merchant, or a real merchant
 //! from `WXPAY_*` variables.
 
-use merchant_config::{Env, MapEnv, ProcessEnv};
+use env_config::{Env, MapEnv, ProcessEnv};
 use std::path::Path;
 
 /// Whether the process environment names a real merchant (`WXPAY_MCHID` is set).

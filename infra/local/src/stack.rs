@@ -3,18 +3,19 @@
 use crate::catalog::seed_if_empty;
 use crate::merchant::{real_merchant_configured, write_sandbox_env};
 use axum::Router;
-use merchant_config::{
-    ConfigError, FlowSettings, MerchantSecrets, ProcessEnv, WxPaySettings, aws_config,
+use env_config::{
+    ConfigError, Env, FlowSettings, MerchantSecrets, ProcessEnv, WxPaySettings, aws_config,
     dynamodb_client, notify_url, orders_config, secrets_manager_client, wxpay_client,
 };
-use native_order::AppState;
-use order_reconcile::{SweepDeps, run_sweep};
+use order_reconcile::run_sweep;
+use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::OrderNoGenerator;
 use orders::domain::{OrderNo, PaymentRecord};
-use orders::ports::{PaymentRecordReader, PendingOrderLister, StoreError, SweepFailureRecorder};
-use orders::services::ReconcileReport;
-use orders::store::{DynamoOrderStore, EmbeddedOrderStore};
-use pay_notify::{NOTIFY_PATH, NotifyState};
+use orders::ports::{
+    PaymentRecordReader, PendingOrderLister, ProductWriter, StoreError, SweepFailureRecorder,
+};
+use orders::services::SweepReport;
+use pay_notify::NOTIFY_PATH;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,7 +39,7 @@ pub struct StackConfig {
     pub storefront_dir: PathBuf,
     /// The simulator's `--time-scale` (notification retry delays divided by it).
     pub sim_time_scale: f64,
-    /// Period of the reconcile sweep.
+    /// Period of the sweep.
     pub sweep_every: Duration,
     /// `ORDER_TTL_SECS`, `RECONCILE_AFTER_SECS`, `RECONCILE_CONCURRENCY`.
     pub flow: FlowSettings,
@@ -72,7 +73,7 @@ pub enum StackError {
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type SweepFn = dyn Fn() -> BoxFuture<Result<ReconcileReport, StoreError>> + Send + Sync;
+type SweepFn = dyn Fn() -> BoxFuture<Result<SweepReport, StoreError>> + Send + Sync;
 type RecordsFn = dyn Fn(OrderNo) -> BoxFuture<Result<Vec<PaymentRecord>, StoreError>> + Send + Sync;
 
 /// A running stack.
@@ -121,13 +122,13 @@ impl Stack {
             )
         };
         let aws = match (&config.orders_table, &settings.secrets) {
-            (None, merchant_config::SecretSource::Local { .. }) => None,
+            (None, env_config::SecretSource::Local { .. }) => None,
             _ => Some(aws_config().await?),
         };
         let secrets_manager = aws.as_ref().map(secrets_manager_client);
         let secrets = MerchantSecrets::load(&settings.secrets, secrets_manager.as_ref()).await?;
         let gateway = wxpay_client(&settings, secrets)?;
-        let parts = Parts {
+        let setup = Setup {
             gateway,
             orders: orders_config(&settings, &config.flow),
             notify_url,
@@ -146,15 +147,15 @@ impl Stack {
                     .await
                     .is_err()
                 {
-                    orders::store::dynamo::create_table(&client, table).await?;
+                    orders::adapters::dynamo::create_table(&client, table).await?;
                 }
-                parts
+                setup
                     .build(DynamoOrderStore::new(client, table.clone()))
                     .await?
             }
             _ => {
                 let store = EmbeddedOrderStore::open(config.data_dir.join("orders")).await?;
-                parts.build(store).await?
+                setup.build(store).await?
             }
         };
         let mut server_stop = stopped.clone();
@@ -190,8 +191,8 @@ impl Stack {
         self.simulator.as_deref()
     }
 
-    /// Runs one reconcile sweep now (the timer runs them too).
-    pub async fn sweep_now(&self) -> Result<ReconcileReport, StoreError> {
+    /// Runs one sweep now (the timer runs them too).
+    pub async fn sweep_now(&self) -> Result<SweepReport, StoreError> {
         (self.sweep)().await
     }
 
@@ -227,8 +228,10 @@ async fn sweep_timer(sweep: Arc<SweepFn>, every: Duration, mut stopped: watch::R
     }
 }
 
-/// Everything but the store, which decides the concrete types.
-struct Parts {
+/// The stack's setup: everything the three functions' [`native_order::Deps`],
+/// [`pay_notify::Deps`] and [`order_reconcile::Deps`] are built from, but the store, which
+/// decides the concrete types.
+struct Setup {
     gateway: wxpay::Client,
     orders: orders::OrdersConfig,
     notify_url: orders::NotifyUrl,
@@ -237,10 +240,11 @@ struct Parts {
     storefront_dir: PathBuf,
 }
 
-impl Parts {
+impl Setup {
     async fn build<S>(self, store: S) -> Result<(Router, Arc<SweepFn>, Arc<RecordsFn>), StackError>
     where
         S: native_order::state::StorefrontStore
+            + ProductWriter
             + PendingOrderLister
             + SweepFailureRecorder
             + PaymentRecordReader
@@ -250,7 +254,7 @@ impl Parts {
     {
         seed_if_empty(&store).await?;
         let api = native_order::router(
-            Arc::new(AppState {
+            Arc::new(native_order::Deps {
                 store: store.clone(),
                 gateway: self.gateway.clone(),
                 clock: self.clock.clone(),
@@ -260,7 +264,7 @@ impl Parts {
             }),
             None,
         );
-        let notify = pay_notify::router(Arc::new(NotifyState {
+        let notify = pay_notify::router(Arc::new(pay_notify::Deps {
             parser: self.gateway.notification_parser(),
             store: store.clone(),
             clock: self.clock.clone(),
@@ -272,7 +276,7 @@ impl Parts {
             let reader = reader.clone();
             Box::pin(async move { reader.payment_records(&order_no).await })
         });
-        let deps = Arc::new(SweepDeps {
+        let deps = Arc::new(order_reconcile::Deps {
             store,
             gateway: self.gateway,
             clock: self.clock.clone(),

@@ -1,7 +1,7 @@
 //! The `KEY=value` file format of `sandbox.env`, read and written in one place.
 //!
 //! The simulator (`wxpay-sim`) writes its sandbox merchant in this format, the local stack adds
-//! `WXPAY_NOTIFY_URL`, and the configuration (`merchant-config`) and the tests read it back. The
+//! `WXPAY_NOTIFY_URL`, and the configuration (`env-config`) and the tests read it back. The
 //! same file can be loaded into a shell with `set -a; . sandbox.env; set +a`. No dependencies, so
 //! that every crate, production or test, can share it without pulling any other in.
 //!

@@ -7,16 +7,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Instant;
+use wxpay::random::OsRandom;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use futures::StreamExt;
 use orders::OrdersConfig;
-use orders::domain::{Order, OrderNoGenerator, OrderStatus, OsRandom, Product};
+use orders::adapters::dynamo::{create_table, item::order_item};
+use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore, ReadStats};
+use orders::domain::{Order, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{GatewayError, PaymentGateway};
-use orders::services::reconcile_pending;
-use orders::store::dynamo::{create_table, item::order_item};
-use orders::store::{DynamoOrderStore, EmbeddedOrderStore, ReadStats};
+use orders::services::sweep_pending;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use wxpay::FixedClock;
@@ -89,9 +90,9 @@ where
 {
     let clock = FixedClock::new(T0 + Duration::days(2));
     let mut config = OrdersConfig::new("wx", "1900000001");
-    config.reconcile_concurrency = 32;
+    config.sweep_concurrency = 32;
     let started = Instant::now();
-    let report = reconcile_pending(store, &Unknown, &clock, &config, T0 + Duration::days(3))
+    let report = sweep_pending(store, &Unknown, &clock, &config, T0 + Duration::days(3))
         .await
         .unwrap();
     (report.examined, started.elapsed())

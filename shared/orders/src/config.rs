@@ -5,9 +5,9 @@ use time::{Duration, OffsetDateTime};
 /// Default `ORDER_TTL_SECS`.
 pub const DEFAULT_ORDER_TTL_SECS: u32 = 300;
 /// Default `RECONCILE_AFTER_SECS`.
-pub const DEFAULT_RECONCILE_AFTER_SECS: u32 = 60;
+pub const DEFAULT_SWEEP_AFTER_SECS: u32 = 60;
 /// Default `RECONCILE_CONCURRENCY`.
-pub const DEFAULT_RECONCILE_CONCURRENCY: usize = 8;
+pub const DEFAULT_SWEEP_CONCURRENCY: usize = 8;
 /// How long an idempotency key names its order.
 pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u32 = 24 * 60 * 60;
 /// Default `WXPAY_TIMEOUT_MS`: how long a call to WeChat Pay may take before the client gives up.
@@ -34,9 +34,9 @@ pub struct OrdersConfig {
     /// `ORDER_TTL_SECS`: how long an order can be paid.
     pub order_ttl_secs: u32,
     /// `RECONCILE_AFTER_SECS`: the sweep looks only at orders older than this.
-    pub reconcile_after_secs: u32,
+    pub sweep_after_secs: u32,
     /// `RECONCILE_CONCURRENCY`: the sweep's queries in flight at most (at least 1 is used).
-    pub reconcile_concurrency: usize,
+    pub sweep_concurrency: usize,
     /// How long an `Idempotency-Key` keeps naming its order.
     pub idempotency_ttl_secs: u32,
     /// `WXPAY_TIMEOUT_MS`: the WeChat Pay client's timeout, which bounds how late a prepay can land.
@@ -50,8 +50,8 @@ impl OrdersConfig {
             appid: appid.into(),
             mchid: mchid.into(),
             order_ttl_secs: DEFAULT_ORDER_TTL_SECS,
-            reconcile_after_secs: DEFAULT_RECONCILE_AFTER_SECS,
-            reconcile_concurrency: DEFAULT_RECONCILE_CONCURRENCY,
+            sweep_after_secs: DEFAULT_SWEEP_AFTER_SECS,
+            sweep_concurrency: DEFAULT_SWEEP_CONCURRENCY,
             idempotency_ttl_secs: DEFAULT_IDEMPOTENCY_TTL_SECS,
             wxpay_timeout_ms: DEFAULT_WXPAY_TIMEOUT_MS,
         }
@@ -62,9 +62,9 @@ impl OrdersConfig {
         Duration::seconds(i64::from(self.order_ttl_secs))
     }
 
-    /// The reconcile threshold as a duration.
-    pub fn reconcile_after(&self) -> Duration {
-        Duration::seconds(i64::from(self.reconcile_after_secs))
+    /// The sweep threshold as a duration.
+    pub fn sweep_after(&self) -> Duration {
+        Duration::seconds(i64::from(self.sweep_after_secs))
     }
 
     /// The idempotency key lifetime as a duration.

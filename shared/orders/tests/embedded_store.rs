@@ -3,7 +3,7 @@
 
 mod conformance;
 
-use orders::store::EmbeddedOrderStore;
+use orders::adapters::EmbeddedOrderStore;
 
 async fn fresh_store() -> EmbeddedOrderStore {
     // Under target/, so the files outlive the store without littering /tmp.
@@ -18,7 +18,7 @@ conformance_tests!(fresh_store());
 /// The same behaviours on the in-memory store of the deterministic simulations, whose transactions
 /// run on the calling task.
 mod in_memory {
-    use orders::store::EmbeddedOrderStore;
+    use orders::adapters::EmbeddedOrderStore;
 
     async fn fresh_store() -> EmbeddedOrderStore {
         EmbeddedOrderStore::in_memory().unwrap()

@@ -9,20 +9,21 @@
 //! second or two each).
 
 use std::sync::Arc;
+use wxpay::random::OsRandom;
 
-use orders::domain::{BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
+use orders::adapters::EmbeddedOrderStore;
+use orders::domain::{BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{
     CloseOutcome, CloseReason, CloseRequest, EvidenceRecorder, GatewayError, OrderCloser,
-    OrderReader, PaymentRecordReader, ProductCatalog,
+    OrderReader, PaymentRecordReader, ProductReader, ProductWriter,
 };
-use orders::services::reconcile::{FIRST_BACKOFF, slowest_order};
 use orders::services::settle::settle_queried_transaction;
+use orders::services::sweep::{FIRST_BACKOFF, slowest_order};
 use orders::services::{
     CancelError, CancelResult, CloseError, Mismatch, PlaceOrderError, PlaceOrderRequest,
-    PlacedOrder, ReconcileReport, SettleError, SettleResult, cancel_order, place_native_order,
-    reconcile_pending, settle_transaction,
+    PlacedOrder, SettleError, SettleResult, SweepReport, cancel_order, place_native_order,
+    settle_transaction, sweep_pending,
 };
-use orders::store::EmbeddedOrderStore;
 use orders::testing::{ClosePaidAnswer, CloseUnknownAnswer, FakeWeChatPay, PrepayTimeout};
 use orders::{NotifyUrl, OrdersConfig};
 use time::macros::datetime;
@@ -185,8 +186,8 @@ impl World {
         .await
     }
 
-    async fn sweep(&self, deadline: OffsetDateTime) -> ReconcileReport {
-        reconcile_pending(
+    async fn sweep(&self, deadline: OffsetDateTime) -> SweepReport {
+        sweep_pending(
             &self.store,
             &self.wechat,
             &*self.clock,
@@ -198,7 +199,7 @@ impl World {
     }
 
     /// A sweep with time to spare.
-    async fn sweep_now(&self) -> ReconcileReport {
+    async fn sweep_now(&self) -> SweepReport {
         self.sweep(self.clock.now() + Duration::minutes(1)).await
     }
 }
@@ -910,7 +911,7 @@ async fn cancel_with_wechat_pay_down_changes_nothing() {
     assert!(matches!(result, CancelResult::Cancelled(_)), "{result:?}");
 }
 
-// ---- reconcile_pending ----
+// ---- sweep_pending ----
 
 #[tokio::test]
 async fn sweep_settles_paid_closes_expired_and_leaves_the_rest() {
@@ -937,7 +938,7 @@ async fn sweep_settles_paid_closes_expired_and_leaves_the_rest() {
     let report = w.sweep_now().await;
     assert_eq!(
         report,
-        ReconcileReport {
+        SweepReport {
             listed: 6,
             examined: 6,
             settled: 1,
@@ -946,7 +947,7 @@ async fn sweep_settles_paid_closes_expired_and_leaves_the_rest() {
             still_pending: 1,
             failed: 1,
             alerts: 1,
-            ..ReconcileReport::default()
+            ..SweepReport::default()
         }
     );
     assert_eq!(w.status(&paid.order_no).await, OrderStatus::Success);
@@ -1032,13 +1033,13 @@ async fn sweep_does_not_close_an_unknown_order_whose_prepay_lease_is_in_flight()
         let report = w.sweep_now().await;
         assert_eq!(
             report,
-            ReconcileReport {
+            SweepReport {
                 listed: 2,
                 examined: 2,
                 closed_never_prepaid: 1,
                 still_pending: 1,
                 stale_pending: 1,
-                ..ReconcileReport::default()
+                ..SweepReport::default()
             },
             "{answer:?}"
         );
@@ -1070,12 +1071,12 @@ async fn sweep_leaves_an_order_with_a_code_url_that_wechat_pay_does_not_know_pen
         let report = w.sweep_now().await;
         assert_eq!(
             report,
-            ReconcileReport {
+            SweepReport {
                 listed: 1,
                 examined: 1,
                 alerts: 1,
                 stale_pending: 1,
-                ..ReconcileReport::default()
+                ..SweepReport::default()
             },
             "{answer:?}"
         );
@@ -1110,7 +1111,7 @@ async fn sweep_closes_an_order_wechat_pay_still_shows_notpay_only_past_the_clock
 #[tokio::test]
 async fn sweep_keeps_at_most_the_configured_queries_in_flight() {
     let mut w = world().await;
-    w.config.reconcile_concurrency = 3;
+    w.config.sweep_concurrency = 3;
     for _ in 0..24 {
         w.placed("1", None).await;
     }
@@ -1128,7 +1129,7 @@ async fn sweep_keeps_at_most_the_configured_queries_in_flight() {
 #[tokio::test]
 async fn sweep_starts_no_order_later_than_its_slowest_order_before_the_deadline() {
     let mut w = world().await;
-    w.config.reconcile_concurrency = 1;
+    w.config.sweep_concurrency = 1;
     let mut placed = Vec::new();
     for _ in 0..12 {
         let order = w.placed("1", None).await;
@@ -1141,13 +1142,13 @@ async fn sweep_starts_no_order_later_than_its_slowest_order_before_the_deadline(
     let report = w.sweep(deadline).await;
     assert_eq!(
         report,
-        ReconcileReport {
+        SweepReport {
             listed: 12,
             examined: 5,
             settled: 5,
             stale_pending: 7,
             deadline_reached: true,
-            ..ReconcileReport::default()
+            ..SweepReport::default()
         }
     );
     assert_eq!(w.wechat.queries(), 5);
@@ -1165,7 +1166,7 @@ async fn sweep_starts_no_order_later_than_its_slowest_order_before_the_deadline(
 #[tokio::test]
 async fn sweep_serves_orders_that_failed_before_after_the_others() {
     let mut w = world().await;
-    w.config.reconcile_concurrency = 1;
+    w.config.sweep_concurrency = 1;
     let mut failing = Vec::new();
     for _ in 0..3 {
         let order = w.placed("1", None).await;
@@ -1194,12 +1195,12 @@ async fn sweep_serves_orders_that_failed_before_after_the_others() {
     let report = w.sweep(deadline).await;
     assert_eq!(
         report,
-        ReconcileReport {
+        SweepReport {
             listed: 6,
             examined: 3,
             still_pending: 3,
             deadline_reached: true,
-            ..ReconcileReport::default()
+            ..SweepReport::default()
         }
     );
     let mut served: Vec<String> = w.wechat.query_log()[before..]
@@ -1215,7 +1216,7 @@ async fn sweep_serves_orders_that_failed_before_after_the_others() {
 #[tokio::test]
 async fn sweep_backs_off_when_wechat_pay_throttles() {
     let mut w = world().await;
-    w.config.reconcile_concurrency = 1;
+    w.config.sweep_concurrency = 1;
     for _ in 0..4 {
         w.placed("1", None).await;
     }
@@ -1224,12 +1225,12 @@ async fn sweep_backs_off_when_wechat_pay_throttles() {
     let report = w.sweep_now().await;
     assert_eq!(
         report,
-        ReconcileReport {
+        SweepReport {
             listed: 4,
             examined: 4,
             throttled: 2,
             still_pending: 2,
-            ..ReconcileReport::default()
+            ..SweepReport::default()
         }
     );
     let log = w.wechat.query_log();
@@ -1269,14 +1270,14 @@ async fn stale_pending_counts_orders_long_expired_and_still_pending_after_the_sw
     let report = w.sweep_now().await;
     assert_eq!(
         report,
-        ReconcileReport {
+        SweepReport {
             listed: 3,
             examined: 3,
             closed: 1,
             failed: 1,
             still_pending: 1,
             stale_pending: 1,
-            ..ReconcileReport::default()
+            ..SweepReport::default()
         }
     );
     assert_eq!(w.status(&closable.order_no).await, OrderStatus::Closed);
@@ -1313,5 +1314,5 @@ async fn sweep_alerts_on_an_order_refunded_at_wechat_pay_while_notpay_here() {
 async fn sweep_of_nothing_is_empty() {
     let w = world().await;
     let report = w.sweep_now().await;
-    assert_eq!(report, ReconcileReport::default());
+    assert_eq!(report, SweepReport::default());
 }

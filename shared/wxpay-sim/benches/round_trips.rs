@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use url::Url;
 use wxpay::keys::{PrivateKey, PublicKey};
 use wxpay::models::NativePrepayRequest;
-use wxpay::nonce::OsNonce;
+use wxpay::random::OsRandom;
 use wxpay::{ApiV3Key, Client, ClientConfig, SystemClock, Verification};
 use wxpay_sim::config::SigningMode;
 use wxpay_sim::signing::ResponseSigner;
@@ -53,7 +53,7 @@ fn client(env: &std::collections::HashMap<String, String>) -> Client {
         timeout: Duration::from_secs(10),
         connect_timeout: Duration::from_secs(2),
     };
-    Client::new(config, Arc::new(SystemClock), Arc::new(OsNonce)).unwrap()
+    Client::new(config, Arc::new(SystemClock), Arc::new(OsRandom)).unwrap()
 }
 
 fn request(env: &std::collections::HashMap<String, String>, no: String) -> NativePrepayRequest {

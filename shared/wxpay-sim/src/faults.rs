@@ -23,9 +23,9 @@
 //! `ORDER_NOT_EXIST` or 204. Either way a merchant must confirm every close with a query.
 
 use crate::clock::SkewedClock;
-use crate::random;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
+use wxpay::random::{self, OsRandom};
 
 /// Largest number of concurrent copies of one notification attempt.
 pub const MAX_DUPLICATES: u32 = 20;
@@ -238,7 +238,7 @@ impl FaultSwitches {
             .path_prefix
             .as_deref()
             .is_none_or(|prefix| path.starts_with(prefix));
-        (matches && random::unit() < api.fraction).then_some(api)
+        (matches && random::unit(&OsRandom) < api.fraction).then_some(api)
     }
 }
 

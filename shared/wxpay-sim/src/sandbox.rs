@@ -8,7 +8,6 @@
 
 use crate::error::SimError;
 use crate::fsutil::{create_private, replace_private};
-use crate::random;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use time::{Duration, OffsetDateTime};
@@ -16,6 +15,7 @@ use url::Url;
 use wxpay::ApiV3Key;
 use wxpay::certificate::PlatformCertificate;
 use wxpay::keys::{PrivateKey, PublicKey};
+use wxpay::random::{self, OsRandom};
 use wxpay::time::TimeOutOfRange;
 
 /// `sandbox.env`: the merchant's variables, in the names the functions read and the format of the
@@ -125,18 +125,18 @@ impl Sandbox {
         let public_key_signer = PrivateKey::generate().map_err(keys("WeChat Pay key"))?;
         let platform_key = PrivateKey::generate().map_err(keys("platform key"))?;
         let platform = make_platform(platform_key, OffsetDateTime::now_utc())?;
-        let apiv3 = random::alphanumeric(32);
+        let apiv3 = random::alphanumeric(&OsRandom, 32);
         let apiv3_key = apiv3
             .parse::<ApiV3Key>()
             .map_err(|e| SimError::Keys(e.to_string()))?;
         let sandbox = Self {
             dir: dir.to_path_buf(),
-            mchid: format!("19{}", random::digits(8)),
-            appid: format!("wx{}", random::hex(16)),
-            merchant_serial: random::upper_hex(40),
+            mchid: format!("19{}", random::digits(&OsRandom, 8)),
+            appid: format!("wx{}", random::hex(&OsRandom, 16)),
+            merchant_serial: random::upper_hex(&OsRandom, 40),
             merchant_public_key: merchant_key.public_key().map_err(keys("merchant key"))?,
             apiv3_key,
-            public_key_id: format!("PUB_KEY_ID_01{}", random::digits(26)),
+            public_key_id: format!("PUB_KEY_ID_01{}", random::digits(&OsRandom, 26)),
             public_key_signer,
             platform,
         };
@@ -333,11 +333,11 @@ fn make_platform(key: PrivateKey, now: OffsetDateTime) -> Result<Platform, SimEr
     let pem = key.to_pkcs8_pem().map_err(|e| err(&e))?;
     let pair = rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256)
         .map_err(|e| err(&e))?;
-    let first = random::digits(1)
+    let first = random::digits(&OsRandom, 1)
         .bytes()
         .next()
         .map_or(1, |d| (d - b'0') % 7 + 1);
-    let serial = format!("{first}{}", random::upper_hex(39));
+    let serial = format!("{first}{}", random::upper_hex(&OsRandom, 39));
     let serial_bytes: Vec<u8> = (0..serial.len())
         .step_by(2)
         .filter_map(|i| u8::from_str_radix(serial.get(i..i + 2)?, 16).ok())

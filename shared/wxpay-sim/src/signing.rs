@@ -5,10 +5,10 @@
 //! configured default mode. The `sign_with_other_key` fault flips the choice.
 
 use crate::config::SigningMode;
-use crate::random;
 use crate::sandbox::Sandbox;
 use std::sync::Arc;
 use wxpay::keys::KeyError;
+use wxpay::random::{self, OsRandom};
 use wxpay::verify::{SIGNTEST_PREFIX, SignatureHeaders};
 
 /// Signs as WeChat Pay with the sandbox's two keys.
@@ -83,7 +83,7 @@ impl ResponseSigner {
         SignatureHeaders {
             timestamp: timestamp.to_string(),
             nonce,
-            signature: format!("{SIGNTEST_PREFIX}{}", random::alphanumeric(344)),
+            signature: format!("{SIGNTEST_PREFIX}{}", random::alphanumeric(&OsRandom, 344)),
             serial: serial.clone(),
         }
     }

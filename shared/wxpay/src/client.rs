@@ -8,8 +8,8 @@ use crate::models::{
     CertificatesResponse, CloseRequest, ErrorBody, ErrorDetail, NativePrepayRequest,
     NativePrepayResponse, Transaction,
 };
-use crate::nonce::NonceSource;
 use crate::notify::NotificationParser;
+use crate::random::{self, NONCE_LEN, RandomSource};
 use crate::secret::ApiV3Key;
 use crate::sign::MerchantSigner;
 use crate::validate::{self, ValidationError};
@@ -177,7 +177,7 @@ struct SignedTransport {
     base_url: Url,
     signer: MerchantSigner,
     clock: Arc<dyn Clock>,
-    nonces: Arc<dyn NonceSource>,
+    random: Arc<dyn RandomSource>,
 }
 
 impl SignedTransport {
@@ -194,7 +194,7 @@ impl SignedTransport {
         // Sign exactly the path and query the URL will be sent with.
         let canonical = &url[Position::BeforePath..Position::AfterQuery];
         let timestamp = self.clock.now().unix_timestamp();
-        let nonce = self.nonces.nonce();
+        let nonce = random::alphanumeric(&*self.random, NONCE_LEN);
         let body = body.unwrap_or_default();
         let authorization =
             self.signer
@@ -338,11 +338,11 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Builds a client; time and nonces are injected so tests can fix them.
+    /// Builds a client; time and randomness (the request nonces) are injected so tests can fix them.
     pub fn new(
         config: ClientConfig,
         clock: Arc<dyn Clock>,
-        nonces: Arc<dyn NonceSource>,
+        random: Arc<dyn RandomSource>,
     ) -> Result<Self, ClientError> {
         validate::mchid("mchid", &config.mchid)?;
         let http = reqwest::Client::builder()
@@ -365,7 +365,7 @@ impl Client {
                 config.merchant_key,
             ),
             clock,
-            nonces,
+            random,
         });
         let downloader = Arc::new(CertificateDownloader {
             transport: transport.clone(),

@@ -13,8 +13,8 @@ pub mod client;
 pub mod clock;
 pub mod keys;
 pub mod models;
-pub mod nonce;
 pub mod notify;
+pub mod random;
 pub mod secret;
 pub mod sign;
 #[cfg(feature = "testing")]

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use wxpay::certificate::CERTIFICATE_AAD;
 use wxpay::keys::{PrivateKey, PublicKey};
 use wxpay::models::{CertificateEntry, CertificatesResponse, NativePrepayRequest};
-use wxpay::nonce::OsNonce;
+use wxpay::random::OsRandom;
 use wxpay::sign::{Authorization, request_message};
 use wxpay::verify::VerifyError;
 use wxpay::{ApiV3Key, Client, ClientConfig, ClientError, SystemClock, Verification, aead};
@@ -229,7 +229,7 @@ impl Harness {
         .unwrap();
         config.base_url = self.base_url.clone();
         config.timeout = Duration::from_millis(800);
-        Client::new(config, Arc::new(SystemClock), Arc::new(OsNonce)).unwrap()
+        Client::new(config, Arc::new(SystemClock), Arc::new(OsRandom)).unwrap()
     }
 
     fn public_key_client(&self) -> Client {

@@ -8,7 +8,7 @@
 //! timeouts, including calls that time out on our side after they took effect; both answers of a
 //! close for paid and for unknown orders; store writes that fail before or after they took effect;
 //! overlapping sweeps. The real services (`place_native_order`, `cancel_order`,
-//! `reconcile_pending`), the real `pay-notify` router (signature, decryption, settle), the real
+//! `sweep_pending`), the real `pay-notify` router (signature, decryption, settle), the real
 //! embedded store and the simulator's own order rules run in process on virtual time.
 //!
 //! Invariants, checked as transitions happen and against WeChat Pay's ledger at the end:

@@ -64,9 +64,9 @@ pub struct WeChat {
 }
 
 /// An error answer as the `wxpay` client reports it; mapped to what the services see by the real
-/// `orders::gateway::gateway_error`, so the simulation exercises that mapping too.
+/// `orders::adapters::wxpay::gateway_error`, so the simulation exercises that mapping too.
 fn api(status: u16, code: &str, message: &str) -> GatewayError {
-    orders::gateway::gateway_error(wxpay::ClientError::Api {
+    orders::adapters::wxpay::gateway_error(wxpay::ClientError::Api {
         status,
         code: code.into(),
         message: message.into(),

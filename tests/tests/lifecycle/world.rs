@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use wxpay::random::OsRandom;
 
-use orders::domain::{BuyerHash, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, Product};
-use orders::services::{
-    PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order, reconcile_pending,
-};
-use orders::store::{DynamoOrderStore, EmbeddedOrderStore};
+use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
+use orders::domain::{BuyerHash, OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::{NotifyUrl, OrdersConfig};
-use pay_notify::NotifyState;
+use orders::services::{
+    PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order, sweep_pending,
+};
 use time::macros::datetime;
 use wxpay::Clock;
 use wxpay_sim::order::OrderState;
@@ -103,7 +103,7 @@ impl Dynamo {
     fn fresh_table(&self, seed: u64) -> Backend {
         let table = format!("lifecycle-{seed}-{}", uuid::Uuid::new_v4().simple());
         self.runtime
-            .block_on(orders::store::dynamo::create_table(&self.client, &table))
+            .block_on(orders::adapters::dynamo::create_table(&self.client, &table))
             .unwrap();
         Backend::Dynamo {
             store: DynamoOrderStore::new(self.client.clone(), table),
@@ -126,14 +126,14 @@ async fn world(seed: u64, sandbox: Arc<Sandbox>, backend: Backend) -> Result<Tal
         .await;
     let mut config = OrdersConfig::new(sandbox.appid.clone(), sandbox.mchid.clone());
     config.order_ttl_secs = u32::try_from(rng.range(90, 600)).unwrap();
-    config.reconcile_concurrency = usize::try_from(rng.range(1, 8)).unwrap();
+    config.sweep_concurrency = usize::try_from(rng.range(1, 8)).unwrap();
     config.wxpay_timeout_ms = u32::try_from(CLIENT_TIMEOUT.as_millis()).unwrap();
 
     let verifier = wxpay::verify::Verifier::with_public_key(
         sandbox.public_key_id.clone(),
         sandbox.public_key_signer.public_key().unwrap(),
     );
-    let notify = pay_notify::router(Arc::new(NotifyState {
+    let notify = pay_notify::router(Arc::new(pay_notify::Deps {
         parser: wxpay::NotificationParser::new(Arc::new(verifier), sandbox.apiv3_key.clone()),
         store: store.clone(),
         clock: clock.clone(),
@@ -218,7 +218,7 @@ async fn sweep_forever(
                 (store.clone(), wechat.clone(), clock.clone(), config.clone());
             tokio::spawn(async move {
                 let deadline = clock.now() + SWEEP_BUDGET;
-                let _ = reconcile_pending(&store, &wechat, &clock, &config, deadline).await;
+                let _ = sweep_pending(&store, &wechat, &clock, &config, deadline).await;
             });
         }
     }

@@ -12,9 +12,7 @@ pub mod transition;
 
 pub use buyer::{BuyerHash, InvalidBuyer};
 pub use order::Order;
-pub use order_no::{
-    InvalidOrderNo, OrderNo, OrderNoError, OrderNoGenerator, OsRandom, RandomSource,
-};
+pub use order_no::{InvalidOrderNo, OrderNo, OrderNoError, OrderNoGenerator};
 pub use payment::PaymentRecord;
 pub use precision::truncate_to_millis;
 pub use product::{InvalidProduct, Product};

@@ -7,32 +7,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::macros::format_description;
+use wxpay::random::{OsRandom, RandomSource};
 
 /// Bytes of randomness in a generated order number (72 bits).
 pub const RANDOM_BYTES: usize = 9;
 
-/// A source of random bytes, injectable for tests.
-pub trait RandomSource: Send + Sync {
-    /// Fills `buf` with random bytes.
-    fn fill(&self, buf: &mut [u8]) -> Result<(), OrderNoError>;
-}
-
-/// The operating system's generator.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OsRandom;
-
-impl RandomSource for OsRandom {
-    fn fill(&self, buf: &mut [u8]) -> Result<(), OrderNoError> {
-        getrandom::fill(buf).map_err(|err| OrderNoError::Random(err.to_string()))
-    }
-}
-
 /// Why no order number could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrderNoError {
-    /// The random source failed.
-    #[error("random source failed: {0}")]
-    Random(String),
     /// The creation time is outside years 0000–9999.
     #[error("creation time out of range")]
     TimeOutOfRange,
@@ -87,7 +69,7 @@ impl std::fmt::Display for OrderNo {
     }
 }
 
-/// Makes order numbers from a creation time and a [`RandomSource`].
+/// Makes order numbers from a creation time and a [`RandomSource`] (the OS's by default).
 #[derive(Debug, Clone, Default)]
 pub struct OrderNoGenerator<R = OsRandom> {
     random: R,
@@ -111,7 +93,7 @@ impl<R: RandomSource> OrderNoGenerator<R> {
             ))
             .map_err(|_| OrderNoError::TimeOutOfRange)?;
         let mut bytes = [0u8; RANDOM_BYTES];
-        self.random.fill(&mut bytes)?;
+        self.random.fill(&mut bytes);
         let text = format!("{stamp}{}", URL_SAFE_NO_PAD.encode(bytes));
         OrderNo::parse(&text).map_err(|_| OrderNoError::TimeOutOfRange)
     }
@@ -122,18 +104,11 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    struct Counter(std::sync::atomic::AtomicU8);
-    impl RandomSource for Counter {
-        fn fill(&self, buf: &mut [u8]) -> Result<(), OrderNoError> {
-            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            buf.fill(n);
-            Ok(())
-        }
-    }
+    use wxpay::random::FixedRandom;
 
     #[test]
     fn numbers_are_valid_and_sort_by_creation_time() {
-        let ids = OrderNoGenerator::new(Counter(std::sync::atomic::AtomicU8::new(200)));
+        let ids = OrderNoGenerator::new(FixedRandom::new([200; RANDOM_BYTES]));
         let early = ids
             .generate(datetime!(2024-01-01 00:00:00.001 UTC))
             .unwrap();

@@ -5,14 +5,14 @@
 pub mod cancel;
 pub mod close;
 pub mod place;
-pub mod reconcile;
 pub mod settle;
+pub mod sweep;
 
 pub use cancel::{CancelError, CancelResult, cancel_order};
 pub use close::{CloseError, Confirmed, close_confirmed};
 pub use place::{PlaceOrderError, PlaceOrderRequest, PlacedOrder, place_native_order};
-pub use reconcile::{ReconcileReport, reconcile_pending};
 pub use settle::{Mismatch, SettleError, SettleResult, settle_transaction};
+pub use sweep::{SweepReport, sweep_pending};
 
 /// The clock's time at the millisecond precision kept in storage, so that what a service returns
 /// equals what a store reads back.

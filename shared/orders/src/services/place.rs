@@ -8,13 +8,13 @@ use wxpay::models::NativePrepayRequest;
 use crate::domain::buyer::hex;
 use crate::domain::{
     BuyerHash, Order, OrderNoError, OrderNoGenerator, OrderStatus, PrepayAnswer, PrepayClaim,
-    RandomSource,
 };
 use crate::ports::{
     AnswerOutcome, ClaimOutcome, CreateOutcome, GatewayError, IdempotencyClaim, OrderCreator,
-    OrderReader, PaymentGateway, PrepayRecorder, ProductCatalog, StoreError,
+    OrderReader, PaymentGateway, PrepayRecorder, ProductReader, StoreError,
 };
 use crate::{NotifyUrl, OrdersConfig};
+use wxpay::random::RandomSource;
 
 /// Longest accepted `Idempotency-Key`.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
@@ -144,7 +144,7 @@ pub async fn place_native_order<S, G, C, R>(
     request: &PlaceOrderRequest,
 ) -> Result<PlacedOrder, PlaceOrderError>
 where
-    S: ProductCatalog + OrderCreator + OrderReader + PrepayRecorder,
+    S: ProductReader + OrderCreator + OrderReader + PrepayRecorder,
     G: PaymentGateway,
     C: Clock,
     R: RandomSource,

@@ -3,19 +3,20 @@
 //! are those of `orders::domain::transition`.
 
 use std::collections::BTreeSet;
+use wxpay::random::OsRandom;
 
 use orders::domain::transition::{
     self, AnswerDecision, ClaimDecision, CloseDecision, SettleDecision,
 };
 use orders::domain::{
-    BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, OsRandom, PaymentRecord, Product,
+    BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, PaymentRecord, Product,
 };
 use orders::ports::{
     AnswerOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CloseReason, CloseRequest,
     CreateOutcome, Cursor, Evidence, EvidenceRecorder, IdempotencyClaim, OrderCloser, OrderCreator,
     OrderReader, OrderSettler, PageRequest, PaymentRecordReader, PendingOrderLister, PrepayAnswer,
-    PrepayClaim, PrepayRecorder, ProductCatalog, SettleOutcome, Settlement, StoreError,
-    SweepFailureRecorder,
+    PrepayClaim, PrepayRecorder, ProductReader, ProductWriter, SettleOutcome, Settlement,
+    StoreError, SweepFailureRecorder,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -33,7 +34,8 @@ pub trait Store:
     + PaymentRecordReader
     + BuyerOrderLister
     + PendingOrderLister
-    + ProductCatalog
+    + ProductReader
+    + ProductWriter
     + Clone
     + 'static
 {
@@ -49,7 +51,8 @@ impl<T> Store for T where
         + PaymentRecordReader
         + BuyerOrderLister
         + PendingOrderLister
-        + ProductCatalog
+        + ProductReader
+        + ProductWriter
         + Clone
         + 'static
 {

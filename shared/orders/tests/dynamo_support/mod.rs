@@ -1,8 +1,8 @@
 //! Connects to the DynamoDB API server of the tests (moto in server mode) and makes a fresh table.
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
-use orders::store::DynamoOrderStore;
-use orders::store::dynamo::create_table;
+use orders::adapters::DynamoOrderStore;
+use orders::adapters::dynamo::create_table;
 
 /// The standard AWS SDK variable the DynamoDB tests need.
 pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";

@@ -6,7 +6,6 @@ use crate::auth::Authenticated;
 use crate::config::SigningMode;
 use crate::json;
 use crate::order::ResubmitError;
-use crate::random;
 use crate::sandbox::validity_strings;
 use crate::state::SimState;
 use crate::store::{CloseAnswer, PrepayError};
@@ -23,6 +22,7 @@ use wxpay::certificate::CERTIFICATE_AAD;
 use wxpay::models::{
     CertificateEntry, CertificatesResponse, CloseRequest, NativePrepayRequest, NativePrepayResponse,
 };
+use wxpay::random::{self, OsRandom};
 use wxpay::validate;
 
 /// A 200 with a JSON body.
@@ -171,7 +171,7 @@ pub(super) async fn certificates(State(state): State<Arc<SimState>>) -> Result<R
     let platform = &state.sandbox.platform;
     let encrypted = wxpay::aead::encrypt(
         &state.sandbox.apiv3_key,
-        &random::alphanumeric(12),
+        &random::alphanumeric(&OsRandom, 12),
         CERTIFICATE_AAD,
         platform.cert_pem.as_bytes(),
     )

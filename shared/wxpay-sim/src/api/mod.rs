@@ -12,7 +12,6 @@ mod handlers;
 use crate::auth::{self, Authenticated};
 use crate::config::SigningMode;
 use crate::faults::ApiFaultKind;
-use crate::random;
 use crate::state::SimState;
 use axum::Router;
 use axum::body::Body;
@@ -25,6 +24,7 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, USER_AGENT};
 use http::{HeaderValue, request::Parts};
 use std::sync::Arc;
 use std::time::Duration;
+use wxpay::random::{self, OsRandom};
 
 /// Largest request body of the merchant API.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -59,7 +59,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
 
 /// Runs the checks around the handler and signs its answer.
 async fn guard(State(state): State<Arc<SimState>>, request: Request, next: Next) -> Response {
-    let request_id = random::upper_hex(44);
+    let request_id = random::upper_hex(&OsRandom, 44);
     let mut response = match checked(state, request, next).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -168,7 +168,12 @@ async fn sign_response(
     };
     let headers = state
         .signer
-        .sign(mode, state.now().unix_timestamp(), random::hex(32), &body)
+        .sign(
+            mode,
+            state.now().unix_timestamp(),
+            random::hex(&OsRandom, 32),
+            &body,
+        )
         .map_err(|_| ApiError::system_error())?;
     headers.write_to(&mut parts.headers);
     Ok(Response::from_parts(parts, Body::from(body)))

@@ -1,12 +1,12 @@
 //! The body of a `TRANSACTION.SUCCESS` notification (§6.2): an envelope around the transaction,
 //! encrypted with AEAD_AES_256_GCM under the APIv3 key with associated data `transaction`.
 
-use crate::random;
 use time::OffsetDateTime;
 use wxpay::ApiV3Key;
 use wxpay::aead::AeadError;
 use wxpay::models::{NotificationEnvelope, Transaction};
 use wxpay::notify::seal_transaction;
+use wxpay::random::{self, OsRandom};
 use wxpay::time::TimeOutOfRange;
 
 /// Why a notification could not be built.
@@ -35,7 +35,7 @@ pub fn transaction_success(
         key,
         uuid::Uuid::new_v4().to_string(),
         wxpay::time::format(now)?,
-        &random::alphanumeric(12),
+        &random::alphanumeric(&OsRandom, 12),
         &plaintext,
     )?)
 }

@@ -12,7 +12,6 @@ pub mod log;
 
 use crate::config::SigningMode;
 use crate::order::Order;
-use crate::random;
 use crate::state::SimState;
 use bytes::Bytes;
 use futures::future::join_all;
@@ -21,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
+use wxpay::random::{self, OsRandom};
 
 /// Delays between attempts, in seconds, before scaling (§6.5).
 pub const RETRY_LADDER_SECS: [u64; 15] = [
@@ -235,7 +235,7 @@ async fn send(
     kind: AttemptKind,
 ) -> Attempt {
     let now = state.now();
-    let nonce = random::alphanumeric(32);
+    let nonce = random::alphanumeric(&OsRandom, 32);
     let headers = match kind {
         AttemptKind::SigntestProbe => Ok(state.signer.probe(mode, now.unix_timestamp(), nonce)),
         AttemptKind::Delivery => state
@@ -270,7 +270,7 @@ async fn send(
         .post(&job.notify_url)
         .headers(header_map)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .header("request-id", random::upper_hex(44))
+        .header("request-id", random::upper_hex(&OsRandom, 44))
         .body(job.body.clone())
         .send()
         .await;

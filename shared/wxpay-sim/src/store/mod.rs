@@ -12,8 +12,8 @@ pub use log::{LOCK_FILE, ORDER_LOG_FILE};
 
 use crate::error::SimError;
 use crate::faults::{ClosePaidAnswer, CloseUnknownAnswer, Faults};
+use crate::ids;
 use crate::order::{CloseError, CodeUrl, Order, Payment, ResubmitError, ScanError, normalise};
-use crate::random;
 use log::{OrderLog, lock_dir};
 use std::collections::HashMap;
 use std::fs::File;
@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use time::OffsetDateTime;
 use wxpay::models::NativePrepayRequest;
+use wxpay::random::{self, OsRandom};
 
 /// Length of a `code_url` token.
 const TOKEN_LEN: usize = 16;
@@ -183,7 +184,7 @@ impl OrderStore {
             .cloned()
             .ok_or(PayError::UnknownCode)?;
         let transaction_id = loop {
-            let id = random::transaction_id(now);
+            let id = ids::transaction_id(now);
             if !inner.by_transaction.contains_key(&id) {
                 break id;
             }
@@ -271,7 +272,7 @@ impl OrderStore {
 impl Inner {
     fn fresh_token(&self) -> String {
         loop {
-            let token = random::alphanumeric(TOKEN_LEN);
+            let token = random::alphanumeric(&OsRandom, TOKEN_LEN);
             if !self.by_code.contains_key(&token) {
                 return token;
             }

@@ -19,7 +19,7 @@ use url::Url;
 use wxpay::clock::{Clock, SystemClock};
 use wxpay::keys::{PrivateKey, PublicKey};
 use wxpay::models::NativePrepayRequest;
-use wxpay::nonce::OsNonce;
+use wxpay::random::OsRandom;
 use wxpay::sign::MerchantSigner;
 use wxpay::{
     ApiV3Key, Client, ClientConfig, NotificationParser, TransactionNotification, Verification,
@@ -121,7 +121,7 @@ impl Harness {
             timeout,
             connect_timeout: Duration::from_secs(2),
         };
-        Client::new(config, self.clock.clone(), Arc::new(OsNonce)).unwrap()
+        Client::new(config, self.clock.clone(), Arc::new(OsRandom)).unwrap()
     }
 
     pub fn signer(&self) -> MerchantSigner {
@@ -136,7 +136,7 @@ impl Harness {
     /// A request with a valid Authorization for exactly `target` and `body`.
     pub fn signed(&self, method: &str, target: &str, body: &str) -> reqwest::RequestBuilder {
         let ts = self.clock.now().unix_timestamp();
-        let nonce = wxpay::nonce::random_alphanumeric(32);
+        let nonce = wxpay::random::alphanumeric(&OsRandom, 32);
         let auth = self
             .signer()
             .authorization(method, target, body.as_bytes(), ts, &nonce)
@@ -465,5 +465,5 @@ async fn notify(
 
 /// A unique out_trade_no.
 pub fn trade_no(prefix: &str) -> String {
-    format!("{prefix}{}", wxpay::nonce::random_alphanumeric(12))
+    format!("{prefix}{}", wxpay::random::alphanumeric(&OsRandom, 12))
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
 use super::item::{
@@ -10,9 +10,9 @@ use super::item::{
     PK, SK, order_from_item, req_str,
 };
 use super::{DynamoOrderStore, s, sdk_error};
+use crate::adapters::keys::{PENDING_SHARDS, order_pk, pending_pk, split_time_order, time_key};
 use crate::domain::{BuyerHash, Order};
 use crate::ports::{BuyerOrderLister, Cursor, Page, PageRequest, PendingOrderLister, StoreError};
-use crate::store::keys::{PENDING_SHARDS, order_pk, pending_pk, split_time_order, time_key};
 
 /// Position in the pending listing: a shard, and the last `pendingSk` read in it (if any).
 struct PendingPosition {
@@ -90,7 +90,7 @@ impl PendingOrderLister for DynamoOrderStore {
                 .expression_attribute_values(":cutoff", s(cutoff.clone()))
                 .limit(i32::try_from(limit - orders.len()).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start_key)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_return_consumed_capacity(Self::capacity_report())
                 .send()
                 .await
                 .map_err(sdk_error)?;
@@ -159,7 +159,7 @@ impl BuyerOrderLister for DynamoOrderStore {
             .scan_index_forward(false)
             .limit(i32::try_from(page.clamped_limit()).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start_key)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .set_return_consumed_capacity(Self::capacity_report())
             .send()
             .await
             .map_err(sdk_error)?;

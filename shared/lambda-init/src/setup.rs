@@ -1,15 +1,14 @@
-//! What every Lambda function loads at a cold start, in one place.
+//! What every Lambda function loads at a cold start (its setup), in one place.
 
-use crate::clients::{aws_config, dynamodb_client, secrets_manager_client, wxpay_client};
-use crate::env::Env;
-use crate::error::ConfigError;
-use crate::secrets::MerchantSecrets;
-use crate::settings::{FlowSettings, WxPaySettings, orders_config};
+use env_config::{
+    ConfigError, Env, FlowSettings, MerchantSecrets, WxPaySettings, aws_config, dynamodb_client,
+    orders_config, secrets_manager_client, wxpay_client,
+};
 
 /// The configuration and clients shared by the three functions: merchant settings, flow timing,
 /// the orders table, a DynamoDB client and the WeChat Pay client (its secrets read from Secrets
 /// Manager when `WXPAY_SECRET_ID` is set).
-pub struct FunctionContext {
+pub struct Setup {
     /// `WXPAY_*` settings.
     pub wxpay_settings: WxPaySettings,
     /// `ORDER_TTL_SECS`, `RECONCILE_*`.
@@ -22,7 +21,7 @@ pub struct FunctionContext {
     pub wxpay: wxpay::Client,
 }
 
-impl FunctionContext {
+impl Setup {
     /// Reads the variables (failing on the first missing one, by name), loads the secrets and
     /// builds the clients.
     pub async fn load(env: &impl Env) -> Result<Self, ConfigError> {

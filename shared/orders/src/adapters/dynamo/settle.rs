@@ -16,13 +16,13 @@ use super::item::{
     order_from_item, order_key, payment_item, req_str,
 };
 use super::{DynamoOrderStore, TRANSACTION_ATTEMPTS, back_off, invalid, s, sdk_error};
+use crate::adapters::keys::{idempotency_pk, time_key};
 use crate::domain::transition::{self, SettleDecision};
 use crate::domain::{Order, OrderNo, OrderStatus};
 use crate::ports::{
     CreateOutcome, IdempotencyClaim, OrderCreator, OrderReader, OrderSettler, SettleOutcome,
     Settlement, StoreError,
 };
-use crate::store::keys::{idempotency_pk, time_key};
 
 /// How a transaction ended.
 pub(super) enum Transacted {

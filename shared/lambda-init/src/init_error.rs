@@ -18,7 +18,7 @@ const REPORT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Runs a function's initialisation; on failure reports the error's message to `/init/error`
 /// (when `AWS_LAMBDA_RUNTIME_API` is set, that is under Lambda) and returns the error unchanged,
-/// for `main` to return. The message must hold no secret: [`crate::ConfigError`]s never do.
+/// for `main` to return. The message must hold no secret: [`env_config::ConfigError`]s never do.
 pub async fn init_or_report<T, E: Display>(
     init: impl Future<Output = Result<T, E>>,
 ) -> Result<T, E> {

@@ -6,17 +6,11 @@
 pub mod clients;
 pub mod env;
 pub mod error;
-pub mod function;
-pub mod lambda_init;
-pub mod logging;
 pub mod secrets;
 pub mod settings;
 
 pub use clients::{aws_config, dynamodb_client, secrets_manager_client, wxpay_client};
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::ConfigError;
-pub use function::FunctionContext;
-pub use lambda_init::init_or_report;
-pub use logging::init_logging;
 pub use secrets::{MerchantSecrets, SecretSource};
 pub use settings::{FlowSettings, WxPaySettings, notify_url, orders_config};

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::domain::{BuyerHash, Order, OrderNo, OrderStatus, PaymentRecord, Product};
-use crate::ports::{Evidence, StoreError};
-use crate::store::keys::{
+use crate::adapters::keys::{
     order_pk, parse_time_key, payment_sk, pending_pk, pending_shard, pending_sk, product_pk,
     time_key,
 };
+use crate::domain::{BuyerHash, Order, OrderNo, OrderStatus, PaymentRecord, Product};
+use crate::ports::{Evidence, StoreError};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;

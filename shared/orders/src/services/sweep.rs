@@ -37,7 +37,7 @@ pub const MAX_THROTTLES_IN_A_ROW: u32 = 6;
 /// Counts per outcome of one sweep; logged as one JSON object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ReconcileReport {
+pub struct SweepReport {
     /// Due pending orders listed.
     pub listed: u64,
     /// Pending orders the sweep started work on.
@@ -97,7 +97,7 @@ impl Outcome {
     }
 }
 
-impl ReconcileReport {
+impl SweepReport {
     fn count(&mut self, outcome: Outcome) {
         if !matches!(outcome, Outcome::NotStarted) {
             self.examined += 1;
@@ -177,8 +177,8 @@ pub fn slowest_order(config: &OrdersConfig) -> Duration {
     Duration::milliseconds(3 * i64::from(config.wxpay_timeout_ms)) + STORE_ALLOWANCE
 }
 
-/// Reconciles the orders still `NOTPAY` that were created more than `reconcile_after_secs` ago,
-/// with at most `reconcile_concurrency` orders in flight:
+/// Sweeps the orders still `NOTPAY` that were created more than `sweep_after_secs` ago,
+/// with at most `sweep_concurrency` orders in flight:
 /// - not expired: queried; `SUCCESS` → settled through the notification's path and checks;
 /// - expired: closed the confirmed way ([`close_confirmed`]): closed at WeChat Pay, queried, and
 ///   settled, closed here, or left pending according to the query.
@@ -186,13 +186,13 @@ pub fn slowest_order(config: &OrdersConfig) -> Duration {
 /// Work ends by `deadline`: no order starts later than `deadline` − [`slowest_order`]. Failed and
 /// alerting orders get `sweepFailures` counted, which moves them behind the others next time.
 /// Reads only the pending index. Fails only if listing fails before any work is done.
-pub async fn reconcile_pending<S, G, C>(
+pub async fn sweep_pending<S, G, C>(
     store: &S,
     gateway: &G,
     clock: &C,
     config: &OrdersConfig,
     deadline: OffsetDateTime,
-) -> Result<ReconcileReport, StoreError>
+) -> Result<SweepReport, StoreError>
 where
     S: SweepStore,
     G: PaymentGateway,
@@ -207,8 +207,8 @@ where
         backoff: Backoff::default(),
     };
     let now = clock.now();
-    let mut report = ReconcileReport::default();
-    let mut due = sweep.list_due(now - config.reconcile_after()).await?;
+    let mut report = SweepReport::default();
+    let mut due = sweep.list_due(now - config.sweep_after()).await?;
     report.listed = due.len() as u64;
     due.sort_by(|a, b| {
         (a.sweep_failures, a.created_at, a.order_no.as_str()).cmp(&(
@@ -217,13 +217,13 @@ where
             b.order_no.as_str(),
         ))
     });
-    let stale_before = now - config.reconcile_after();
+    let stale_before = now - config.sweep_after();
     let outcomes: Vec<(bool, Outcome)> = futures::stream::iter(due)
         .map(|order| async {
             let stale = order.expires_at < stale_before;
-            (stale, sweep.reconcile_one(order).await)
+            (stale, sweep.sweep_one(order).await)
         })
-        .buffer_unordered(config.reconcile_concurrency.max(1))
+        .buffer_unordered(config.sweep_concurrency.max(1))
         .collect()
         .await;
     for (stale, outcome) in outcomes {
@@ -265,7 +265,7 @@ where
         }
     }
 
-    async fn reconcile_one(&self, order: Order) -> Outcome {
+    async fn sweep_one(&self, order: Order) -> Outcome {
         // Checked again after a back-off pause, which may have run past the last start.
         if self.clock.now() >= self.last_start
             || !self.backoff.ready().await

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use std::sync::Arc;
 use std::time::Duration;
-use wxpay::nonce::OsNonce;
+use wxpay::random::OsRandom;
 use wxpay::{Client, ClientConfig, SystemClock};
 
 /// The WeChat Pay client for these settings and secrets.
@@ -28,7 +28,7 @@ pub fn wxpay_client(
     config.base_url = settings.base_url.clone();
     config.timeout = settings.timeout;
     config.connect_timeout = settings.timeout.min(Duration::from_secs(1));
-    Client::new(config, Arc::new(SystemClock), Arc::new(OsNonce))
+    Client::new(config, Arc::new(SystemClock), Arc::new(OsRandom))
         .map_err(|e| ConfigError::Client(e.to_string()))
 }
 

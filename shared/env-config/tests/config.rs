@@ -3,9 +3,7 @@
 //! skipped, saying so, when it is unset).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use merchant_config::{
-    ConfigError, FlowSettings, MapEnv, MerchantSecrets, SecretSource, WxPaySettings,
-};
+use env_config::{ConfigError, FlowSettings, MapEnv, MerchantSecrets, SecretSource, WxPaySettings};
 use orders::testing::aws_suite_can_run;
 use std::collections::HashMap;
 use wxpay::{PrivateKey, Verification};
@@ -73,7 +71,7 @@ async fn local_sandbox_builds_a_client() {
     let secrets = MerchantSecrets::load(&settings.secrets, None)
         .await
         .unwrap();
-    let client = merchant_config::wxpay_client(&settings, secrets).unwrap();
+    let client = env_config::wxpay_client(&settings, secrets).unwrap();
     assert_eq!(client.mchid(), "1900007291");
 }
 
@@ -158,8 +156,8 @@ fn flow_settings_have_defaults_and_bounds() {
     assert_eq!(
         (
             defaults.order_ttl_secs,
-            defaults.reconcile_after_secs,
-            defaults.reconcile_concurrency
+            defaults.sweep_after_secs,
+            defaults.sweep_concurrency
         ),
         (300, 60, 8)
     );
@@ -217,13 +215,13 @@ fn dotenv_files_parse() {
 /// (the test is skipped, saying so) when it is unset.
 async fn secrets_manager() -> Option<aws_sdk_secretsmanager::Client> {
     if !aws_suite_can_run(
-        "merchant-config-secrets-manager",
+        "env-config-secrets-manager",
         "AWS_ENDPOINT_URL_SECRETS_MANAGER",
     ) {
         return None;
     }
-    let config = merchant_config::aws_config().await.unwrap();
-    Some(merchant_config::secrets_manager_client(&config))
+    let config = env_config::aws_config().await.unwrap();
+    Some(env_config::secrets_manager_client(&config))
 }
 
 #[tokio::test]

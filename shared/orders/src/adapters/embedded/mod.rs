@@ -12,6 +12,10 @@ use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::adapters::keys::{pending_sk, time_key};
+use crate::adapters::read_stats::ReadCounter;
+#[cfg(feature = "read-stats")]
+use crate::adapters::read_stats::ReadStats;
 use crate::domain::transition::{
     self, AnswerDecision, ClaimDecision, CloseDecision, SettleDecision,
 };
@@ -20,11 +24,9 @@ use crate::ports::{
     AnswerOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CloseRequest, CreateOutcome,
     Cursor, Evidence, EvidenceRecorder, IdempotencyClaim, OrderCloser, OrderCreator, OrderReader,
     OrderSettler, Page, PageRequest, PaymentRecordReader, PendingOrderLister, PrepayAnswer,
-    PrepayClaim, PrepayRecorder, ProductCatalog, SettleOutcome, Settlement, StoreError,
-    SweepFailureRecorder,
+    PrepayClaim, PrepayRecorder, ProductReader, ProductWriter, SettleOutcome, Settlement,
+    StoreError, SweepFailureRecorder,
 };
-use crate::store::keys::{pending_sk, time_key};
-use crate::store::read_stats::{ReadCounter, ReadStats};
 use tables::*;
 
 /// File name of the database inside the directory given to [`EmbeddedOrderStore::open`].
@@ -84,7 +86,7 @@ impl EmbeddedOrderStore {
         .map_err(unavailable)??;
         Ok(Self {
             db: Arc::new(db),
-            reads: Arc::new(ReadCounter::default()),
+            reads: Arc::new(ReadCounter::new()),
             inline: false,
         })
     }
@@ -98,17 +100,19 @@ impl EmbeddedOrderStore {
         create_tables(&db)?;
         Ok(Self {
             db: Arc::new(db),
-            reads: Arc::new(ReadCounter::default()),
+            reads: Arc::new(ReadCounter::new()),
             inline: true,
         })
     }
 
     /// What has been read since opening or the last [`Self::reset_read_stats`].
+    #[cfg(feature = "read-stats")]
     pub fn read_stats(&self) -> ReadStats {
         self.reads.snapshot()
     }
 
     /// Zeroes the read counters.
+    #[cfg(feature = "read-stats")]
     pub fn reset_read_stats(&self) {
         self.reads.reset();
     }
@@ -549,7 +553,7 @@ impl BuyerOrderLister for EmbeddedOrderStore {
                 let rest = position
                     .strip_prefix("b|")
                     .ok_or(StoreError::InvalidCursor)?;
-                crate::store::keys::split_time_order(rest)?;
+                crate::adapters::keys::split_time_order(rest)?;
                 format!("{buyer}#{rest}")
             }
             None => format!("{buyer}$"),
@@ -592,7 +596,7 @@ impl PendingOrderLister for EmbeddedOrderStore {
                 let rest = position
                     .strip_prefix("p|")
                     .ok_or(StoreError::InvalidCursor)?;
-                crate::store::keys::split_time_order(rest)?;
+                crate::adapters::keys::split_time_order(rest)?;
                 Some(rest.to_owned())
             }
             None => None,
@@ -620,7 +624,7 @@ impl PendingOrderLister for EmbeddedOrderStore {
     }
 }
 
-impl ProductCatalog for EmbeddedOrderStore {
+impl ProductReader for EmbeddedOrderStore {
     async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
         self.read(|txn, reads| {
             let table = txn.open_table(PRODUCTS).map_err(unavailable)?;
@@ -645,7 +649,9 @@ impl ProductCatalog for EmbeddedOrderStore {
         })
         .await
     }
+}
 
+impl ProductWriter for EmbeddedOrderStore {
     async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
         product
             .validate()

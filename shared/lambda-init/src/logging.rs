@@ -7,7 +7,7 @@
 //! `tracing-subscriber`'s `env-filter` and with it a regex engine, a quarter of a megabyte in each
 //! bootstrap for a feature Lambda's own controls do not have.
 
-use crate::env::Env;
+use env_config::Env;
 use tracing_subscriber::filter::LevelFilter;
 
 /// How a function logs.
@@ -53,7 +53,7 @@ pub fn init_logging(env: &impl Env) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::env::MapEnv;
+    use env_config::MapEnv;
 
     fn settings(vars: &[(&str, &str)]) -> LogSettings {
         let env = MapEnv(

@@ -3,9 +3,7 @@
 use crate::env::Env;
 use crate::error::ConfigError;
 use crate::secrets::SecretSource;
-use orders::config::{
-    DEFAULT_ORDER_TTL_SECS, DEFAULT_RECONCILE_AFTER_SECS, DEFAULT_RECONCILE_CONCURRENCY,
-};
+use orders::config::{DEFAULT_ORDER_TTL_SECS, DEFAULT_SWEEP_AFTER_SECS, DEFAULT_SWEEP_CONCURRENCY};
 use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
@@ -132,12 +130,12 @@ pub fn notify_url(env: &impl Env) -> Result<orders::NotifyUrl, ConfigError> {
 pub struct FlowSettings {
     /// `ORDER_TTL_SECS` (default [`DEFAULT_ORDER_TTL_SECS`]): how long a shopper has to pay.
     pub order_ttl_secs: u32,
-    /// `RECONCILE_AFTER_SECS` (default [`DEFAULT_RECONCILE_AFTER_SECS`]): how old a pending order
+    /// `RECONCILE_AFTER_SECS` (default [`DEFAULT_SWEEP_AFTER_SECS`]): how old a pending order
     /// must be before the sweep asks about it.
-    pub reconcile_after_secs: u32,
-    /// `RECONCILE_CONCURRENCY` (default [`DEFAULT_RECONCILE_CONCURRENCY`]): queries in flight
+    pub sweep_after_secs: u32,
+    /// `RECONCILE_CONCURRENCY` (default [`DEFAULT_SWEEP_CONCURRENCY`]): queries in flight
     /// during a sweep.
-    pub reconcile_concurrency: usize,
+    pub sweep_concurrency: usize,
 }
 
 impl FlowSettings {
@@ -145,10 +143,8 @@ impl FlowSettings {
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let settings = Self {
             order_ttl_secs: env.parsed_or("ORDER_TTL_SECS", DEFAULT_ORDER_TTL_SECS)?,
-            reconcile_after_secs: env
-                .parsed_or("RECONCILE_AFTER_SECS", DEFAULT_RECONCILE_AFTER_SECS)?,
-            reconcile_concurrency: env
-                .parsed_or("RECONCILE_CONCURRENCY", DEFAULT_RECONCILE_CONCURRENCY)?,
+            sweep_after_secs: env.parsed_or("RECONCILE_AFTER_SECS", DEFAULT_SWEEP_AFTER_SECS)?,
+            sweep_concurrency: env.parsed_or("RECONCILE_CONCURRENCY", DEFAULT_SWEEP_CONCURRENCY)?,
         };
         let mut timing = orders::OrdersConfig::new("", "");
         timing.order_ttl_secs = settings.order_ttl_secs;
@@ -156,7 +152,7 @@ impl FlowSettings {
             name: "ORDER_TTL_SECS",
             reason,
         })?;
-        if settings.reconcile_concurrency == 0 {
+        if settings.sweep_concurrency == 0 {
             return Err(ConfigError::Invalid {
                 name: "RECONCILE_CONCURRENCY",
                 reason: "must be at least 1".into(),
@@ -170,8 +166,8 @@ impl FlowSettings {
 pub fn orders_config(wxpay: &WxPaySettings, flow: &FlowSettings) -> orders::OrdersConfig {
     let mut config = orders::OrdersConfig::new(wxpay.appid.clone(), wxpay.mchid.clone());
     config.order_ttl_secs = flow.order_ttl_secs;
-    config.reconcile_after_secs = flow.reconcile_after_secs;
-    config.reconcile_concurrency = flow.reconcile_concurrency;
+    config.sweep_after_secs = flow.sweep_after_secs;
+    config.sweep_concurrency = flow.sweep_concurrency;
     config.wxpay_timeout_ms = u32::try_from(wxpay.timeout.as_millis()).unwrap_or(u32::MAX);
     config
 }
