@@ -55,10 +55,11 @@ fn profile_dir() -> anyhow::Result<PathBuf> {
 }
 
 /// The crates of the workspace a function binary is built from (besides its own).
-const FUNCTION_DEPENDENCIES: [&str; 4] = [
+const FUNCTION_DEPENDENCIES: [&str; 5] = [
     "shared/wxpay",
     "shared/orders",
     "shared/env-config",
+    "shared/envfile",
     "shared/lambda-init",
 ];
 

@@ -2,8 +2,8 @@
 //! `order-reconcile` executables run as processes under the Lambda Runtime API emulator, fed API
 //! Gateway HTTP API (payload 2.0) and EventBridge / EventBridge Scheduler events built from the
 //! JSON fixtures, against the WeChat Pay simulator (in this process, on loopback) and the DynamoDB
-//! and Secrets Manager APIs of moto (`AWS_ENDPOINT_URL_DYNAMODB`; the tests fail, never skip,
-//! without it).
+//! and Secrets Manager APIs of moto (`AWS_ENDPOINT_URL_DYNAMODB`; without it the tests are skipped,
+//! saying so, and `tests/run-all.sh` fails if they were).
 //!
 //! The simulator delivers notifications to a small forwarder here that does what API Gateway does
 //! for the notify route: each POST becomes a payload 2.0 event, is invoked on the `pay-notify`
@@ -24,7 +24,9 @@ use axum::response::{IntoResponse, Response};
 use env_config::{MapEnv, MerchantSecrets, WxPaySettings, wxpay_client};
 use orders::adapters::DynamoOrderStore;
 use orders::domain::{Order, OrderNo, Product};
-use orders::ports::{OrderCreator, PaymentGateway, ProductCatalog};
+use orders::adapters::DynamoOrderStore;
+use orders::ports::{OrderCreator, PaymentGateway, ProductWriter};
+use orders::testing::aws_suite_can_run;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -66,14 +68,15 @@ struct Stack {
     forwarded: Arc<Mutex<Vec<Forwarded>>>,
 }
 
-fn aws_env() -> Vec<(String, String)> {
+/// The AWS variables of the functions, or `None` (the test is skipped, saying so) when
+/// `AWS_ENDPOINT_URL_DYNAMODB` is unset: these tests need a DynamoDB (and Secrets Manager) API
+/// server, e.g. `tests/scripts/moto.sh start target/moto` with its URL exported as
+/// `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SECRETS_MANAGER` (tests/run-all.sh does).
+fn aws_env() -> Option<Vec<(String, String)>> {
+    if !aws_suite_can_run("binaries", ENDPOINT_VAR) {
+        return None;
+    }
     let endpoint = std::env::var(ENDPOINT_VAR).unwrap_or_default();
-    assert!(
-        !endpoint.is_empty(),
-        "{ENDPOINT_VAR} is not set: these tests need a DynamoDB (and Secrets Manager) API server, \
-         e.g. `tests/scripts/moto.sh start target/moto` and export its URL as {ENDPOINT_VAR} and \
-         AWS_ENDPOINT_URL_SECRETS_MANAGER (tests/run-all.sh does)"
-    );
     let secrets = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER")
         .ok()
         .filter(|v| !v.is_empty())
@@ -85,7 +88,7 @@ fn aws_env() -> Vec<(String, String)> {
             .unwrap_or_else(|| default.to_owned())
     };
     let region = var("AWS_REGION", "us-east-1");
-    vec![
+    Some(vec![
         (ENDPOINT_VAR.into(), endpoint),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER".into(), secrets),
         ("AWS_ACCESS_KEY_ID".into(), var("AWS_ACCESS_KEY_ID", "test")),
@@ -96,7 +99,7 @@ fn aws_env() -> Vec<(String, String)> {
         ("AWS_SESSION_TOKEN".into(), "test-session".into()),
         ("AWS_REGION".into(), region.clone()),
         ("AWS_DEFAULT_REGION".into(), region),
-    ]
+    ])
 }
 
 /// An AWS SDK configuration for the test process itself, from the same variables.
@@ -131,8 +134,9 @@ fn spec(binary: &str, env: &[(String, String)]) -> FunctionSpec {
 }
 
 impl Stack {
-    async fn start() -> Self {
-        let aws = aws_env();
+    /// Starts the stack, or `None` when there is no AWS API server to run it on.
+    async fn start() -> Option<Self> {
+        let aws = aws_env()?;
         let dir = tempfile::tempdir().unwrap();
 
         // The simulator, served here on loopback.
@@ -188,7 +192,7 @@ impl Stack {
             .with_state((notify.clone(), forwarded.clone()));
         tokio::spawn(async move { axum::serve(forwarder, app).await });
 
-        Self {
+        Some(Self {
             _dir: dir,
             sim,
             sim_url,
@@ -199,7 +203,7 @@ impl Stack {
             native,
             notify,
             forwarded,
-        }
+        })
     }
 
     /// Invokes `native-order` with `event` (a storefront request through API Gateway).
@@ -258,6 +262,35 @@ impl Stack {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Waits until the simulator's notification log shows a delivery of `order_no`'s notification
+    /// dropped by the fault switch (so none can have reached `pay-notify`), instead of sleeping.
+    async fn wait_for_dropped_notification(&self, order_no: &str) {
+        let url = format!("{}/sim/notifications?out_trade_no={order_no}", self.sim_url);
+        for _ in 0..250 {
+            let log: Value = self
+                .http
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let attempts = log["notifications"][0]["attempts"].as_array().cloned();
+            if let Some(attempts) = attempts.filter(|a| !a.is_empty()) {
+                assert!(
+                    attempts
+                        .iter()
+                        .all(|a| a["error"] == "dropped by fault switch"),
+                    "{log}"
+                );
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the notification of {order_no} was never tried");
     }
 
     async fn set_faults(&self, faults: Value) {
@@ -396,7 +429,9 @@ async fn notify_directly(stack: &Stack, event: HttpApiEvent) -> (HttpResponse, V
 #[tokio::test]
 async fn a_shopper_pays_through_the_deployable_binaries() {
     // GIVEN the functions running as Lambda runs them
-    let stack = Stack::start().await;
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
     let buyer = buyer_token();
 
     // WHEN the storefront lists the products
@@ -480,7 +515,9 @@ async fn a_shopper_pays_through_the_deployable_binaries() {
 #[tokio::test]
 async fn a_replayed_notification_settles_once_and_a_forged_one_is_refused() {
     // GIVEN an order paid and settled by its notification
-    let stack = Stack::start().await;
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
     let order_no = stack.paid_order(&buyer_token()).await;
     let settled = stack.status(&order_no).await;
     let delivered = stack.acknowledged_notification().await;
@@ -526,7 +563,9 @@ async fn a_replayed_notification_settles_once_and_a_forged_one_is_refused() {
 #[tokio::test]
 async fn only_the_buyer_cancels_and_a_cancelled_order_cannot_be_paid() {
     // GIVEN an unpaid order
-    let stack = Stack::start().await;
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
     let buyer = buyer_token();
     let order = stack.place_order(&buyer).await;
     let order_no = order["orderNo"].as_str().unwrap();
@@ -561,7 +600,9 @@ async fn only_the_buyer_cancels_and_a_cancelled_order_cannot_be_paid() {
 #[tokio::test]
 async fn the_sweep_settles_paid_orders_whose_notification_was_lost_for_both_triggers() {
     // GIVEN notifications that never arrive
-    let stack = Stack::start().await;
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
     stack.set_faults(json!({"drop_notifications": true})).await;
     let reconcile = stack
         .reconcile(&[("RECONCILE_AFTER_SECS", "0"), ("ORDER_TTL_SECS", "65")])
@@ -581,7 +622,7 @@ async fn the_sweep_settles_paid_orders_whose_notification_was_lost_for_both_trig
                 .status(),
             200
         );
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        stack.wait_for_dropped_notification(order_no).await;
         assert_eq!(
             stack.status(order_no).await["data"]["orderStatus"],
             "NOTPAY"
@@ -625,7 +666,9 @@ async fn the_sweep_settles_paid_orders_whose_notification_was_lost_for_both_trig
 async fn the_sweep_closes_orders_past_their_ttl_here_and_at_wechat_pay() {
     // GIVEN two unpaid orders created ten minutes ago with a five-minute TTL (seeded into the
     // table: the binaries' clocks cannot be moved), one of them known to WeChat Pay
-    let stack = Stack::start().await;
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
     let created = time::OffsetDateTime::now_utc() - time::Duration::minutes(10);
     let numbers = [
         format!("EXPA{}", &uuid::Uuid::new_v4().simple().to_string()[..20]),
@@ -642,19 +685,15 @@ async fn the_sweep_closes_orders_past_their_ttl_here_and_at_wechat_pay() {
         stack.store.create_order(&order, None).await.unwrap();
     }
     let client = stack.merchant_client().await;
-    let time_expire = (time::OffsetDateTime::now_utc() + time::Duration::minutes(5))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let prepay: wxpay::models::NativePrepayRequest = serde_json::from_value(json!({
-        "appid": stack.var("WXPAY_APPID"),
-        "mchid": stack.var("WXPAY_MCHID"),
-        "description": stack.product.title,
-        "out_trade_no": numbers[0],
-        "time_expire": time_expire,
-        "notify_url": stack.var("WXPAY_NOTIFY_URL"),
-        "amount": {"total": PRODUCT_PRICE, "currency": "CNY"},
-    }))
-    .unwrap();
+    let prepay = wxpay::models::NativePrepayRequest::new(
+        stack.var("WXPAY_APPID"),
+        stack.var("WXPAY_MCHID"),
+        stack.product.title.clone(),
+        numbers[0].to_string(),
+        stack.var("WXPAY_NOTIFY_URL"),
+        PRODUCT_PRICE,
+    )
+    .with_time_expire(time::OffsetDateTime::now_utc() + time::Duration::minutes(5));
     client.native_prepay(&prepay).await.unwrap();
 
     // WHEN the schedule fires
@@ -691,7 +730,9 @@ async fn the_sweep_closes_orders_past_their_ttl_here_and_at_wechat_pay() {
 #[tokio::test]
 async fn secrets_come_from_secrets_manager_when_wxpay_secret_id_is_set() {
     // GIVEN the merchant's secrets in Secrets Manager (moto) and not in the environment
-    let stack = Stack::start().await;
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
     let sdk = sdk_config(&stack.env).await;
     let secrets_manager = aws_sdk_secretsmanager::Client::from_conf(
         aws_sdk_secretsmanager::config::Builder::from(&sdk)
@@ -752,7 +793,9 @@ async fn secrets_come_from_secrets_manager_when_wxpay_secret_id_is_set() {
 #[tokio::test]
 async fn a_function_missing_configuration_fails_its_init_naming_the_variable() {
     // GIVEN the storefront function without WXPAY_MCHID
-    let aws = aws_env();
+    let Some(aws) = aws_env() else {
+        return;
+    };
     let env: Vec<(String, String)> = aws
         .into_iter()
         .chain([("ORDERS_TABLE".to_owned(), "orders".to_owned())])
@@ -780,4 +823,30 @@ async fn a_function_missing_configuration_fails_its_init_naming_the_variable() {
         );
         assert!(output.contains("WXPAY_MCHID"), "{binary}: {output}");
     }
+}
+
+#[tokio::test]
+async fn the_storefront_function_refuses_a_notify_url_wechat_pay_would_refuse_at_init() {
+    // GIVEN the stack's variables with a plain-HTTP notify URL to a public host
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
+    let bad = spec("native-order", &stack.env).var(
+        "WXPAY_NOTIFY_URL",
+        "http://shop.example/api/wx-pay/native/notify",
+    );
+    // WHEN native-order starts
+    let api = RuntimeApi::start("native-order").await.unwrap();
+    let mut process = FunctionProcess::spawn(&bad, &api).unwrap();
+    let status = process.wait_exit(READY).await.unwrap();
+    // THEN it fails its init naming the variable and the rule, before any order could be placed
+    let output = process.output_text();
+    assert!(status.is_some_and(|s| !s.success()), "{output}");
+    assert_eq!(api.polls(), 0);
+    let reported = api.init_error();
+    let message = reported.as_ref().and_then(|e| e.error_message());
+    assert!(
+        message.is_some_and(|m| m.contains("WXPAY_NOTIFY_URL") && m.contains("HTTPS")),
+        "{reported:?}\n{output}"
+    );
 }

@@ -1,18 +1,19 @@
 //! The whole flow on the local stack, in-process: the storefront API, the notification URL and the
 //! sweep of `wxpay-local`, against the WeChat Pay simulator, on the embedded store and on DynamoDB
-//! (moto). Each test starts its own stack on a free port with its own data directory.
+//! (moto; that test is skipped, saying so, without `AWS_ENDPOINT_URL_DYNAMODB`). Each test starts
+//! its own stack on a free port with its own data directory.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use env_config::{FlowSettings, MapEnv, MerchantSecrets, WxPaySettings, wxpay_client};
 use orders::domain::OrderNo;
+use orders::testing::aws_suite_can_run;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
 use wxpay::keys::PrivateKey;
-use wxpay::models::{NotificationEnvelope, TradeState};
-use wxpay::sign::{response_message, sign_base64};
-use wxpay::{ApiV3Key, Clock, aead};
+use wxpay::models::TradeState;
+use wxpay::{ApiV3Key, Clock};
 use wxpay_local::{Stack, StackConfig};
 
 const BUYER: &str = "0123456789abcdef0123456789abcdef";
@@ -184,6 +185,29 @@ impl Harness {
         assert!(status.is_success());
     }
 
+    /// Polls the simulator's notification log until the record of `order_no`'s notification
+    /// satisfies `done`, and returns it: how a test learns which deliveries were tried (or
+    /// dropped) before asserting that nothing else happened, instead of sleeping a fixed time.
+    async fn wait_for_notification(
+        &self,
+        order_no: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        for _ in 0..250 {
+            if let Some(record) = self.notifications_for(order_no).await.into_iter().next()
+                && done(&record)
+            {
+                return record;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!(
+            "the notification of {order_no} never {what}: {:?}",
+            self.notifications_for(order_no).await
+        );
+    }
+
     async fn notifications_for(&self, order_no: &str) -> Vec<Value> {
         let (_, body) = self.get("/sim/notifications", None).await;
         body["notifications"]
@@ -232,38 +256,20 @@ impl Harness {
     ) -> u16 {
         let vars = self.sandbox();
         let key: ApiV3Key = vars.0["WXPAY_APIV3_KEY"].parse().unwrap();
-        let mut resource = aead::encrypt(
-            &key,
-            "abcdefghijkl",
-            "transaction",
-            transaction.to_string().as_bytes(),
-        )
-        .unwrap();
-        resource.original_type = Some("transaction".into());
-        let body = serde_json::to_vec(&NotificationEnvelope {
-            id: uuid::Uuid::new_v4().to_string(),
-            create_time: "2025-06-15T23:06:40+08:00".into(),
-            event_type: "TRANSACTION.SUCCESS".into(),
-            resource_type: "encrypt-resource".into(),
-            resource,
-            summary: "支付成功".into(),
-        })
-        .unwrap();
-        let nonce = "EcZ9Cmy4Xyx1i6RlJQzLcCyEqDa26NBz";
-        let signature = sign_base64(
+        let signed = wxpay::testing::signed_notification(
             signer,
-            &response_message(&timestamp.to_string(), nonce, &body),
+            &vars.0["WXPAY_PUBLIC_KEY_ID"],
+            &key,
+            &uuid::Uuid::new_v4().to_string(),
+            transaction.to_string().as_bytes(),
+            time::OffsetDateTime::from_unix_timestamp(timestamp).unwrap(),
         )
         .unwrap();
         self.http
             .post(format!("{}/api/wx-pay/native/notify", self.base))
-            .header("Wechatpay-Timestamp", timestamp.to_string())
-            .header("Wechatpay-Nonce", nonce)
-            .header("Wechatpay-Signature", signature)
-            .header("Wechatpay-Serial", vars.0["WXPAY_PUBLIC_KEY_ID"].as_str())
-            .header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
+            .headers(signed.headers)
             .header("Content-Type", "application/json")
-            .body(tamper(body))
+            .body(tamper(signed.body))
             .send()
             .await
             .unwrap()
@@ -339,7 +345,19 @@ async fn lost_notifications_are_made_good_by_the_sweep() {
     h.faults(json!({"drop_notifications": true})).await;
     let (order_no, code_url) = h.order("2").await;
     h.scan(&code_url).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The log shows the first delivery dropped: nothing can have reached the notify URL.
+    let record = h
+        .wait_for_notification(&order_no, "had a delivery attempt", |r| {
+            r["attempts"].as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
+    let attempts = record["attempts"].as_array().unwrap();
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a["error"] == "dropped by fault switch"),
+        "{record}"
+    );
     assert_eq!(
         h.status(&order_no).await,
         "NOTPAY",
@@ -360,15 +378,18 @@ async fn twenty_concurrent_copies_of_a_notification_settle_once() {
     let (order_no, code_url) = h.order("1").await;
     h.scan(&code_url).await;
     h.wait_for_status(&order_no, "SUCCESS").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(h.payment_records(&order_no).await, 1);
-    let notifications = h.notifications_for(&order_no).await;
-    let copies = notifications[0]["attempts"].as_array().unwrap();
-    assert_eq!(copies.len(), 20, "{notifications:?}");
+    // The log records the copies once every one of them has been answered: by then the notify
+    // URL has handled all twenty, and one payment record is all they left.
+    let record = h
+        .wait_for_notification(&order_no, "was delivered", |r| r["status"] == "delivered")
+        .await;
+    let copies = record["attempts"].as_array().unwrap();
+    assert_eq!(copies.len(), 20, "{record}");
     assert!(
         copies.iter().all(|c| c["status"] == 200),
         "every copy acknowledged: {copies:?}"
     );
+    assert_eq!(h.payment_records(&order_no).await, 1);
     h.stack.shutdown().await;
 }
 
@@ -637,10 +658,9 @@ async fn idempotency_key_returns_the_same_order_and_bad_input_gets_clear_errors(
 
 #[tokio::test]
 async fn with_orders_table_the_stack_runs_on_dynamodb() {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "AWS_ENDPOINT_URL_DYNAMODB must point at a DynamoDB API (tests/run-all.sh starts moto)"
-    );
+    if !aws_suite_can_run("local-stack-dynamodb", "AWS_ENDPOINT_URL_DYNAMODB") {
+        return;
+    }
     let table = format!("local-stack-{}", uuid::Uuid::new_v4().simple());
     let h = Harness::start_with(Some(table.clone())).await;
     let (order_no, code_url) = h.order("1").await;

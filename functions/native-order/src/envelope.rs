@@ -35,7 +35,7 @@ struct Envelope<'a, T> {
 /// Every way a storefront request fails. The message is fixed per variant and safe to show: no
 /// internal error text reaches the answer (it is logged instead).
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum StorefrontError {
     /// Malformed input; the message says which.
     #[error("{0}")]
     BadRequest(String),
@@ -59,7 +59,7 @@ pub enum ApiError {
     Unavailable,
 }
 
-impl ApiError {
+impl StorefrontError {
     fn status_and_code(&self) -> (StatusCode, i32) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, 400),
@@ -72,7 +72,7 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for StorefrontError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         with_code(status, code, &self.to_string(), ())

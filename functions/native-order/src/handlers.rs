@@ -1,7 +1,7 @@
 //! One handler per route: parse and validate the request, call one service or port, map the result
 //! to the envelope. Internal errors are logged here and answered with fixed messages.
 
-use crate::envelope::{self, ApiError};
+use crate::envelope::{self, StorefrontError};
 use crate::qr;
 use crate::state::{Deps, StorefrontStore};
 use crate::view::{OrderPage, OrderView, PlacedOrderView, ProductList, ProductView};
@@ -27,36 +27,37 @@ const MAX_PAGE: u32 = 100;
 
 type Shared<S, G, C> = State<Arc<Deps<S, G, C>>>;
 
-fn store_failure(error: &StoreError) -> ApiError {
+fn store_failure(error: &StoreError) -> StorefrontError {
     tracing::error!(error = %error, "order store failed");
-    ApiError::Unavailable
+    StorefrontError::Unavailable
 }
 
 /// The buyer from `X-Buyer-Token`: `None` if absent, an error if malformed.
-fn buyer(headers: &HeaderMap) -> Result<Option<BuyerHash>, ApiError> {
+fn buyer(headers: &HeaderMap) -> Result<Option<BuyerHash>, StorefrontError> {
     let Some(value) = headers.get(BUYER_TOKEN) else {
         return Ok(None);
     };
     let token = value
         .to_str()
-        .map_err(|_| ApiError::BadRequest("X-Buyer-Token must be visible ASCII".into()))?;
+        .map_err(|_| StorefrontError::BadRequest("X-Buyer-Token must be visible ASCII".into()))?;
     BuyerHash::from_token(token)
         .map(Some)
-        .map_err(|e| ApiError::BadRequest(format!("X-Buyer-Token: {e}")))
+        .map_err(|e| StorefrontError::BadRequest(format!("X-Buyer-Token: {e}")))
 }
 
-fn required_buyer(headers: &HeaderMap) -> Result<BuyerHash, ApiError> {
-    buyer(headers)?.ok_or_else(|| ApiError::BadRequest("X-Buyer-Token header is required".into()))
+fn required_buyer(headers: &HeaderMap) -> Result<BuyerHash, StorefrontError> {
+    buyer(headers)?
+        .ok_or_else(|| StorefrontError::BadRequest("X-Buyer-Token header is required".into()))
 }
 
-fn order_no(raw: &str) -> Result<OrderNo, ApiError> {
-    OrderNo::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string()))
+fn order_no(raw: &str) -> Result<OrderNo, StorefrontError> {
+    OrderNo::parse(raw).map_err(|e| StorefrontError::BadRequest(e.to_string()))
 }
 
 /// `GET /api/product/list`: `data.productList` with server-side prices in fen.
 pub async fn list_products<S: StorefrontStore, G: PaymentGateway, C: Clock>(
     State(state): Shared<S, G, C>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, StorefrontError> {
     let products = state
         .store
         .list_products()
@@ -74,16 +75,18 @@ pub async fn place_order<S: StorefrontStore, G: PaymentGateway, C: Clock>(
     State(state): Shared<S, G, C>,
     Path(product_id): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, StorefrontError> {
     if !orders::domain::product::valid_product_id(&product_id) {
-        return Err(ApiError::BadRequest("malformed product id".into()));
+        return Err(StorefrontError::BadRequest("malformed product id".into()));
     }
     let idempotency_key = match headers.get(IDEMPOTENCY_KEY) {
         None => None,
         Some(value) => Some(
             value
                 .to_str()
-                .map_err(|_| ApiError::BadRequest("Idempotency-Key must be visible ASCII".into()))?
+                .map_err(|_| {
+                    StorefrontError::BadRequest("Idempotency-Key must be visible ASCII".into())
+                })?
                 .to_owned(),
         ),
     };
@@ -98,6 +101,7 @@ pub async fn place_order<S: StorefrontStore, G: PaymentGateway, C: Clock>(
         &state.clock,
         &state.order_numbers,
         &state.config,
+        &state.notify_url,
         &request,
     )
     .await
@@ -106,7 +110,7 @@ pub async fn place_order<S: StorefrontStore, G: PaymentGateway, C: Clock>(
     tracing::info!(out_trade_no = %order.order_no.as_str(), replayed = placed.replayed, "native order placed");
     let qr_svg = qr::svg_for(&placed.code_url).ok_or_else(|| {
         tracing::error!(out_trade_no = %order.order_no.as_str(), "code_url cannot be encoded as a QR code");
-        ApiError::PaymentProviderFailed
+        StorefrontError::PaymentProviderFailed
     })?;
     let data = PlacedOrderView {
         order: OrderView::from(order),
@@ -117,30 +121,30 @@ pub async fn place_order<S: StorefrontStore, G: PaymentGateway, C: Clock>(
     Ok(envelope::ok("ok", data))
 }
 
-fn place_error(error: PlaceOrderError) -> ApiError {
+fn place_error(error: PlaceOrderError) -> StorefrontError {
     match error {
-        PlaceOrderError::UnknownProduct => ApiError::ProductNotFound,
-        PlaceOrderError::InvalidIdempotencyKey => {
-            ApiError::BadRequest("Idempotency-Key must be 1–128 visible ASCII characters".into())
-        }
-        PlaceOrderError::NotPayable(status) => ApiError::Conflict(format!(
+        PlaceOrderError::UnknownProduct => StorefrontError::ProductNotFound,
+        PlaceOrderError::InvalidIdempotencyKey => StorefrontError::BadRequest(
+            "Idempotency-Key must be 1–128 visible ASCII characters".into(),
+        ),
+        PlaceOrderError::NotPayable(status) => StorefrontError::Conflict(format!(
             "the order for this Idempotency-Key is {}",
             status.as_str()
         )),
         PlaceOrderError::Expired => {
-            ApiError::Conflict("the order for this Idempotency-Key has expired".into())
+            StorefrontError::Conflict("the order for this Idempotency-Key has expired".into())
         }
         PlaceOrderError::PrepayTimeout { order_no } => {
             tracing::warn!(out_trade_no = %order_no, "prepay timed out");
-            ApiError::PaymentProviderTimeout
+            StorefrontError::PaymentProviderTimeout
         }
         PlaceOrderError::PrepayFailed { order_no, source } => {
             tracing::warn!(out_trade_no = %order_no, error = %source, "prepay failed");
-            ApiError::PaymentProviderFailed
+            StorefrontError::PaymentProviderFailed
         }
         PlaceOrderError::OrderNumber(e) => {
             tracing::error!(error = %e, "no order number");
-            ApiError::Unavailable
+            StorefrontError::Unavailable
         }
         PlaceOrderError::Store(e) => store_failure(&e),
     }
@@ -165,14 +169,14 @@ fn status_code(status: OrderStatus) -> (i32, &'static str) {
 pub async fn order_status<S: StorefrontStore, G: PaymentGateway, C: Clock>(
     State(state): Shared<S, G, C>,
     Path(raw): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, StorefrontError> {
     let order_no = order_no(&raw)?;
     let order = state
         .store
         .get_order(&order_no)
         .await
         .map_err(|e| store_failure(&e))?
-        .ok_or(ApiError::OrderNotFound)?;
+        .ok_or(StorefrontError::OrderNotFound)?;
     let (code, message) = status_code(order.order_status);
     Ok(envelope::with_code(
         StatusCode::OK,
@@ -194,18 +198,18 @@ pub async fn list_orders<S: StorefrontStore, G: PaymentGateway, C: Clock>(
     State(state): Shared<S, G, C>,
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, StorefrontError> {
     let buyer = required_buyer(&headers)?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     let page = match query.cursor.filter(|c| !c.is_empty()) {
         None => PageRequest::first(limit),
         Some(token) if token.len() <= 1024 => PageRequest::after(limit, Cursor::from_token(token)),
-        Some(_) => return Err(ApiError::BadRequest("cursor too long".into())),
+        Some(_) => return Err(StorefrontError::BadRequest("cursor too long".into())),
     };
     let page = match state.store.list_buyer_orders(&buyer, &page).await {
         Ok(page) => page,
         Err(StoreError::InvalidCursor) => {
-            return Err(ApiError::BadRequest("invalid cursor".into()));
+            return Err(StorefrontError::BadRequest("invalid cursor".into()));
         }
         Err(e) => return Err(store_failure(&e)),
     };
@@ -222,7 +226,7 @@ pub async fn cancel<S: StorefrontStore, G: PaymentGateway, C: Clock>(
     State(state): Shared<S, G, C>,
     Path(raw): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, StorefrontError> {
     let order_no = order_no(&raw)?;
     let buyer = required_buyer(&headers)?;
     let result = cancel_order(
@@ -239,23 +243,23 @@ pub async fn cancel<S: StorefrontStore, G: PaymentGateway, C: Clock>(
         CancelResult::Cancelled(order) | CancelResult::AlreadyCancelled(order) => {
             Ok(envelope::ok("订单已取消", OrderView::from(&order)))
         }
-        CancelResult::Paid(_) => Err(ApiError::Conflict(
+        CancelResult::Paid(_) => Err(StorefrontError::Conflict(
             "the order is already paid and cannot be cancelled".into(),
         )),
     }
 }
 
-fn cancel_error(order_no: &OrderNo, error: CancelError) -> ApiError {
+fn cancel_error(order_no: &OrderNo, error: CancelError) -> StorefrontError {
     match error {
-        CancelError::NotFound => ApiError::OrderNotFound,
-        CancelError::NotCancellable(order) => ApiError::Conflict(format!(
+        CancelError::NotFound => StorefrontError::OrderNotFound,
+        CancelError::NotCancellable(order) => StorefrontError::Conflict(format!(
             "the order is {} and cannot be cancelled",
             order.order_status.as_str()
         )),
-        CancelError::GatewayTimeout => ApiError::PaymentProviderTimeout,
+        CancelError::GatewayTimeout => StorefrontError::PaymentProviderTimeout,
         CancelError::Close(e) => {
             tracing::warn!(out_trade_no = %order_no.as_str(), error = %e, "close not confirmed at WeChat Pay");
-            ApiError::PaymentProviderFailed
+            StorefrontError::PaymentProviderFailed
         }
         CancelError::Store(e) => store_failure(&e),
     }

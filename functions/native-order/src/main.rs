@@ -2,6 +2,7 @@
 
 use env_config::{Env, ProcessEnv};
 use lambda_http::{Error, run};
+use env_config::{Env, ProcessEnv, notify_url};
 use lambda_init::{Setup, init_logging, init_or_report};
 use native_order::{Deps, router};
 use orders::adapters::DynamoOrderStore;
@@ -15,10 +16,11 @@ async fn main() -> Result<(), Error> {
     let app = init_or_report(async {
         let env = ProcessEnv;
         let setup = Setup::load(&env).await?;
-        let notify_url = env.required("WXPAY_NOTIFY_URL")?;
+        let notify_url = notify_url(&env)?;
         let origin = env.required("STOREFRONT_ORIGIN")?.parse()?;
         let state = Deps {
-            config: setup.orders_config(notify_url),
+            config: setup.orders_config(),
+            notify_url,
             store: DynamoOrderStore::new(setup.dynamodb, setup.orders_table),
             gateway: setup.wxpay,
             clock: SystemClock,

@@ -4,12 +4,12 @@ use crate::handlers;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::{get, post};
-use orders::OrdersConfig;
 use orders::domain::OrderNoGenerator;
 use orders::ports::{
     BuyerOrderLister, EvidenceRecorder, OrderCloser, OrderCreator, OrderReader, OrderSettler,
-    PaymentGateway, PrepayRecorder, ProductCatalog,
+    PaymentGateway, PrepayRecorder, ProductReader,
 };
+use orders::{NotifyUrl, OrdersConfig};
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -21,7 +21,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The storage capabilities the storefront API uses (and its IAM policy grants).
 pub trait StorefrontStore:
-    ProductCatalog
+    ProductReader
     + OrderCreator
     + PrepayRecorder
     + OrderReader
@@ -34,7 +34,7 @@ pub trait StorefrontStore:
 }
 
 impl<T> StorefrontStore for T where
-    T: ProductCatalog
+    T: ProductReader
         + OrderCreator
         + PrepayRecorder
         + OrderReader
@@ -56,6 +56,8 @@ pub struct Deps<S, G, C> {
     pub clock: C,
     /// Merchant settings and flow timing.
     pub config: OrdersConfig,
+    /// `WXPAY_NOTIFY_URL`, sent with each prepay.
+    pub notify_url: NotifyUrl,
     /// Order numbers.
     pub order_numbers: OrderNoGenerator,
 }

@@ -1,7 +1,6 @@
 //! The API's response bodies (the envelope's `data`), as types: the JSON contract the storefront,
 //! the tutorial's front end and the tests read. Fields are only ever added.
 
-use orders::domain::timefmt::to_wechat;
 use orders::domain::{Order, Product};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -59,7 +58,7 @@ pub struct OrderView<'a> {
 }
 
 fn wechat_time(at: OffsetDateTime) -> Option<String> {
-    to_wechat(at).ok()
+    wxpay::time::format(at).ok()
 }
 
 impl<'a> From<&'a Order> for OrderView<'a> {

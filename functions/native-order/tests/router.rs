@@ -10,12 +10,12 @@ use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use native_order::handlers::{BUYER_TOKEN, IDEMPOTENCY_KEY};
 use native_order::state::MAX_BODY_BYTES;
 use native_order::{Deps, router};
-use orders::OrdersConfig;
 use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderNoGenerator, Product};
-use orders::ports::{CloseOutcome, GatewayError, OrderCloser, OrderReader, ProductCatalog};
+use orders::ports::{CloseOutcome, GatewayError, OrderCloser, OrderReader, ProductWriter};
 use orders::services::{SettleResult, settle_transaction};
 use orders::testing::{FakeWeChatPay, FaultyStore, PrepayTimeout};
+use orders::{NotifyUrl, OrdersConfig};
 use serde_json::Value;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -24,6 +24,7 @@ use wxpay::{Clock, FixedClock};
 
 const T0: OffsetDateTime = datetime!(2024-05-01 00:00:00 UTC);
 const ORIGIN: &str = "https://shop.example";
+const NOTIFY_URL: &str = "https://shop.example/api/wx-pay/native/notify";
 const ALICE: &str = "storefront-buyer-token-alice";
 const BOB: &str = "storefront-buyer-token-bob";
 
@@ -49,11 +50,8 @@ impl Api {
             store,
             gateway: FakeWeChatPay::new(Arc::clone(&clock)),
             clock,
-            config: OrdersConfig::new(
-                "wxd678efh567hg6787",
-                "1900007291",
-                "https://shop.example/api/wx-pay/native/notify",
-            ),
+            config: OrdersConfig::new("wxd678efh567hg6787", "1900007291"),
+            notify_url: NotifyUrl::parse(NOTIFY_URL).unwrap(),
             order_numbers: OrderNoGenerator::default(),
         });
         let router = router(Arc::clone(&state), Some(HeaderValue::from_static(ORIGIN)));
@@ -252,6 +250,8 @@ async fn placing_an_order_answers_its_qr_code_and_view() {
         api.wechat().current_code_url(order_no).as_deref()
     );
     assert!(data["qrSvg"].as_str().unwrap().contains("<svg"));
+    let prepay = api.wechat().last_prepay(order_no).unwrap();
+    assert_eq!(prepay.notify_url, NOTIFY_URL);
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     init_logging(&ProcessEnv);
     let setup = init_or_report(Setup::load(&ProcessEnv)).await?;
     let deps = Deps {
-        config: setup.orders_config(""),
+        config: setup.orders_config(),
         store: DynamoOrderStore::new(setup.dynamodb, setup.orders_table),
         gateway: setup.wxpay,
         clock: SystemClock,

@@ -8,12 +8,12 @@ use wxpay::random::OsRandom;
 
 use lambda_runtime::Diagnostic;
 use order_reconcile::{Deps, SweepError, Trigger, run_sweep};
-use orders::OrdersConfig;
 use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{OrderNo, OrderNoGenerator, OrderStatus, Product};
-use orders::ports::{GatewayError, OrderReader, ProductCatalog};
+use orders::ports::{GatewayError, OrderReader, ProductWriter};
 use orders::services::{PlaceOrderRequest, place_native_order};
 use orders::testing::{FakeWeChatPay, FaultyStore};
+use orders::{NotifyUrl, OrdersConfig};
 use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -34,11 +34,7 @@ async fn deps() -> TestDeps {
         store,
         gateway: FakeWeChatPay::new(Arc::clone(&clock)),
         clock,
-        config: OrdersConfig::new(
-            "wxd678efh567hg6787",
-            "1900007291",
-            "https://shop.example/notify",
-        ),
+        config: OrdersConfig::new("wxd678efh567hg6787", "1900007291"),
     }
 }
 
@@ -49,6 +45,7 @@ async fn place(deps: &TestDeps) -> OrderNo {
         &deps.clock,
         &OrderNoGenerator::new(OsRandom),
         &deps.config,
+        &NotifyUrl::parse("https://shop.example/notify").unwrap(),
         &PlaceOrderRequest {
             product_id: "1".into(),
             buyer: None,

@@ -24,6 +24,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// WeChat Pay waits 5 s; answer well within that.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(4000);
 
+/// The storage capabilities the notification handler uses (and its IAM policy grants).
+pub trait NotifyStore: OrderReader + OrderSettler + EvidenceRecorder + 'static {}
+
+impl<T> NotifyStore for T where T: OrderReader + OrderSettler + EvidenceRecorder + 'static {}
+
 /// What the handler needs; built once per cold start.
 pub struct Deps<S, C> {
     /// Verifies and decrypts notifications.
@@ -41,7 +46,7 @@ pub struct Deps<S, C> {
 /// The notification route with its body limit.
 pub fn router<S, C>(state: Arc<Deps<S, C>>) -> Router
 where
-    S: OrderReader + OrderSettler + EvidenceRecorder + 'static,
+    S: NotifyStore,
     C: Clock + 'static,
 {
     Router::new()
@@ -65,7 +70,7 @@ async fn notify<S, C>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, NotifyError>
 where
-    S: OrderReader + OrderSettler + EvidenceRecorder,
+    S: NotifyStore,
     C: Clock,
 {
     let body = body?;
@@ -80,7 +85,7 @@ async fn handle<S, C>(
     body: &[u8],
 ) -> Result<Response, NotifyError>
 where
-    S: OrderReader + OrderSettler + EvidenceRecorder,
+    S: NotifyStore,
     C: Clock,
 {
     let now = state.clock.now();

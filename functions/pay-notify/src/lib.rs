@@ -7,4 +7,4 @@ pub mod error;
 pub mod handler;
 
 pub use error::NotifyError;
-pub use handler::{Deps, NOTIFY_PATH, router};
+pub use handler::{Deps, NOTIFY_PATH, NotifyStore, router};

@@ -15,8 +15,7 @@ async fn main() -> Result<(), Error> {
     let state = Deps {
         // The client serves only its verifier (and, in certificate mode, certificate downloads).
         parser: setup.wxpay.notification_parser(),
-        // The notify URL is only used for prepays, which this function never makes.
-        config: setup.orders_config(""),
+        config: setup.orders_config(),
         store: DynamoOrderStore::new(setup.dynamodb, setup.orders_table),
         clock: SystemClock,
         deadline: DEFAULT_DEADLINE,

@@ -13,14 +13,14 @@ use wxpay::random::OsRandom;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
-use orders::OrdersConfig;
 use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{
-    CloseOutcome, EvidenceRecorder, OrderCloser, OrderReader, PaymentRecordReader, ProductCatalog,
+    CloseOutcome, EvidenceRecorder, OrderCloser, OrderReader, PaymentRecordReader, ProductWriter,
 };
 use orders::services::{PlaceOrderRequest, place_native_order};
 use orders::testing::{FakeWeChatPay, FaultyStore};
+use orders::{NotifyUrl, OrdersConfig};
 use pay_notify::handler::{DEFAULT_DEADLINE, MAX_BODY_BYTES};
 use pay_notify::{Deps, NOTIFY_PATH, router};
 use serde_json::{Value, json};
@@ -100,7 +100,7 @@ impl Notify {
             .await
             .unwrap();
         let clock = Arc::new(FixedClock::new(T0));
-        let config = OrdersConfig::new(APPID, MCHID, "https://shop.example/notify");
+        let config = OrdersConfig::new(APPID, MCHID);
         let (verifier, deadline) = match verification {
             Verification::PublicKey => (
                 Verifier::with_public_key(
@@ -143,6 +143,7 @@ impl Notify {
             &self.clock,
             &OrderNoGenerator::new(OsRandom),
             &self.config,
+            &NotifyUrl::parse("https://shop.example/notify").unwrap(),
             &PlaceOrderRequest {
                 product_id: "1".into(),
                 buyer: None,
@@ -183,7 +184,7 @@ impl Notify {
             )
             .unwrap();
         let mut map = HeaderMap::new();
-        headers.apply(&mut map);
+        headers.write_to(&mut map);
         map
     }
 
@@ -474,7 +475,7 @@ async fn the_signtest_probe_is_refused_without_an_alert() {
         "nonce".into(),
     );
     let mut headers = HeaderMap::new();
-    probe.apply(&mut headers);
+    probe.write_to(&mut headers);
     assert_eq!(
         notify.post(headers, body).await,
         (

@@ -1,7 +1,7 @@
 //! The demo catalog a fresh local store starts with.
 
 use orders::domain::Product;
-use orders::ports::{ProductCatalog, StoreError};
+use orders::ports::{ProductReader, ProductWriter, StoreError};
 
 /// Products of the seed tutorial, priced in fen (small amounts: sandbox money is still money-shaped).
 const DEMO_PRODUCTS: [(&str, &str, i64); 4] = [
@@ -12,7 +12,7 @@ const DEMO_PRODUCTS: [(&str, &str, i64); 4] = [
 ];
 
 /// Puts the demo products into an empty catalog; leaves a non-empty one alone.
-pub async fn seed_if_empty(store: &impl ProductCatalog) -> Result<(), StoreError> {
+pub async fn seed_if_empty(store: &(impl ProductReader + ProductWriter)) -> Result<(), StoreError> {
     if !store.list_products().await?.is_empty() {
         return Ok(());
     }

@@ -5,13 +5,15 @@ use crate::merchant::{real_merchant_configured, write_sandbox_env};
 use axum::Router;
 use env_config::{
     ConfigError, Env, FlowSettings, MerchantSecrets, ProcessEnv, WxPaySettings, aws_config,
-    dynamodb_client, orders_config, secrets_manager_client, wxpay_client,
+    dynamodb_client, notify_url, orders_config, secrets_manager_client, wxpay_client,
 };
 use order_reconcile::run_sweep;
 use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::OrderNoGenerator;
 use orders::domain::{OrderNo, PaymentRecord};
-use orders::ports::{PaymentRecordReader, PendingOrderLister, StoreError, SweepFailureRecorder};
+use orders::ports::{
+    PaymentRecordReader, PendingOrderLister, ProductWriter, StoreError, SweepFailureRecorder,
+};
 use orders::services::SweepReport;
 use pay_notify::NOTIFY_PATH;
 use std::future::Future;
@@ -95,12 +97,12 @@ impl Stack {
             .local_addr()
             .map_err(|e| StackError::Listen(config.listen, e))?;
         let base_url = Url::parse(&format!("http://{address}"))?;
-        let notify_url = format!("http://{address}{NOTIFY_PATH}");
+        let own_notify_url = format!("http://{address}{NOTIFY_PATH}");
 
         // WeChat Pay: the embedded simulator unless a real merchant is configured.
         let (simulator, settings, notify_url) = if real_merchant_configured() {
             let settings = WxPaySettings::from_env(&ProcessEnv)?;
-            (None, settings, ProcessEnv.required("WXPAY_NOTIFY_URL")?)
+            (None, settings, notify_url(&ProcessEnv)?)
         } else {
             let sim = Simulator::open(
                 SimConfig::new(config.data_dir.join("sim"), base_url.clone())
@@ -109,14 +111,14 @@ impl Stack {
             .await?;
             let vars = write_sandbox_env(
                 &sim.env_file(),
-                &notify_url,
+                &own_notify_url,
                 &config.data_dir.join("sandbox.env"),
             )
             .map_err(StackError::DataDir)?;
             (
                 Some(Arc::new(sim)),
                 WxPaySettings::from_env(&vars)?,
-                notify_url,
+                notify_url(&vars)?,
             )
         };
         let aws = match (&config.orders_table, &settings.secrets) {
@@ -128,7 +130,8 @@ impl Stack {
         let gateway = wxpay_client(&settings, secrets)?;
         let setup = Setup {
             gateway,
-            orders: orders_config(&settings, &config.flow, notify_url),
+            orders: orders_config(&settings, &config.flow),
+            notify_url,
             clock: config.clock.clone(),
             simulator: simulator.clone(),
             storefront_dir: config.storefront_dir.clone(),
@@ -231,6 +234,7 @@ async fn sweep_timer(sweep: Arc<SweepFn>, every: Duration, mut stopped: watch::R
 struct Setup {
     gateway: wxpay::Client,
     orders: orders::OrdersConfig,
+    notify_url: orders::NotifyUrl,
     clock: Arc<dyn Clock>,
     simulator: Option<Arc<Simulator>>,
     storefront_dir: PathBuf,
@@ -240,6 +244,7 @@ impl Setup {
     async fn build<S>(self, store: S) -> Result<(Router, Arc<SweepFn>, Arc<RecordsFn>), StackError>
     where
         S: native_order::state::StorefrontStore
+            + ProductWriter
             + PendingOrderLister
             + SweepFailureRecorder
             + PaymentRecordReader
@@ -254,6 +259,7 @@ impl Setup {
                 gateway: self.gateway.clone(),
                 clock: self.clock.clone(),
                 config: self.orders.clone(),
+                notify_url: self.notify_url,
                 order_numbers: OrderNoGenerator::default(),
             }),
             None,

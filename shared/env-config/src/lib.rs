@@ -13,4 +13,4 @@ pub use clients::{aws_config, dynamodb_client, secrets_manager_client, wxpay_cli
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::ConfigError;
 pub use secrets::{MerchantSecrets, SecretSource};
-pub use settings::{FlowSettings, WxPaySettings, orders_config};
+pub use settings::{FlowSettings, WxPaySettings, notify_url, orders_config};

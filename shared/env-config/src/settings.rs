@@ -116,6 +116,15 @@ pub(crate) fn read_file(name: &'static str, path: &std::path::Path) -> Result<St
     })
 }
 
+/// Reads `WXPAY_NOTIFY_URL`, where WeChat Pay posts the notifications of the orders placed (only
+/// what places orders needs it), and checks it against the protocol's rules for `notify_url`.
+pub fn notify_url(env: &impl Env) -> Result<orders::NotifyUrl, ConfigError> {
+    orders::NotifyUrl::parse(env.required("WXPAY_NOTIFY_URL")?).map_err(|e| ConfigError::Invalid {
+        name: "WXPAY_NOTIFY_URL",
+        reason: e.issue,
+    })
+}
+
 /// Timing of the payment flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowSettings {
@@ -137,7 +146,7 @@ impl FlowSettings {
             sweep_after_secs: env.parsed_or("RECONCILE_AFTER_SECS", DEFAULT_SWEEP_AFTER_SECS)?,
             sweep_concurrency: env.parsed_or("RECONCILE_CONCURRENCY", DEFAULT_SWEEP_CONCURRENCY)?,
         };
-        let mut timing = orders::OrdersConfig::new("", "", "");
+        let mut timing = orders::OrdersConfig::new("", "");
         timing.order_ttl_secs = settings.order_ttl_secs;
         timing.validate().map_err(|reason| ConfigError::Invalid {
             name: "ORDER_TTL_SECS",
@@ -153,14 +162,9 @@ impl FlowSettings {
     }
 }
 
-/// The order services' configuration from the merchant settings, the flow timing and the notify URL.
-pub fn orders_config(
-    wxpay: &WxPaySettings,
-    flow: &FlowSettings,
-    notify_url: impl Into<String>,
-) -> orders::OrdersConfig {
-    let mut config =
-        orders::OrdersConfig::new(wxpay.appid.clone(), wxpay.mchid.clone(), notify_url);
+/// The order services' configuration from the merchant settings and the flow timing.
+pub fn orders_config(wxpay: &WxPaySettings, flow: &FlowSettings) -> orders::OrdersConfig {
+    let mut config = orders::OrdersConfig::new(wxpay.appid.clone(), wxpay.mchid.clone());
     config.order_ttl_secs = flow.order_ttl_secs;
     config.sweep_after_secs = flow.sweep_after_secs;
     config.sweep_concurrency = flow.sweep_concurrency;

@@ -1,8 +1,10 @@
 //! Configuration from variables: fail fast naming the variable; secrets from files or from a
-//! Secrets Manager API (moto on loopback, `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
+//! Secrets Manager API (moto on loopback, `AWS_ENDPOINT_URL_SECRETS_MANAGER`; those tests are
+//! skipped, saying so, when it is unset).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use env_config::{ConfigError, FlowSettings, MapEnv, MerchantSecrets, SecretSource, WxPaySettings};
+use orders::testing::aws_suite_can_run;
 use std::collections::HashMap;
 use wxpay::{PrivateKey, Verification};
 
@@ -170,24 +172,63 @@ fn flow_settings_have_defaults_and_bounds() {
 }
 
 #[test]
+fn notify_url_is_required_and_checked_naming_its_variable() {
+    let url = merchant_config::notify_url(&env(&[(
+        "WXPAY_NOTIFY_URL",
+        "https://shop.example/api/wx-pay/native/notify",
+    )]))
+    .unwrap();
+    assert_eq!(
+        url.as_str(),
+        "https://shop.example/api/wx-pay/native/notify"
+    );
+    assert!(matches!(
+        merchant_config::notify_url(&env(&[])).unwrap_err(),
+        ConfigError::Missing("WXPAY_NOTIFY_URL")
+    ));
+    let err = merchant_config::notify_url(&env(&[(
+        "WXPAY_NOTIFY_URL",
+        "http://shop.example/notify?x=1",
+    )]))
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Invalid {
+                name: "WXPAY_NOTIFY_URL",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("query string"), "{err}");
+}
+
+#[test]
 fn dotenv_files_parse() {
     let vars = MapEnv::parse_dotenv("# sandbox\nWXPAY_MCHID=1900007291\n\nWXPAY_APPID=\"wx1\"\n");
     assert_eq!(vars.0.get("WXPAY_APPID").map(String::as_str), Some("wx1"));
     assert_eq!(vars.0.len(), 2);
 }
 
-async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").is_ok(),
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER must point at a Secrets Manager API (tests/run-all.sh starts moto)"
-    );
+/// A client for the Secrets Manager API named by `AWS_ENDPOINT_URL_SECRETS_MANAGER`, or `None`
+/// (the test is skipped, saying so) when it is unset.
+async fn secrets_manager() -> Option<aws_sdk_secretsmanager::Client> {
+    if !aws_suite_can_run(
+        "env-config-secrets-manager",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    ) {
+        return None;
+    }
     let config = env_config::aws_config().await.unwrap();
-    env_config::secrets_manager_client(&config)
+    Some(env_config::secrets_manager_client(&config))
 }
 
 #[tokio::test]
 async fn secrets_come_from_secrets_manager_when_a_secret_id_is_set() {
-    let client = secrets_manager().await;
+    let Some(client) = secrets_manager().await else {
+        return;
+    };
     let key = PrivateKey::generate().unwrap();
     let name = format!("wxpay-test-{}", std::process::id());
     let secret = serde_json::json!({"merchant_private_key": key.to_pkcs8_pem().unwrap().as_str(), "apiv3_key": APIV3});
@@ -210,7 +251,9 @@ async fn secrets_come_from_secrets_manager_when_a_secret_id_is_set() {
 
 #[tokio::test]
 async fn malformed_or_missing_secret_fails_without_leaking_it() {
-    let client = secrets_manager().await;
+    let Some(client) = secrets_manager().await else {
+        return;
+    };
     let name = format!("wxpay-bad-{}", std::process::id());
     client
         .create_secret()

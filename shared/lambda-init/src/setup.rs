@@ -42,8 +42,8 @@ impl Setup {
         })
     }
 
-    /// The order services' configuration; `notify_url` matters only to functions that prepay.
-    pub fn orders_config(&self, notify_url: impl Into<String>) -> orders::OrdersConfig {
-        orders_config(&self.wxpay_settings, &self.flow, notify_url)
+    /// The order services' configuration.
+    pub fn orders_config(&self) -> orders::OrdersConfig {
+        orders_config(&self.wxpay_settings, &self.flow)
     }
 }

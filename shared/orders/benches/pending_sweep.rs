@@ -89,7 +89,7 @@ where
     S: orders::ports::SweepStore,
 {
     let clock = FixedClock::new(T0 + Duration::days(2));
-    let mut config = OrdersConfig::new("wx", "1900000001", "https://example.com/notify");
+    let mut config = OrdersConfig::new("wx", "1900000001");
     config.sweep_concurrency = 32;
     let started = Instant::now();
     let report = sweep_pending(store, &Unknown, &clock, &config, T0 + Duration::days(3))

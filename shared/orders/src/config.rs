@@ -31,8 +31,6 @@ pub struct OrdersConfig {
     pub appid: String,
     /// `WXPAY_MCHID`: sent with prepays, checked on transactions.
     pub mchid: String,
-    /// `WXPAY_NOTIFY_URL`: where WeChat Pay posts notifications.
-    pub notify_url: String,
     /// `ORDER_TTL_SECS`: how long an order can be paid.
     pub order_ttl_secs: u32,
     /// `RECONCILE_AFTER_SECS`: the sweep looks only at orders older than this.
@@ -47,15 +45,10 @@ pub struct OrdersConfig {
 
 impl OrdersConfig {
     /// A configuration with the documented default timings.
-    pub fn new(
-        appid: impl Into<String>,
-        mchid: impl Into<String>,
-        notify_url: impl Into<String>,
-    ) -> Self {
+    pub fn new(appid: impl Into<String>, mchid: impl Into<String>) -> Self {
         Self {
             appid: appid.into(),
             mchid: mchid.into(),
-            notify_url: notify_url.into(),
             order_ttl_secs: DEFAULT_ORDER_TTL_SECS,
             sweep_after_secs: DEFAULT_SWEEP_AFTER_SECS,
             sweep_concurrency: DEFAULT_SWEEP_CONCURRENCY,
@@ -113,13 +106,34 @@ impl OrdersConfig {
     }
 }
 
+/// `WXPAY_NOTIFY_URL`: where WeChat Pay posts an order's notifications, sent with each prepay.
+/// Only a URL that passes [`wxpay::validate::notify_url`] can be made, so the check runs once, when
+/// the configuration is loaded, rather than failing every prepay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyUrl(String);
+
+impl NotifyUrl {
+    /// Checks `value` against the protocol's rules for `notify_url` (absolute, at most 255
+    /// characters, no query string, HTTPS or plain HTTP to a loopback host).
+    pub fn parse(value: impl Into<String>) -> Result<Self, wxpay::validate::ValidationError> {
+        let value = value.into();
+        wxpay::validate::notify_url(&value)?;
+        Ok(Self(value))
+    }
+
+    /// The URL as sent in a prepay.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn prepay_cutoff_leaves_a_minute_and_the_lease_before_expiry() {
-        let config = OrdersConfig::new("wx", "1900000001", "https://n.example/n");
+        let config = OrdersConfig::new("wx", "1900000001");
         let expires = time::macros::datetime!(2024-05-01 00:05:00 UTC);
         assert_eq!(
             config.prepay_cutoff(expires),
@@ -130,12 +144,31 @@ mod tests {
 
     #[test]
     fn order_ttl_must_fit_one_prepay_and_one_code_url() {
-        let mut config = OrdersConfig::new("wx", "1900000001", "https://n.example/n");
+        let mut config = OrdersConfig::new("wx", "1900000001");
         config.order_ttl_secs = 64;
         assert!(config.validate().unwrap_err().contains("exceed 64 s"));
         config.order_ttl_secs = 65;
         assert_eq!(config.validate(), Ok(()));
         config.order_ttl_secs = MAX_ORDER_TTL_SECS + 1;
         assert!(config.validate().unwrap_err().contains("at most 7200"));
+    }
+
+    #[test]
+    fn notify_url_is_checked_when_made() {
+        let url = NotifyUrl::parse("https://shop.example/api/wx-pay/native/notify").unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://shop.example/api/wx-pay/native/notify"
+        );
+        assert!(NotifyUrl::parse("http://127.0.0.1:8080/notify").is_ok());
+        for bad in [
+            "",
+            "/notify",
+            "http://shop.example/n",
+            "https://shop.example/n?a=1",
+        ] {
+            let err = NotifyUrl::parse(bad).unwrap_err();
+            assert_eq!(err.field, "/notify_url", "{bad}");
+        }
     }
 }

@@ -12,4 +12,4 @@ pub mod services;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use config::OrdersConfig;
+pub use config::{NotifyUrl, OrdersConfig};

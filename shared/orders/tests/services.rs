@@ -11,12 +11,11 @@
 use std::sync::Arc;
 use wxpay::random::OsRandom;
 
-use orders::OrdersConfig;
 use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{
     CloseOutcome, CloseReason, CloseRequest, EvidenceRecorder, GatewayError, OrderCloser,
-    OrderReader, PaymentRecordReader, ProductCatalog,
+    OrderReader, PaymentRecordReader, ProductReader, ProductWriter,
 };
 use orders::services::settle::settle_queried_transaction;
 use orders::services::sweep::{FIRST_BACKOFF, slowest_order};
@@ -26,6 +25,7 @@ use orders::services::{
     settle_transaction, sweep_pending,
 };
 use orders::testing::{ClosePaidAnswer, CloseUnknownAnswer, FakeWeChatPay, PrepayTimeout};
+use orders::{NotifyUrl, OrdersConfig};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use wxpay::models::TradeState;
@@ -39,7 +39,10 @@ struct World {
     clock: Arc<FixedClock>,
     ids: OrderNoGenerator<OsRandom>,
     config: OrdersConfig,
+    notify_url: NotifyUrl,
 }
+
+const NOTIFY_URL: &str = "https://shop.example/api/wx-pay/native/notify";
 
 fn buyer(n: u8) -> BuyerHash {
     BuyerHash::from_token(&format!("storefront-buyer-token-{n:03}")).unwrap()
@@ -56,11 +59,7 @@ async fn world() -> World {
         .await
         .unwrap();
     let clock = Arc::new(FixedClock::new(T0));
-    let config = OrdersConfig::new(
-        "wxd678efh567hg6787",
-        "1900007291",
-        "https://shop.example/api/wx-pay/native/notify",
-    );
+    let config = OrdersConfig::new("wxd678efh567hg6787", "1900007291");
     // The timings every test below counts with: a 4 s prepay lease, the cutoff 64 s before expiry,
     // and 11 s for the slowest order of a sweep.
     assert_eq!(config.prepay_lease(), Duration::seconds(4));
@@ -75,6 +74,7 @@ async fn world() -> World {
         clock,
         ids: OrderNoGenerator::new(OsRandom),
         config,
+        notify_url: NotifyUrl::parse(NOTIFY_URL).unwrap(),
     }
 }
 
@@ -102,6 +102,7 @@ impl World {
             &*self.clock,
             &self.ids,
             &self.config,
+            &self.notify_url,
             req,
         )
         .await
@@ -218,11 +219,12 @@ async fn order_is_priced_from_catalog_and_prepaid_with_china_time_expiry() {
     let prepay = w.wechat.last_prepay(order.order_no.as_str()).unwrap();
     assert_eq!(prepay.amount.total, 2999);
     assert_eq!(prepay.description, "Rust 课程");
+    assert_eq!(prepay.time_expire, Some(T0 + Duration::seconds(300)));
     assert_eq!(
-        prepay.time_expire.as_deref(),
-        Some("2024-05-01T08:05:00+08:00")
+        serde_json::to_value(&prepay).unwrap()["time_expire"],
+        "2024-05-01T08:05:00+08:00"
     );
-    assert_eq!(prepay.notify_url, w.config.notify_url);
+    assert_eq!(prepay.notify_url, NOTIFY_URL);
     assert_eq!(
         (prepay.appid.as_str(), prepay.mchid.as_str()),
         ("wxd678efh567hg6787", "1900007291")
@@ -527,6 +529,35 @@ async fn notification_settles_once_and_a_duplicate_is_already_settled() {
     assert_eq!(
         records[0].transaction,
         w.wechat.transaction(order.order_no.as_str()).unwrap()
+    );
+}
+
+/// A genuine transaction is never refused for an odd `success_time`: the order settles without
+/// one, and the payment record keeps the value as WeChat Pay sent it.
+#[tokio::test]
+async fn a_transaction_with_a_malformed_success_time_still_settles() {
+    let w = world().await;
+    let order = w.placed("2", Some(buyer(1))).await;
+    let tx_id = w.wechat.pay(order.order_no.as_str()).unwrap();
+    let mut json =
+        serde_json::to_value(w.wechat.transaction(order.order_no.as_str()).unwrap()).unwrap();
+    json["success_time"] = "2024-05-01 08:02:03".into();
+    let tx: wxpay::models::Transaction = serde_json::from_value(json).unwrap();
+    let result = settle_transaction(&w.store, &*w.clock, &w.config, &tx)
+        .await
+        .unwrap();
+    let SettleResult::Settled(settled) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(settled.transaction_id.as_deref(), Some(tx_id.as_str()));
+    assert_eq!(settled.order_status, OrderStatus::Success);
+    assert_eq!(settled.success_time, None);
+    let records = w.store.payment_records(&order.order_no).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].transaction, tx);
+    assert_eq!(
+        records[0].transaction.unparsed_success_time(),
+        Some(&serde_json::Value::from("2024-05-01 08:02:03"))
     );
 }
 

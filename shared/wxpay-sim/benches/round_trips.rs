@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use url::Url;
 use wxpay::keys::{PrivateKey, PublicKey};
-use wxpay::models::{NativePrepayRequest, PrepayAmount};
+use wxpay::models::NativePrepayRequest;
 use wxpay::random::OsRandom;
 use wxpay::{ApiV3Key, Client, ClientConfig, SystemClock, Verification};
 use wxpay_sim::config::SigningMode;
@@ -57,24 +57,14 @@ fn client(env: &std::collections::HashMap<String, String>) -> Client {
 }
 
 fn request(env: &std::collections::HashMap<String, String>, no: String) -> NativePrepayRequest {
-    NativePrepayRequest {
-        appid: env["WXPAY_APPID"].clone(),
-        mchid: env["WXPAY_MCHID"].clone(),
-        description: "压测商品 load-test item".into(),
-        out_trade_no: no,
-        time_expire: None,
-        attach: None,
-        notify_url: "https://merchant.example.com/api/wx-pay/native/notify".into(),
-        goods_tag: None,
-        support_fapiao: None,
-        amount: PrepayAmount {
-            total: 1,
-            currency: Some("CNY".into()),
-        },
-        detail: None,
-        scene_info: None,
-        settle_info: None,
-    }
+    NativePrepayRequest::new(
+        env["WXPAY_APPID"].clone(),
+        env["WXPAY_MCHID"].clone(),
+        "压测商品 load-test item",
+        no,
+        "https://merchant.example.com/api/wx-pay/native/notify",
+        1,
+    )
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -208,7 +198,7 @@ fn main() {
         20_000,
         |i| {
             store
-                .prepay(request(&env, format!("S{i:012}")), None, now)
+                .prepay(request(&env, format!("S{i:012}")), now)
                 .unwrap();
         },
     );

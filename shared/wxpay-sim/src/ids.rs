@@ -7,7 +7,7 @@ use wxpay::random::{OsRandom, alphanumeric, digits};
 /// A 28-digit transaction id in the shape WeChat Pay uses: `4200` + the payment date in China
 /// Standard Time + 16 random digits.
 pub fn transaction_id(paid_at: OffsetDateTime) -> String {
-    let day = paid_at.to_offset(crate::clock::CST);
+    let day = paid_at.to_offset(wxpay::time::CST);
     format!(
         "4200{:04}{:02}{:02}{}",
         day.year(),

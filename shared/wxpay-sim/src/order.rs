@@ -6,11 +6,11 @@
 //! protocol reference describes for production. Everything here is pure: times come in as
 //! arguments.
 
-use crate::clock::format_cst;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use wxpay::models::{
-    NativePrepayRequest, Payer, TradeState, Transaction, TransactionAmount, TransactionSceneInfo,
+    CNY, NativePrepayRequest, Payer, TradeState, Transaction, TransactionAmount,
+    TransactionSceneInfo,
 };
 
 /// How long a `code_url` can be scanned.
@@ -129,7 +129,7 @@ pub enum CloseError {
 /// Fills in what the protocol defaults, so equal requests compare equal.
 pub fn normalise(mut request: NativePrepayRequest) -> NativePrepayRequest {
     if request.amount.currency.is_none() {
-        request.amount.currency = Some("CNY".to_owned());
+        request.amount.currency = Some(CNY.to_owned());
     }
     request
 }
@@ -145,18 +145,12 @@ pub fn effective_expiry(
 }
 
 impl Order {
-    /// A new unpaid order. `request` must be validated and normalised; `requested_expiry` is its
-    /// parsed `time_expire`.
-    pub fn new(
-        request: NativePrepayRequest,
-        requested_expiry: Option<OffsetDateTime>,
-        now: OffsetDateTime,
-        token: String,
-    ) -> Self {
+    /// A new unpaid order. `request` must be validated and normalised.
+    pub fn new(request: NativePrepayRequest, now: OffsetDateTime, token: String) -> Self {
         Self {
+            time_expire: effective_expiry(request.time_expire, now),
             request,
             created_at: now,
-            time_expire: effective_expiry(requested_expiry, now),
             code: CodeUrl {
                 token,
                 issued_at: now,
@@ -257,7 +251,7 @@ impl Order {
             .amount
             .currency
             .clone()
-            .unwrap_or_else(|| "CNY".to_owned());
+            .unwrap_or_else(|| CNY.to_owned());
         let (trade_state, desc) = match &self.state {
             OrderState::Notpay => (TradeState::Notpay, "订单未支付"),
             OrderState::Success(_) => (TradeState::Success, "支付成功"),
@@ -296,7 +290,7 @@ impl Order {
             tx.trade_type = Some("NATIVE".to_owned());
             tx.bank_type = Some(payment.bank_type.clone());
             tx.attach = Some(request.attach.clone().unwrap_or_default());
-            tx.success_time = Some(format_cst(payment.success_time));
+            tx.success_time = Some(payment.success_time);
             tx.payer = Some(Payer {
                 openid: Some(payment.openid.clone()),
             });
@@ -312,50 +306,33 @@ impl Order {
 }
 
 /// Whether two prepay requests carry the same parameters; `time_expire` is compared as an instant
-/// (`+08:00` and `Z` spellings of one moment are the same parameter).
+/// (`+08:00` and `Z` spellings of one moment are the same parameter), as `OffsetDateTime`
+/// equality does.
 pub fn same_parameters(first: &NativePrepayRequest, again: &NativePrepayRequest) -> bool {
-    let instant = |r: &NativePrepayRequest| {
-        r.time_expire.as_deref().map(|t| {
-            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                .map(|at| at.unix_timestamp_nanos().to_string())
-                .unwrap_or_else(|_| t.to_owned())
-        })
-    };
-    let mut a = first.clone();
-    let mut b = again.clone();
-    a.time_expire = instant(first);
-    b.time_expire = instant(again);
-    a == b
+    first == again
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wxpay::models::PrepayAmount;
 
     fn at(secs: i64) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(1_750_000_000 + secs).unwrap()
     }
 
     fn request() -> NativePrepayRequest {
-        normalise(NativePrepayRequest {
-            appid: "wx1".into(),
-            mchid: "1900000001".into(),
-            description: "d".into(),
-            out_trade_no: "T000001".into(),
-            time_expire: None,
-            attach: Some("a".into()),
-            notify_url: "https://example.com/n".into(),
-            goods_tag: None,
-            support_fapiao: None,
-            amount: PrepayAmount {
-                total: 100,
-                currency: None,
-            },
-            detail: None,
-            scene_info: None,
-            settle_info: None,
-        })
+        normalise(
+            NativePrepayRequest::new(
+                "wx1",
+                "1900000001",
+                "d",
+                "T000001",
+                "https://example.com/n",
+                100,
+            )
+            .with_attach("a")
+            .with_currency(None),
+        )
     }
 
     fn payment() -> Payment {
@@ -381,7 +358,7 @@ mod tests {
 
     #[test]
     fn same_parameters_refresh_the_code_url_and_retire_the_old_one() {
-        let mut order = Order::new(request(), None, at(0), "A".into());
+        let mut order = Order::new(request(), at(0), "A".into());
         order.resubmit(&request(), at(5), "B".into()).unwrap();
         assert_eq!(order.code.token, "B");
         assert_eq!(order.pay("A", at(6), payment()), Err(ScanError::Replaced));
@@ -390,7 +367,7 @@ mod tests {
 
     #[test]
     fn only_the_last_few_retired_codes_are_kept() {
-        let mut order = Order::new(request(), None, at(0), "T0".into());
+        let mut order = Order::new(request(), at(0), "T0".into());
         let mut dropped = Vec::new();
         for i in 1..=10 {
             dropped.extend(order.resubmit(&request(), at(i), format!("T{i}")).unwrap());
@@ -403,7 +380,7 @@ mod tests {
     fn resubmission_rules_follow_the_order_state() {
         let mut changed = request();
         changed.amount.total = 101;
-        let mut order = Order::new(request(), None, at(0), "A".into());
+        let mut order = Order::new(request(), at(0), "A".into());
         assert_eq!(
             order.resubmit(&changed, at(1), "B".into()),
             Err(ResubmitError::DifferentParameters)
@@ -413,13 +390,13 @@ mod tests {
             order.resubmit(&request(), at(3), "C".into()),
             Err(ResubmitError::Closed)
         );
-        let mut paid = Order::new(request(), None, at(0), "A".into());
+        let mut paid = Order::new(request(), at(0), "A".into());
         paid.pay("A", at(1), payment()).unwrap();
         assert_eq!(
             paid.resubmit(&changed, at(3), "C".into()),
             Err(ResubmitError::Paid)
         );
-        let mut expired = Order::new(request(), Some(at(120)), at(0), "A".into());
+        let mut expired = Order::new(request().with_time_expire(at(120)), at(0), "A".into());
         assert_eq!(
             expired.resubmit(&request(), at(121), "C".into()),
             Err(ResubmitError::Closed)
@@ -428,24 +405,22 @@ mod tests {
 
     #[test]
     fn time_expire_is_compared_as_an_instant() {
-        let mut a = request();
-        a.time_expire = Some("2025-06-15T23:06:40+08:00".into());
-        let mut b = request();
-        b.time_expire = Some("2025-06-15T15:06:40Z".into());
+        let a = request().with_time_expire(time::macros::datetime!(2025-06-15 23:06:40 +8));
+        let b = request().with_time_expire(time::macros::datetime!(2025-06-15 15:06:40 UTC));
         assert!(same_parameters(&a, &b));
-        b.time_expire = Some("2025-06-15T15:06:41Z".into());
-        assert!(!same_parameters(&a, &b));
+        let later = request().with_time_expire(time::macros::datetime!(2025-06-15 15:06:41 UTC));
+        assert!(!same_parameters(&a, &later));
     }
 
     #[test]
     fn scans_are_refused_when_stale_expired_closed_or_paid() {
-        let mut order = Order::new(request(), None, at(0), "A".into());
+        let mut order = Order::new(request(), at(0), "A".into());
         let two_hours = CODE_URL_VALIDITY.whole_seconds();
         assert_eq!(
             order.pay("A", at(two_hours + 1), payment()),
             Err(ScanError::Stale)
         );
-        let mut expiring = Order::new(request(), Some(at(300)), at(0), "A".into());
+        let mut expiring = Order::new(request().with_time_expire(at(300)), at(0), "A".into());
         assert_eq!(
             expiring.pay("A", at(301), payment()),
             Err(ScanError::Expired)
@@ -461,17 +436,17 @@ mod tests {
 
     #[test]
     fn close_is_reentrant_but_refused_once_paid() {
-        let mut order = Order::new(request(), None, at(0), "A".into());
+        let mut order = Order::new(request(), at(0), "A".into());
         assert_eq!(order.close(at(1)), Ok(true));
         assert_eq!(order.close(at(2)), Ok(false));
-        let mut paid = Order::new(request(), None, at(0), "A".into());
+        let mut paid = Order::new(request(), at(0), "A".into());
         paid.pay("A", at(1), payment()).unwrap();
         assert_eq!(paid.close(at(2)), Err(CloseError::Paid));
     }
 
     #[test]
     fn the_transaction_shows_payment_fields_only_once_paid() {
-        let mut order = Order::new(request(), None, at(0), "A".into());
+        let mut order = Order::new(request(), at(0), "A".into());
         let unpaid = order.transaction();
         assert_eq!(unpaid.trade_state, TradeState::Notpay);
         assert!(unpaid.transaction_id.is_none() && unpaid.attach.is_none());
@@ -481,6 +456,6 @@ mod tests {
         assert_eq!(paid.trade_type.as_deref(), Some("NATIVE"));
         assert_eq!(paid.attach.as_deref(), Some("a"));
         assert_eq!(paid.amount.unwrap().payer_total, Some(100));
-        assert!(paid.success_time.unwrap().ends_with("+08:00"));
+        assert_eq!(paid.success_time, Some(at(10)));
     }
 }

@@ -2,7 +2,6 @@
 //! the orders with a "scan & pay" button for each payable one, the notification log, and the
 //! fault switches in force.
 
-use crate::clock::format_cst;
 use crate::faults::Faults;
 use crate::notify::log::{DeliveryStatus, NotificationRecord};
 use crate::order::{CODE_URL_VALIDITY, Order, OrderState};
@@ -40,6 +39,11 @@ const j=await r.json();\
 document.getElementById('msg').textContent=r.ok?('Paid: '+j.transaction.out_trade_no+' → '+j.transaction.transaction_id):('Refused: '+j.code+' — '+j.message);\
 setTimeout(()=>location.reload(),1200);}";
 
+/// `at` as WeChat Pay writes it (as Rust does, should it be out of that format's range).
+fn shown(at: OffsetDateTime) -> String {
+    wxpay::time::format(at).unwrap_or_else(|_| at.to_string())
+}
+
 /// Renders the page.
 pub fn render(
     sandbox: &Sandbox,
@@ -61,7 +65,7 @@ pub fn render(
         mchid = escape(&sandbox.mchid),
         appid = escape(&sandbox.appid),
         env = escape(&sandbox.file(ENV_FILE).display().to_string()),
-        now = format_cst(now),
+        now = shown(now),
     );
     if *faults != Faults::default() {
         let json = serde_json::to_string(faults).unwrap_or_default();
@@ -107,8 +111,8 @@ pub fn render(
             no = escape(order.out_trade_no()),
             desc = escape(&order.request.description),
             total = order.request.amount.total,
-            created = format_cst(order.created_at),
-            expire = format_cst(order.time_expire),
+            created = shown(order.created_at),
+            expire = shown(order.time_expire),
         );
     }
     html.push_str(
@@ -132,7 +136,7 @@ pub fn render(
             };
             format!(
                 "{} {} {}",
-                a.at,
+                shown(a.at),
                 outcome,
                 a.answer.as_deref().unwrap_or_default()
             )

@@ -6,7 +6,6 @@
 //! same merchant is loaded again; only `sandbox.env` is rewritten (atomically), since the base URL
 //! may have changed. `sandbox.env` is read and written in the format of the `envfile` crate.
 
-use crate::clock::format_cst;
 use crate::error::SimError;
 use crate::fsutil::{create_private, replace_private};
 use std::collections::HashMap;
@@ -17,6 +16,7 @@ use wxpay::ApiV3Key;
 use wxpay::certificate::PlatformCertificate;
 use wxpay::keys::{PrivateKey, PublicKey};
 use wxpay::random::{self, OsRandom};
+use wxpay::time::TimeOutOfRange;
 
 /// `sandbox.env`: the merchant's variables, in the names the functions read and the format of the
 /// `envfile` crate.
@@ -368,11 +368,11 @@ fn make_platform(key: PrivateKey, now: OffsetDateTime) -> Result<Platform, SimEr
 }
 
 /// `effective_time`/`expire_time` of the platform certificate, as listed by `/v3/certificates`.
-pub fn validity_strings(platform: &Platform) -> (String, String) {
-    (
-        format_cst(platform.not_before),
-        format_cst(platform.not_after),
-    )
+pub fn validity_strings(platform: &Platform) -> Result<(String, String), TimeOutOfRange> {
+    Ok((
+        wxpay::time::format(platform.not_before)?,
+        wxpay::time::format(platform.not_after)?,
+    ))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
+use time::OffsetDateTime;
 use wxpay::models::Transaction;
 
 /// Largest body accepted by `/sim` endpoints.
@@ -42,13 +43,13 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
 
 /// An error of a `/sim` endpoint: `{"code": "…", "message": "…"}`.
 #[derive(Debug)]
-pub struct SimApiError {
+pub struct ShopperError {
     status: StatusCode,
     code: &'static str,
     message: String,
 }
 
-impl SimApiError {
+impl ShopperError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -58,7 +59,7 @@ impl SimApiError {
     }
 }
 
-impl IntoResponse for SimApiError {
+impl IntoResponse for ShopperError {
     fn into_response(self) -> Response {
         (
             self.status,
@@ -68,18 +69,18 @@ impl IntoResponse for SimApiError {
     }
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, SimApiError> {
+async fn read_json<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ShopperError> {
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| {
-            SimApiError::new(
+            ShopperError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "INVALID_REQUEST",
                 format!("body larger than {MAX_BODY_BYTES} bytes, or unreadable"),
             )
         })?;
     json::parse(&bytes).map_err(|e| {
-        SimApiError::new(
+        ShopperError::new(
             StatusCode::BAD_REQUEST,
             "INVALID_REQUEST",
             format!("{}: {}", e.pointer, e.issue),
@@ -108,7 +109,7 @@ pub struct ScanResponse {
 }
 
 /// `POST /sim/scan`: a shopper scans a `code_url` and pays.
-async fn scan(State(state): State<Arc<SimState>>, body: Body) -> Result<Response, SimApiError> {
+async fn scan(State(state): State<Arc<SimState>>, body: Body) -> Result<Response, ShopperError> {
     let request: ScanRequest = read_json(body).await?;
     let token = request
         .code_url
@@ -116,7 +117,7 @@ async fn scan(State(state): State<Arc<SimState>>, body: Body) -> Result<Response
         .map(|rest| rest.split('&').next().unwrap_or(rest))
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
-            SimApiError::new(
+            ShopperError::new(
                 StatusCode::BAD_REQUEST,
                 "INVALID_CODE_URL",
                 format!("code_url must start with {CODE_URL_PREFIX}"),
@@ -133,7 +134,7 @@ async fn scan(State(state): State<Arc<SimState>>, body: Body) -> Result<Response
             id
         }
         Some(_) => {
-            return Err(SimApiError::new(
+            return Err(ShopperError::new(
                 StatusCode::BAD_REQUEST,
                 "INVALID_REQUEST",
                 "openid must be 1 to 128 characters of [A-Za-z0-9_-]",
@@ -177,13 +178,13 @@ async fn scan(State(state): State<Arc<SimState>>, body: Body) -> Result<Response
                 "the payment could not be saved",
             ),
         };
-        SimApiError::new(status, code, message)
+        ShopperError::new(status, code, message)
     })?;
     let notification_id = state
         .notifier
         .schedule(&state.sandbox.apiv3_key, &order, now)
         .map_err(|e| {
-            SimApiError::new(
+            ShopperError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "SYSTEM_ERROR",
                 e.to_string(),
@@ -210,9 +211,17 @@ struct OrderView {
     transaction: Transaction,
     description: String,
     code_url: String,
-    created_at: String,
-    time_expire: String,
+    #[serde(serialize_with = "wxpay::time::wechat::serialize")]
+    created_at: OffsetDateTime,
+    #[serde(serialize_with = "wxpay::time::wechat::serialize")]
+    time_expire: OffsetDateTime,
     expired: bool,
+}
+
+/// The body of `GET /sim/orders`.
+#[derive(Debug, Serialize)]
+struct OrderList {
+    orders: Vec<OrderView>,
 }
 
 /// `GET /sim/orders`: newest first.
@@ -231,12 +240,12 @@ async fn orders(
         transaction: order.transaction(),
         description: order.request.description.clone(),
         code_url: order.code.url(),
-        created_at: crate::clock::format_cst(order.created_at),
-        time_expire: crate::clock::format_cst(order.time_expire),
+        created_at: order.created_at,
+        time_expire: order.time_expire,
         expired: order.is_expired(now),
     })
     .collect();
-    axum::Json(json!({ "orders": orders }))
+    axum::Json(OrderList { orders })
 }
 
 /// `GET /sim/notifications`: newest first, each with its attempts.
@@ -249,7 +258,15 @@ async fn notifications(
         .notifier
         .log()
         .newest(query.out_trade_no.as_deref(), limit);
-    axum::Json(json!({ "notifications": records }))
+    axum::Json(NotificationList {
+        notifications: records,
+    })
+}
+
+/// The body of `GET /sim/notifications`.
+#[derive(Debug, Serialize)]
+struct NotificationList {
+    notifications: Vec<NotificationRecord>,
 }
 
 /// `GET /sim/faults`.
@@ -261,12 +278,12 @@ async fn get_faults(State(state): State<Arc<SimState>>) -> impl IntoResponse {
 async fn set_faults(
     State(state): State<Arc<SimState>>,
     body: Body,
-) -> Result<Response, SimApiError> {
+) -> Result<Response, ShopperError> {
     let faults: Faults = read_json(body).await?;
     state
         .faults
         .set(faults)
-        .map_err(|m| SimApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", m))?;
+        .map_err(|m| ShopperError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", m))?;
     tracing::info!(faults = ?state.faults.current(), "fault switches set");
     Ok(axum::Json(state.faults.current()).into_response())
 }

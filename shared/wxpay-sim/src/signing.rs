@@ -6,43 +6,10 @@
 
 use crate::config::SigningMode;
 use crate::sandbox::Sandbox;
-use http::{HeaderMap, HeaderName, HeaderValue};
 use std::sync::Arc;
 use wxpay::keys::KeyError;
 use wxpay::random::{self, OsRandom};
-use wxpay::sign::{SCHEME, response_message, sign_base64};
-use wxpay::verify::SIGNTEST_PREFIX;
-
-/// The `Wechatpay-*` values of one signed body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignatureHeaders {
-    /// Unix seconds.
-    pub timestamp: String,
-    /// Random nonce.
-    pub nonce: String,
-    /// Base64 signature (or a `WECHATPAY/SIGNTEST/` probe).
-    pub signature: String,
-    /// Public key ID or certificate serial.
-    pub serial: String,
-}
-
-impl SignatureHeaders {
-    /// Adds the five `Wechatpay-*` headers to `headers`.
-    pub fn apply(&self, headers: &mut HeaderMap) {
-        let pairs = [
-            ("wechatpay-timestamp", self.timestamp.as_str()),
-            ("wechatpay-nonce", self.nonce.as_str()),
-            ("wechatpay-signature", self.signature.as_str()),
-            ("wechatpay-serial", self.serial.as_str()),
-            ("wechatpay-signature-type", SCHEME),
-        ];
-        for (name, value) in pairs {
-            if let Ok(value) = HeaderValue::from_str(value) {
-                headers.insert(HeaderName::from_static(name), value);
-            }
-        }
-    }
-}
+use wxpay::verify::{SIGNTEST_PREFIX, SignatureHeaders};
 
 /// Signs as WeChat Pay with the sandbox's two keys.
 #[derive(Clone)]
@@ -97,20 +64,13 @@ impl ResponseSigner {
         nonce: String,
         body: &[u8],
     ) -> Result<SignatureHeaders, KeyError> {
-        let timestamp = timestamp.to_string();
-        let message = response_message(&timestamp, &nonce, body);
         let (key, serial) = match mode {
             SigningMode::PublicKey => {
                 (&self.sandbox.public_key_signer, &self.sandbox.public_key_id)
             }
             SigningMode::Certificate => (&self.sandbox.platform.key, &self.sandbox.platform.serial),
         };
-        Ok(SignatureHeaders {
-            signature: sign_base64(key, &message)?,
-            timestamp,
-            nonce,
-            serial: serial.clone(),
-        })
+        SignatureHeaders::sign(key, serial, timestamp, &nonce, body)
     }
 
     /// A deliberately wrong signature starting with `WECHATPAY/SIGNTEST/` (§2.4), with otherwise

@@ -7,14 +7,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use http::{HeaderMap, HeaderValue};
+use http::HeaderMap;
 use std::hint::black_box;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use wxpay::keys::{BACKEND, PrivateKey};
-use wxpay::models::NotificationEnvelope;
 use wxpay::notify::NotificationParser;
-use wxpay::sign::{MerchantSigner, response_message, sign_base64};
+use wxpay::sign::MerchantSigner;
 use wxpay::{ApiV3Key, Verifier, aead};
 
 const ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
@@ -41,22 +40,7 @@ fn transaction_json() -> Vec<u8> {
 }
 
 fn headers(key: &PrivateKey, body: &[u8]) -> HeaderMap {
-    let nonce = "EcZ9Cmy4Xyx1i6RlJQzLcCyEqDa26NBz";
-    let signature = sign_base64(key, &response_message(&TS.to_string(), nonce, body)).unwrap();
-    let mut headers = HeaderMap::new();
-    for (name, value) in [
-        ("wechatpay-timestamp", TS.to_string()),
-        ("wechatpay-nonce", nonce.to_owned()),
-        ("wechatpay-signature", signature),
-        ("wechatpay-serial", ID.to_owned()),
-        (
-            "wechatpay-signature-type",
-            "WECHATPAY2-SHA256-RSA2048".to_owned(),
-        ),
-    ] {
-        headers.insert(name, HeaderValue::from_str(&value).unwrap());
-    }
-    headers
+    wxpay::testing::sign_response(key, ID, TS, "EcZ9Cmy4Xyx1i6RlJQzLcCyEqDa26NBz", body).unwrap()
 }
 
 fn benches(c: &mut Criterion) {
@@ -109,16 +93,16 @@ fn benches(c: &mut Criterion) {
     });
     group.finish();
 
-    let envelope = serde_json::to_vec(&NotificationEnvelope {
-        id: "3119dfba-e649-5eec-ab1e-3412bc4d2e17".into(),
-        create_time: "2025-06-15T23:06:40+08:00".into(),
-        event_type: "TRANSACTION.SUCCESS".into(),
-        resource_type: "encrypt-resource".into(),
-        resource,
-        summary: "支付成功".into(),
-    })
+    let signed = wxpay::testing::signed_notification(
+        &wechat,
+        ID,
+        &apiv3,
+        "3119dfba-e649-5eec-ab1e-3412bc4d2e17",
+        &plaintext,
+        now,
+    )
     .unwrap();
-    let notify_headers = headers(&wechat, &envelope);
+    let (notify_headers, envelope) = (signed.headers, signed.body);
     let parser = NotificationParser::new(verifier.clone(), apiv3.clone());
     c.bench_function(
         &format!("notification_verify_decrypt_parse/{BACKEND}"),

@@ -4,7 +4,9 @@
 //! request signing ([`sign`]), verification of responses and notifications ([`verify`]) in
 //! public-key mode, platform-certificate mode or both, AEAD_AES_256_GCM resources ([`aead`]),
 //! notifications ([`notify`]), typed models ([`models`], [`refund`]) with their protocol checks
-//! ([`validate`]), and a signed, verifying HTTP [`Client`]. Time and randomness are injectable.
+//! ([`validate`]) and WeChat Pay's time format ([`time`]), and a signed, verifying HTTP [`Client`].
+//! Time and randomness are injectable. The feature `testing` adds `testing`: signing as WeChat Pay
+//! (signed answers, signed and encrypted notifications) for tests of code that verifies them.
 pub mod aead;
 pub mod certificate;
 pub mod client;
@@ -16,6 +18,9 @@ pub mod random;
 pub mod refund;
 pub mod secret;
 pub mod sign;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod time;
 pub mod validate;
 pub mod verify;
 

@@ -1,7 +1,8 @@
 //! Request and response bodies of the APIv3 endpoints used by Native payments, with the exact field
 //! names WeChat Pay uses. Optional fields are omitted when absent, never sent as `null`.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
 
 /// Body of `POST /v3/pay/transactions/native`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,9 +16,13 @@ pub struct NativePrepayRequest {
     pub description: String,
     /// Merchant order number: 6–32 characters of `[0-9A-Za-z_-|*]`.
     pub out_trade_no: String,
-    /// Last moment the payer can pay, RFC 3339.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_expire: Option<String>,
+    /// Last moment the payer can pay (written at `+08:00`, whole seconds).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::wechat::option"
+    )]
+    pub time_expire: Option<OffsetDateTime>,
     /// Opaque merchant data echoed back once paid, at most 128 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attach: Option<String>,
@@ -41,6 +46,89 @@ pub struct NativePrepayRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_info: Option<SettleInfo>,
 }
+
+impl NativePrepayRequest {
+    /// A request with the required fields, the total in CNY, and no optional field; add those with
+    /// the `with_…` setters.
+    pub fn new(
+        appid: impl Into<String>,
+        mchid: impl Into<String>,
+        description: impl Into<String>,
+        out_trade_no: impl Into<String>,
+        notify_url: impl Into<String>,
+        total: i64,
+    ) -> Self {
+        Self {
+            appid: appid.into(),
+            mchid: mchid.into(),
+            description: description.into(),
+            out_trade_no: out_trade_no.into(),
+            time_expire: None,
+            attach: None,
+            notify_url: notify_url.into(),
+            goods_tag: None,
+            support_fapiao: None,
+            amount: PrepayAmount {
+                total,
+                currency: Some(CNY.to_owned()),
+            },
+            detail: None,
+            scene_info: None,
+            settle_info: None,
+        }
+    }
+
+    /// Sets `time_expire`.
+    pub fn with_time_expire(mut self, at: OffsetDateTime) -> Self {
+        self.time_expire = Some(at);
+        self
+    }
+
+    /// Sets `attach`.
+    pub fn with_attach(mut self, attach: impl Into<String>) -> Self {
+        self.attach = Some(attach.into());
+        self
+    }
+
+    /// Sets `goods_tag`.
+    pub fn with_goods_tag(mut self, goods_tag: impl Into<String>) -> Self {
+        self.goods_tag = Some(goods_tag.into());
+        self
+    }
+
+    /// Sets `support_fapiao`.
+    pub fn with_support_fapiao(mut self, support: bool) -> Self {
+        self.support_fapiao = Some(support);
+        self
+    }
+
+    /// Sets `amount.currency` (`None` omits it; WeChat Pay then assumes CNY).
+    pub fn with_currency(mut self, currency: Option<String>) -> Self {
+        self.amount.currency = currency;
+        self
+    }
+
+    /// Sets `detail`.
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    /// Sets `scene_info`.
+    pub fn with_scene_info(mut self, scene_info: SceneInfo) -> Self {
+        self.scene_info = Some(scene_info);
+        self
+    }
+
+    /// Sets `settle_info`.
+    pub fn with_settle_info(mut self, settle_info: SettleInfo) -> Self {
+        self.settle_info = Some(settle_info);
+        self
+    }
+}
+
+/// The currency of domestic merchants.
+pub const CNY: &str = "CNY";
 
 /// `amount` of a prepay request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,7 +171,12 @@ pub struct NativePrepayResponse {
 
 /// A transaction as returned by the query APIs and as carried, encrypted, by `TRANSACTION.SUCCESS`
 /// notifications (§4.1 of the protocol reference).
+///
+/// A `success_time` that is not RFC 3339 never makes a genuine answer unreadable: it reads as
+/// `None` and its raw value stays in [`extra`](Self::extra), so it is written back as received
+/// (see [`Transaction::unparsed_success_time`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Transaction {
     /// App id of the order.
     pub appid: String,
@@ -108,9 +201,14 @@ pub struct Transaction {
     /// Merchant data echoed back once paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attach: Option<String>,
-    /// When it was paid, RFC 3339.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub success_time: Option<String>,
+    /// When it was paid (any RFC 3339 is read; written at `+08:00`).
+    #[serde(
+        default,
+        skip_deserializing,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::time::wechat::option::serialize"
+    )]
+    pub success_time: Option<OffsetDateTime>,
     /// The payer, once paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payer: Option<Payer>,
@@ -127,6 +225,39 @@ pub struct Transaction {
     /// everything WeChat Pay sent.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Name of [`Transaction::success_time`] on the wire.
+const SUCCESS_TIME: &str = "success_time";
+
+impl Transaction {
+    /// The `success_time` WeChat Pay sent when it is not an RFC 3339 time (kept in `extra`).
+    pub fn unparsed_success_time(&self) -> Option<&serde_json::Value> {
+        self.extra.get(SUCCESS_TIME)
+    }
+}
+
+impl Serialize for Transaction {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Transaction::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Transaction {
+    /// Reads every member; `success_time` (skipped by the derived reader, so it lands in `extra`)
+    /// moves to its typed field when it parses, and otherwise stays in `extra` as received.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut tx = Transaction::deserialize(deserializer)?;
+        let parsed = match tx.extra.get(SUCCESS_TIME) {
+            Some(serde_json::Value::String(text)) => crate::time::parse(text).ok(),
+            _ => None,
+        };
+        if parsed.is_some() || tx.extra.get(SUCCESS_TIME) == Some(&serde_json::Value::Null) {
+            tx.extra.remove(SUCCESS_TIME);
+        }
+        tx.success_time = parsed;
+        Ok(tx)
+    }
 }
 
 /// `trade_state` values (§4.2). Unknown future values are kept, not rejected.
@@ -327,25 +458,76 @@ mod tests {
 
     #[test]
     fn optional_prepay_fields_are_omitted_not_null() {
-        let req = NativePrepayRequest {
-            appid: "wx1".into(),
-            mchid: "1900000001".into(),
-            description: "d".into(),
-            out_trade_no: "abcdef".into(),
-            time_expire: None,
-            attach: None,
-            notify_url: "https://example.com/n".into(),
-            goods_tag: None,
-            support_fapiao: None,
-            amount: PrepayAmount {
-                total: 1,
-                currency: Some("CNY".into()),
-            },
-            detail: None,
-            scene_info: None,
-            settle_info: None,
-        };
+        let req = NativePrepayRequest::new(
+            "wx1",
+            "1900000001",
+            "d",
+            "abcdef",
+            "https://example.com/n",
+            1,
+        );
         let json = serde_json::to_string(&req).unwrap();
         assert!(!json.contains("null"), "{json}");
+        assert!(
+            json.contains(r#""amount":{"total":1,"currency":"CNY"}"#),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn time_expire_is_written_at_china_time_and_read_from_any_rfc3339() {
+        let req = NativePrepayRequest::new("wx1", "1", "d", "abcdef", "https://e.com/n", 1)
+            .with_time_expire(time::macros::datetime!(2018-06-08 02:34:56.5 UTC));
+        let json = serde_json::to_value(&req).unwrap();
+        assert_eq!(json["time_expire"], "2018-06-08T10:34:56+08:00");
+        let mut utc = json.clone();
+        utc["time_expire"] = "2018-06-08T02:34:56Z".into();
+        let back: NativePrepayRequest = serde_json::from_value(utc).unwrap();
+        assert_eq!(
+            back.time_expire,
+            Some(time::macros::datetime!(2018-06-08 10:34:56 +8))
+        );
+        let mut bad = json;
+        bad["time_expire"] = "2018-06-08 10:34:56".into();
+        assert!(serde_json::from_value::<NativePrepayRequest>(bad).is_err());
+    }
+
+    fn paid(success_time: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "appid": "wx1", "mchid": "1", "out_trade_no": "abcdef",
+            "trade_state": "SUCCESS", "success_time": success_time, "rate": 7,
+        })
+    }
+
+    #[test]
+    fn success_time_is_typed_and_written_as_wechat_pay_does() {
+        let tx: Transaction = serde_json::from_value(paid("2024-01-01T04:00:05Z".into())).unwrap();
+        assert_eq!(
+            tx.success_time,
+            Some(time::macros::datetime!(2024-01-01 12:00:05 +8))
+        );
+        assert_eq!(tx.unparsed_success_time(), None);
+        let json = serde_json::to_value(&tx).unwrap();
+        assert_eq!(json["success_time"], "2024-01-01T12:00:05+08:00");
+        assert_eq!(json["rate"], 7);
+        assert_eq!(serde_json::from_value::<Transaction>(json).unwrap(), tx);
+    }
+
+    #[test]
+    fn a_malformed_success_time_still_reads_and_is_kept_as_received() {
+        for odd in [
+            serde_json::json!("2024-01-01 12:00:05"),
+            serde_json::json!(""),
+            serde_json::json!(1_704_081_605),
+        ] {
+            let tx: Transaction = serde_json::from_value(paid(odd.clone())).unwrap();
+            assert_eq!(tx.trade_state, TradeState::Success);
+            assert_eq!(tx.success_time, None);
+            assert_eq!(tx.unparsed_success_time(), Some(&odd));
+            let json = serde_json::to_value(&tx).unwrap();
+            assert_eq!(json["success_time"], odd);
+        }
+        let tx: Transaction = serde_json::from_value(paid(serde_json::Value::Null)).unwrap();
+        assert_eq!((tx.success_time, tx.unparsed_success_time()), (None, None));
     }
 }

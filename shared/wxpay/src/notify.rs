@@ -22,6 +22,10 @@ pub const REFUND_CLOSED: &str = "REFUND.CLOSED";
 pub const ENCRYPT_RESOURCE: &str = "encrypt-resource";
 /// Associated data WeChat Pay uses for payment resources.
 pub const TRANSACTION_AAD: &str = "transaction";
+/// `resource.original_type` of a payment resource.
+pub const TRANSACTION_ORIGINAL_TYPE: &str = "transaction";
+/// `summary` of a payment notification.
+pub const PAYMENT_SUMMARY: &str = "支付成功";
 
 /// A verified, decrypted `TRANSACTION.SUCCESS` notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +144,30 @@ pub fn decode(key: &ApiV3Key, verified_body: &[u8]) -> Result<Notification, Noti
 
 /// Decrypts an already verified payment notification body. Only for bodies whose signature was
 /// checked.
+/// A `TRANSACTION.SUCCESS` envelope around `plaintext` (a transaction's JSON), encrypted as
+/// WeChat Pay does: AEAD_AES_256_GCM under the APIv3 `key` with the 12-character `nonce` and
+/// associated data `transaction`. WeChat Pay's side, for the simulator and
+/// `wxpay::testing`; `create_time` is written as given.
+pub fn seal_transaction(
+    key: &ApiV3Key,
+    id: String,
+    create_time: String,
+    nonce: &str,
+    plaintext: &[u8],
+) -> Result<NotificationEnvelope, AeadError> {
+    let mut resource = aead::encrypt(key, nonce, TRANSACTION_AAD, plaintext)?;
+    resource.original_type = Some(TRANSACTION_ORIGINAL_TYPE.to_owned());
+    Ok(NotificationEnvelope {
+        id,
+        create_time,
+        event_type: TRANSACTION_SUCCESS.to_owned(),
+        resource_type: ENCRYPT_RESOURCE.to_owned(),
+        resource,
+        summary: PAYMENT_SUMMARY.to_owned(),
+    })
+}
+
+/// Decrypts an already verified notification body. Only for bodies whose signature was checked.
 pub fn decode_transaction(
     key: &ApiV3Key,
     verified_body: &[u8],

@@ -9,11 +9,12 @@ use std::fmt;
 pub const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
 
 /// The five-line message a merchant signs: method, canonical URL (path and query exactly as sent),
-/// timestamp, nonce and body, each followed by `\n` (the body is empty for a GET).
+/// timestamp (Unix seconds, exactly as the `Authorization` header carries it), nonce and body, each
+/// followed by `\n` (the body is empty for a GET).
 pub fn request_message(
     method: &str,
     canonical_url: &str,
-    timestamp: i64,
+    timestamp: &str,
     nonce: &str,
     body: &[u8],
 ) -> Vec<u8> {
@@ -22,7 +23,7 @@ pub fn request_message(
         message.extend_from_slice(line);
         message.push(b'\n');
     }
-    message.extend_from_slice(timestamp.to_string().as_bytes());
+    message.extend_from_slice(timestamp.as_bytes());
     message.push(b'\n');
     message.extend_from_slice(nonce.as_bytes());
     message.push(b'\n');
@@ -80,7 +81,7 @@ impl MerchantSigner {
         timestamp: i64,
         nonce: &str,
     ) -> Result<String, KeyError> {
-        let message = request_message(method, canonical_url, timestamp, nonce, body);
+        let message = request_message(method, canonical_url, &timestamp.to_string(), nonce, body);
         let signature = sign_base64(&self.key, &message)?;
         Ok(format!(
             "{SCHEME} mchid=\"{}\",nonce_str=\"{nonce}\",timestamp=\"{timestamp}\",serial_no=\"{}\",signature=\"{signature}\"",
@@ -173,7 +174,7 @@ mod tests {
 
     #[test]
     fn get_message_ends_with_an_empty_body_line() {
-        let message = request_message("GET", "/v3/certificates", 1554208460, "N", b"");
+        let message = request_message("GET", "/v3/certificates", "1554208460", "N", b"");
         assert_eq!(message, b"GET\n/v3/certificates\n1554208460\nN\n\n");
     }
 

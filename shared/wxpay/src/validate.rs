@@ -5,8 +5,6 @@
 use crate::models::NativePrepayRequest;
 use crate::refund::{CNY, RefundRequest};
 use std::net::IpAddr;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use url::{Host, Url};
 
 /// A field that breaks a protocol rule.
@@ -125,20 +123,19 @@ fn bmp_text(field: &str, value: &str, max: usize, required: bool) -> Result<(), 
     Ok(())
 }
 
-/// An RFC 3339 time with an offset.
-pub fn rfc3339(field: &str, value: &str) -> Result<OffsetDateTime, ValidationError> {
-    OffsetDateTime::parse(value, &Rfc3339)
-        .map_err(|_| ValidationError::new(field, "must be an RFC 3339 time with offset"))
-}
-
 /// Every rule of a Native prepay request that can be checked without WeChat Pay's records.
 pub fn native_prepay(req: &NativePrepayRequest) -> Result<(), ValidationError> {
     bmp_text("/appid", &req.appid, 32, true)?;
     mchid("/mchid", &req.mchid)?;
     bmp_text("/description", &req.description, 127, true)?;
     out_trade_no(&req.out_trade_no)?;
-    if let Some(time_expire) = &req.time_expire {
-        rfc3339("/time_expire", time_expire)?;
+    if let Some(time_expire) = req.time_expire
+        && crate::time::format(time_expire).is_err()
+    {
+        return Err(ValidationError::new(
+            "/time_expire",
+            "must be a time with a four-digit year",
+        ));
     }
     if let Some(attach) = &req.attach {
         bmp_text("/attach", attach, 128, false)?;
@@ -234,27 +231,18 @@ pub fn refund(req: &RefundRequest) -> Result<(), ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::PrepayAmount;
+    use time::macros::datetime;
 
     fn request() -> NativePrepayRequest {
-        NativePrepayRequest {
-            appid: "wxd678efh567hg6787".into(),
-            mchid: "1900007291".into(),
-            description: "Image形象店-深圳腾大-QQ公仔".into(),
-            out_trade_no: "1217752501201407033233368018".into(),
-            time_expire: Some("2018-06-08T10:34:56+08:00".into()),
-            attach: None,
-            notify_url: "https://www.weixin.qq.com/wxpay/pay.php".into(),
-            goods_tag: None,
-            support_fapiao: None,
-            amount: PrepayAmount {
-                total: 100,
-                currency: Some("CNY".into()),
-            },
-            detail: None,
-            scene_info: None,
-            settle_info: None,
-        }
+        NativePrepayRequest::new(
+            "wxd678efh567hg6787",
+            "1900007291",
+            "Image形象店-深圳腾大-QQ公仔",
+            "1217752501201407033233368018",
+            "https://www.weixin.qq.com/wxpay/pay.php",
+            100,
+        )
+        .with_time_expire(datetime!(2018-06-08 10:34:56 +8))
     }
 
     fn field_of(req: &NativePrepayRequest) -> String {
@@ -316,9 +304,9 @@ mod tests {
     }
 
     #[test]
-    fn time_expire_must_be_rfc3339() {
+    fn time_expire_must_be_writable_with_a_four_digit_year() {
         let mut req = request();
-        req.time_expire = Some("2018-06-08 10:34:56".into());
+        req.time_expire = Some(datetime!(-0001-01-01 00:00:00 UTC));
         assert_eq!(field_of(&req), "/time_expire");
     }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use wxpay::certificate::CERTIFICATE_AAD;
 use wxpay::keys::{PrivateKey, PublicKey};
-use wxpay::models::{CertificateEntry, CertificatesResponse, NativePrepayRequest, PrepayAmount};
+use wxpay::models::{CertificateEntry, CertificatesResponse, NativePrepayRequest};
 use wxpay::random::OsRandom;
 use wxpay::refund::{RefundRequest, RefundStatus};
 use wxpay::sign::{Authorization, request_message};
@@ -84,7 +84,7 @@ async fn wechat(
             let message = request_message(
                 method.as_str(),
                 &target,
-                auth.timestamp.parse().unwrap(),
+                &auth.timestamp,
                 &auth.nonce_str,
                 &body,
             );
@@ -264,24 +264,15 @@ impl Harness {
 }
 
 fn prepay_request(out_trade_no: &str) -> NativePrepayRequest {
-    NativePrepayRequest {
-        appid: "wxd678efh567hg6787".into(),
-        mchid: MCHID.into(),
-        description: "Image形象店-深圳腾大-QQ公仔".into(),
-        out_trade_no: out_trade_no.into(),
-        time_expire: Some("2030-01-01T00:00:00+08:00".into()),
-        attach: None,
-        notify_url: "https://example.com/api/wx-pay/native/notify".into(),
-        goods_tag: None,
-        support_fapiao: None,
-        amount: PrepayAmount {
-            total: 1,
-            currency: Some("CNY".into()),
-        },
-        detail: None,
-        scene_info: None,
-        settle_info: None,
-    }
+    NativePrepayRequest::new(
+        "wxd678efh567hg6787",
+        MCHID,
+        "Image形象店-深圳腾大-QQ公仔",
+        out_trade_no,
+        "https://example.com/api/wx-pay/native/notify",
+        1,
+    )
+    .with_time_expire(time::macros::datetime!(2030-01-01 00:00:00 +8))
 }
 
 #[tokio::test]

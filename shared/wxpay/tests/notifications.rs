@@ -8,9 +8,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use wxpay::aead::AeadError;
 use wxpay::keys::PrivateKey;
-use wxpay::models::{NotificationEnvelope, TradeState};
-use wxpay::notify::NotificationParser;
-use wxpay::{ApiV3Key, NotificationError, Verifier, VerifyError, aead};
+use wxpay::models::TradeState;
+use wxpay::notify::{NotificationParser, seal_transaction};
+use wxpay::{ApiV3Key, NotificationError, Verifier, VerifyError};
 
 const ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
 const TS: i64 = 1_750_000_000;
@@ -20,17 +20,16 @@ fn apiv3() -> ApiV3Key {
 }
 
 fn envelope(event_type: &str, plaintext: &[u8]) -> Vec<u8> {
-    let mut resource = aead::encrypt(&apiv3(), "fD2gH4jK6lM8", "transaction", plaintext).unwrap();
-    resource.original_type = Some("transaction".into());
-    serde_json::to_vec(&NotificationEnvelope {
-        id: "3119dfba-e649-5eec-ab1e-3412bc4d2e17".into(),
-        create_time: "2025-06-15T23:06:40+08:00".into(),
-        event_type: event_type.into(),
-        resource_type: "encrypt-resource".into(),
-        resource,
-        summary: "支付成功".into(),
-    })
-    .unwrap()
+    let mut envelope = seal_transaction(
+        &apiv3(),
+        "3119dfba-e649-5eec-ab1e-3412bc4d2e17".into(),
+        "2025-06-15T23:06:40+08:00".into(),
+        "fD2gH4jK6lM8",
+        plaintext,
+    )
+    .unwrap();
+    envelope.event_type = event_type.into();
+    serde_json::to_vec(&envelope).unwrap()
 }
 
 fn setup() -> (PrivateKey, NotificationParser) {

@@ -21,7 +21,7 @@ fn message() -> Vec<u8> {
     request_message(
         "POST",
         "/v3/pay/transactions/native",
-        1_750_000_000,
+        "1750000000",
         "593BEC0C930BF1AFEB40B4A08C8FB242",
         r#"{"appid":"wx1","mchid":"1900000001","description":"测试","out_trade_no":"T20250101000001","notify_url":"https://example.com/n","amount":{"total":1}}"#.as_bytes(),
     )

@@ -22,7 +22,7 @@ fn v2_post_signature_matches_the_published_value() {
     let message = request_message(
         "POST",
         "/v3/pay/transactions/jsapi",
-        TS,
+        &TS.to_string(),
         NONCE,
         body.as_bytes(),
     );
@@ -65,7 +65,7 @@ fn v3_get_signature_with_query_matches() {
     let message = request_message(
         "GET",
         "/v3/pay/transactions/out-trade-no/1217752501201407033233368018?mchid=1230000109",
-        TS,
+        &TS.to_string(),
         NONCE,
         b"",
     );
@@ -98,7 +98,7 @@ fn pkcs1_pem_of_the_same_key_signs_identically() {
     let message = request_message(
         "POST",
         "/v3/pay/transactions/jsapi",
-        TS,
+        &TS.to_string(),
         NONCE,
         body.as_bytes(),
     );

@@ -34,6 +34,7 @@ mod store;
 mod wechat;
 mod world;
 
+use orders::testing::aws_suite_can_run;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -68,8 +69,7 @@ fn money_invariants_hold_on_every_seed() {
 
 #[test]
 fn money_invariants_hold_on_dynamodb_for_a_sample_of_seeds() {
-    if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
-        eprintln!("skipped: AWS_ENDPOINT_URL_DYNAMODB is not set (tests/run-all.sh starts moto)");
+    if !aws_suite_can_run("lifecycle-dynamodb", "AWS_ENDPOINT_URL_DYNAMODB") {
         return;
     }
     let (_dir, sandbox) = sandbox();

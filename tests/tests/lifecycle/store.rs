@@ -11,8 +11,8 @@ use orders::domain::{
 use orders::ports::{
     AnswerOutcome, ClaimOutcome, CloseOutcome, CreateOutcome, Evidence, EvidenceRecorder,
     IdempotencyClaim, OrderCloser, OrderCreator, OrderReader, OrderSettler, Page, PageRequest,
-    PaymentRecordReader, PendingOrderLister, PrepayRecorder, ProductCatalog, SettleOutcome,
-    StoreError, SweepFailureRecorder,
+    PaymentRecordReader, PendingOrderLister, PrepayRecorder, ProductReader, ProductWriter,
+    SettleOutcome, StoreError, SweepFailureRecorder,
 };
 use time::OffsetDateTime;
 use wxpay_sim::order::OrderState;
@@ -204,7 +204,7 @@ impl SimStore {
     }
 }
 
-impl ProductCatalog for SimStore {
+impl ProductReader for SimStore {
     async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
         on_backend!(&self.backend, |s| s.list_products())
     }
@@ -212,6 +212,9 @@ impl ProductCatalog for SimStore {
         let id = id.to_owned();
         on_backend!(&self.backend, |s| s.get_product(&id))
     }
+}
+
+impl ProductWriter for SimStore {
     async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
         let product = product.clone();
         on_backend!(&self.backend, |s| s.put_product(&product))

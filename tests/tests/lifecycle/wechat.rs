@@ -298,7 +298,7 @@ impl WeChat {
             .header("content-type", "application/json")
             .body(Body::from(body))
             .unwrap();
-        headers.apply(request.headers_mut());
+        headers.write_to(request.headers_mut());
         let response = notify.oneshot(request).await.unwrap();
         response.status().is_success()
     }
@@ -310,14 +310,8 @@ impl PaymentGateway for WeChat {
         self.over_network(|| {
             wxpay::validate::native_prepay(&request)
                 .map_err(|e| api(400, "PARAM_ERROR", &e.issue))?;
-            let expiry = request
-                .time_expire
-                .as_deref()
-                .map(|t| wxpay::validate::rfc3339("/time_expire", t))
-                .transpose()
-                .map_err(|e| api(400, "PARAM_ERROR", &e.issue))?;
             let out_trade_no = request.out_trade_no.clone();
-            match self.ledger.prepay(request, expiry, self.now()) {
+            match self.ledger.prepay(request, self.now()) {
                 Ok(code) => {
                     self.accepted
                         .lock()

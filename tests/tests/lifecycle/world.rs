@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use wxpay::random::OsRandom;
 
-use orders::OrdersConfig;
 use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::{BuyerHash, OrderNo, OrderNoGenerator, OrderStatus, Product};
+use orders::{NotifyUrl, OrdersConfig};
 use orders::services::{
     PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order, sweep_pending,
 };
@@ -48,6 +48,7 @@ struct Shop {
     wechat: WeChat,
     clock: VirtualClock,
     config: OrdersConfig,
+    notify_url: NotifyUrl,
     numbers: Arc<OrderNoGenerator<OsRandom>>,
     rng: Rng,
     violations: Violations,
@@ -123,11 +124,7 @@ async fn world(seed: u64, sandbox: Arc<Sandbox>, backend: Backend) -> Result<Tal
     store
         .add_product(Product::new("1", "Rust 课程", price).unwrap())
         .await;
-    let mut config = OrdersConfig::new(
-        sandbox.appid.clone(),
-        sandbox.mchid.clone(),
-        "https://shop.example/api/wx-pay/native/notify",
-    );
+    let mut config = OrdersConfig::new(sandbox.appid.clone(), sandbox.mchid.clone());
     config.order_ttl_secs = u32::try_from(rng.range(90, 600)).unwrap();
     config.sweep_concurrency = usize::try_from(rng.range(1, 8)).unwrap();
     config.wxpay_timeout_ms = u32::try_from(CLIENT_TIMEOUT.as_millis()).unwrap();
@@ -164,6 +161,7 @@ async fn world(seed: u64, sandbox: Arc<Sandbox>, backend: Backend) -> Result<Tal
         wechat: wechat.clone(),
         clock: clock.clone(),
         config: config.clone(),
+        notify_url: NotifyUrl::parse("https://shop.example/api/wx-pay/native/notify").unwrap(),
         numbers: Arc::new(OrderNoGenerator::new(OsRandom)),
         rng: rng.clone(),
         violations: violations.clone(),
@@ -319,6 +317,7 @@ impl Shop {
             &self.clock,
             &self.numbers,
             &self.config,
+            &self.notify_url,
             request,
         )
         .await;

@@ -1,8 +1,9 @@
 //! Key layout shared by the stores (ARCHITECTURE §4).
 
-use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
 
-use crate::domain::timefmt;
 use crate::domain::{Order, OrderNo, Refund, RefundNo};
 use crate::ports::StoreError;
 
@@ -10,9 +11,23 @@ use crate::ports::StoreError;
 /// changing it needs a migration of the pending orders' `pendingPk`.
 pub const PENDING_SHARDS: u32 = 4;
 
-/// Storage form of a time (fixed-width UTC, sorts like the instant).
+/// Storage form of a time: `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC, always 24 characters, so that
+/// lexical order is time order.
 pub fn time_key(at: OffsetDateTime) -> Result<String, StoreError> {
-    timefmt::to_storage(at).map_err(|err| StoreError::Invalid(err.to_string()))
+    at.to_offset(UtcOffset::UTC)
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        ))
+        .map_err(|_| {
+            StoreError::Invalid(format!(
+                "time {at} cannot be stored as RFC 3339 with a four-digit year"
+            ))
+        })
+}
+
+/// Reads a stored time: what [`time_key`] writes (any RFC 3339 time is accepted).
+pub fn parse_time_key(text: &str) -> Result<OffsetDateTime, time::error::Parse> {
+    OffsetDateTime::parse(text, &Rfc3339)
 }
 
 /// `ORDER#{orderNo}`.
@@ -102,4 +117,22 @@ pub fn split_open_refund(key: &str) -> Result<(&str, OrderNo, RefundNo), StoreEr
     let order_no = OrderNo::parse(order_no).map_err(|_| StoreError::InvalidCursor)?;
     let out_refund_no = RefundNo::parse(out_refund_no).map_err(|_| StoreError::InvalidCursor)?;
     Ok((created, order_no, out_refund_no))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn stored_times_are_fixed_width_utc_and_round_trip() {
+        let at = datetime!(2024-01-01 08:00:00.5 +08:00);
+        let text = time_key(at).unwrap();
+        assert_eq!(text, "2024-01-01T00:00:00.500Z");
+        assert_eq!(parse_time_key(&text).unwrap(), at);
+        assert_eq!(
+            time_key(datetime!(2024-01-01 00:00:00 UTC)).unwrap().len(),
+            24
+        );
+    }
 }

@@ -1,20 +1,21 @@
 //! The order domain: orders and their states, products, payment records, refunds, order numbers,
-//! buyers and the time formats used in storage and towards WeChat Pay.
+//! buyers and the precision of their times.
 
 pub mod buyer;
 pub mod order;
 pub mod order_no;
 pub mod payment;
+pub mod precision;
 pub mod product;
 pub mod refund;
 pub mod status;
-pub mod timefmt;
 pub mod transition;
 
 pub use buyer::{BuyerHash, InvalidBuyer};
 pub use order::Order;
 pub use order_no::{InvalidOrderNo, OrderNo, OrderNoError, OrderNoGenerator};
 pub use payment::PaymentRecord;
+pub use precision::truncate_to_millis;
 pub use product::{InvalidProduct, Product};
 pub use refund::{Refund, RefundNo, RefundOrigin, RefundState};
 pub use status::OrderStatus;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use super::timefmt::truncate_to_millis;
+use super::truncate_to_millis;
 use super::{BuyerHash, OrderNo, OrderStatus, Product};
 
 /// An order, with the attributes of the order item of ARCHITECTURE §4. Money is integer fen; times

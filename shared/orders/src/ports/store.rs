@@ -246,8 +246,8 @@ pub trait PendingOrderLister: Send + Sync {
     ) -> impl Future<Output = Result<Page<Order>, StoreError>> + Send;
 }
 
-/// The product catalog (server-side prices).
-pub trait ProductCatalog: Send + Sync {
+/// Reads the product catalog (server-side prices): all a function that takes orders needs.
+pub trait ProductReader: Send + Sync {
     /// Every product, by id.
     fn list_products(&self) -> impl Future<Output = Result<Vec<Product>, StoreError>> + Send;
     /// One product.
@@ -255,6 +255,10 @@ pub trait ProductCatalog: Send + Sync {
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
+}
+
+/// Writes the product catalog (seeding, administration); no function is granted it.
+pub trait ProductWriter: Send + Sync {
     /// Adds or replaces a product.
     fn put_product(&self, product: &Product)
     -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -21,5 +21,5 @@ pub use sweep::{SweepReport, sweep_pending};
 /// The clock's time at the millisecond precision kept in storage, so that what a service returns
 /// equals what a store reads back.
 pub(crate) fn now<C: wxpay::Clock + ?Sized>(clock: &C) -> time::OffsetDateTime {
-    crate::domain::timefmt::truncate_to_millis(clock.now().to_offset(time::UtcOffset::UTC))
+    crate::domain::truncate_to_millis(clock.now().to_offset(time::UtcOffset::UTC))
 }

@@ -3,18 +3,17 @@
 
 use time::OffsetDateTime;
 use wxpay::Clock;
-use wxpay::models::{NativePrepayRequest, PrepayAmount};
+use wxpay::models::NativePrepayRequest;
 
-use crate::OrdersConfig;
 use crate::domain::buyer::hex;
-use crate::domain::timefmt::to_wechat;
 use crate::domain::{
     BuyerHash, Order, OrderNoError, OrderNoGenerator, OrderStatus, PrepayAnswer, PrepayClaim,
 };
 use crate::ports::{
     AnswerOutcome, ClaimOutcome, CreateOutcome, GatewayError, IdempotencyClaim, OrderCreator,
-    OrderReader, PaymentGateway, PrepayRecorder, ProductCatalog, StoreError,
+    OrderReader, PaymentGateway, PrepayRecorder, ProductReader, StoreError,
 };
+use crate::{NotifyUrl, OrdersConfig};
 use wxpay::random::RandomSource;
 
 /// Longest accepted `Idempotency-Key`.
@@ -100,31 +99,23 @@ fn scoped_key(
     Ok(hex(&digest))
 }
 
-/// The prepay request for `order` (`time_expire` = its expiry, at `+08:00`).
+/// The prepay request for `order` (`time_expire` = its expiry, written at `+08:00`; a time that
+/// cannot be written is refused by the gateway's protocol check, before anything is sent), whose
+/// notifications go to `notify_url`.
 pub fn prepay_request(
     order: &Order,
     config: &OrdersConfig,
-) -> Result<NativePrepayRequest, StoreError> {
-    let time_expire =
-        to_wechat(order.expires_at).map_err(|err| StoreError::Invalid(err.to_string()))?;
-    Ok(NativePrepayRequest {
-        appid: config.appid.clone(),
-        mchid: config.mchid.clone(),
-        description: order.title.clone(),
-        out_trade_no: order.order_no.to_string(),
-        time_expire: Some(time_expire),
-        attach: None,
-        notify_url: config.notify_url.clone(),
-        goods_tag: None,
-        support_fapiao: None,
-        amount: PrepayAmount {
-            total: order.total_fee,
-            currency: Some("CNY".into()),
-        },
-        detail: None,
-        scene_info: None,
-        settle_info: None,
-    })
+    notify_url: &NotifyUrl,
+) -> NativePrepayRequest {
+    NativePrepayRequest::new(
+        config.appid.clone(),
+        config.mchid.clone(),
+        order.title.clone(),
+        order.order_no.to_string(),
+        notify_url.as_str(),
+        order.total_fee,
+    )
+    .with_time_expire(order.expires_at)
 }
 
 /// How often a replay looks again while another request's prepay of the same order is in flight.
@@ -133,7 +124,8 @@ pub const PREPAY_POLL: std::time::Duration = std::time::Duration::from_millis(10
 /// Places a Native order for `request.product_id`: the price and title come from the catalog; the
 /// `NOTPAY` order is written first, claiming the idempotency key and the order's one prepay
 /// atomically, then prepaid with `time_expire` = creation + `order_ttl_secs`, then its `code_url`
-/// is stored (only by the latest prepay claim, only while `NOTPAY`).
+/// is stored (only by the latest prepay claim, only while `NOTPAY`). WeChat Pay posts the order's
+/// notifications to `notify_url`.
 ///
 /// With a known idempotency key the earlier order is returned (`replayed`): its link while it can
 /// be paid, or its state ([`PlaceOrderError::NotPayable`], [`PlaceOrderError::Expired`]) once it
@@ -148,10 +140,11 @@ pub async fn place_native_order<S, G, C, R>(
     clock: &C,
     order_numbers: &OrderNoGenerator<R>,
     config: &OrdersConfig,
+    notify_url: &NotifyUrl,
     request: &PlaceOrderRequest,
 ) -> Result<PlacedOrder, PlaceOrderError>
 where
-    S: ProductCatalog + OrderCreator + OrderReader + PrepayRecorder,
+    S: ProductReader + OrderCreator + OrderReader + PrepayRecorder,
     G: PaymentGateway,
     C: Clock,
     R: RandomSource,
@@ -195,6 +188,7 @@ where
                 gateway,
                 clock,
                 config,
+                notify_url,
                 replayed: false,
             };
             placer.prepay(order, prepay.at).await
@@ -205,6 +199,7 @@ where
                 gateway,
                 clock,
                 config,
+                notify_url,
                 replayed: true,
             };
             placer.replay(order).await
@@ -217,6 +212,7 @@ struct Placer<'a, S, G, C> {
     gateway: &'a G,
     clock: &'a C,
     config: &'a OrdersConfig,
+    notify_url: &'a NotifyUrl,
     replayed: bool,
 }
 
@@ -284,7 +280,7 @@ where
         order: Order,
         started_at: OffsetDateTime,
     ) -> Result<PlacedOrder, PlaceOrderError> {
-        let prepay = prepay_request(&order, self.config)?;
+        let prepay = prepay_request(&order, self.config, self.notify_url);
         let answer = |code_url: Option<String>| PrepayAnswer {
             started_at,
             code_url,

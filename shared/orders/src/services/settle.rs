@@ -4,7 +4,7 @@ use wxpay::Clock;
 use wxpay::models::{TradeState, Transaction};
 
 use crate::OrdersConfig;
-use crate::domain::timefmt::{parse_rfc3339, truncate_to_millis};
+use crate::domain::truncate_to_millis;
 use crate::domain::{Order, OrderNo, PaymentRecord};
 use crate::ports::{
     Evidence, EvidenceRecorder, OrderReader, OrderSettler, SettleOutcome, Settlement, StoreError,
@@ -228,13 +228,12 @@ where
         .into());
     }
     let now = super::now(clock);
-    let success_time = tx.success_time.as_deref().and_then(|text| match parse_rfc3339(text) {
-        Ok(at) => Some(truncate_to_millis(at.to_offset(time::UtcOffset::UTC))),
-        Err(_) => {
-            tracing::warn!(out_trade_no = %order_no, success_time = text, "unparsable success_time");
-            None
-        }
-    });
+    if let Some(raw) = tx.unparsed_success_time() {
+        tracing::warn!(out_trade_no = %order_no, success_time = %raw, "unparsable success_time");
+    }
+    let success_time = tx
+        .success_time
+        .map(|at| truncate_to_millis(at.to_offset(time::UtcOffset::UTC)));
     let settlement = Settlement {
         record: PaymentRecord {
             order_no: order_no.clone(),

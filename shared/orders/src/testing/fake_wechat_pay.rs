@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 
 use crate::ports::{GatewayError, PaymentGateway, RefundGateway};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use wxpay::models::{NativePrepayRequest, Payer, TradeState, Transaction, TransactionAmount};
 use wxpay::refund::{Refund, RefundAmount, RefundRequest, RefundStatus};
 use wxpay::{Clock, FixedClock};
@@ -392,15 +391,6 @@ impl FakeWeChatPay {
     }
 }
 
-/// The order's `time_expire`; one that is not RFC 3339 counts as none (the services always send
-/// a valid one, which the service tests check on the prepay log).
-fn parse_expiry(request: &NativePrepayRequest) -> Option<OffsetDateTime> {
-    request
-        .time_expire
-        .as_deref()
-        .and_then(|text| OffsetDateTime::parse(text, &Rfc3339).ok())
-}
-
 /// The shopper pays `total` fen for `out_trade_no`, with the state already locked.
 fn pay_locked(state: &mut State, out_trade_no: &str, total: i64) -> Result<String, FakeError> {
     let Some(order) = state.orders.get_mut(out_trade_no) else {
@@ -436,7 +426,7 @@ fn process_prepay(
                 request.out_trade_no.clone(),
                 FakeOrder {
                     request: request.clone(),
-                    time_expire: parse_expiry(request),
+                    time_expire: request.time_expire,
                     state: TradeState::Notpay,
                     code_url: code_url.clone(),
                     retired_codes: Vec::new(),
@@ -601,7 +591,7 @@ fn to_transaction(order: &FakeOrder) -> Transaction {
         trade_state_desc: desc.into(),
         bank_type: paid.then(|| "OTHERS".into()),
         attach: None,
-        success_time: paid.then(|| "2024-05-01T08:02:03+08:00".into()),
+        success_time: paid.then_some(time::macros::datetime!(2024-05-01 08:02:03 +8)),
         payer: paid.then(|| Payer {
             openid: Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into()),
         }),

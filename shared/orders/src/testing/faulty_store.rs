@@ -12,8 +12,8 @@ use crate::ports::{
     AnswerOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CloseRequest, CreateOutcome,
     Evidence, EvidenceRecorder, IdempotencyClaim, OrderCloser, OrderCreator, OrderReader,
     OrderSettler, Page, PageRequest, PaymentRecordReader, PendingOrderLister, PrepayAnswer,
-    PrepayClaim, PrepayRecorder, ProductCatalog, SettleOutcome, Settlement, StoreError,
-    SweepFailureRecorder,
+    PrepayClaim, PrepayRecorder, ProductReader, ProductWriter, SettleOutcome, Settlement,
+    StoreError, SweepFailureRecorder,
 };
 
 /// The message of the injected failure.
@@ -152,7 +152,7 @@ impl<S: PendingOrderLister> PendingOrderLister for FaultyStore<S> {
     }
 }
 
-impl<S: ProductCatalog> ProductCatalog for FaultyStore<S> {
+impl<S: ProductReader> ProductReader for FaultyStore<S> {
     async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
         self.check()?.list_products().await
     }
@@ -160,7 +160,9 @@ impl<S: ProductCatalog> ProductCatalog for FaultyStore<S> {
     async fn get_product(&self, id: &str) -> Result<Option<Product>, StoreError> {
         self.check()?.get_product(id).await
     }
+}
 
+impl<S: ProductWriter> ProductWriter for FaultyStore<S> {
     async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
         self.check()?.put_product(product).await
     }

@@ -7,15 +7,16 @@ use orders::adapters::dynamo::create_table;
 /// The standard AWS SDK variable the DynamoDB tests need.
 pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
 
-/// A client for the server named by `AWS_ENDPOINT_URL_DYNAMODB`; fails the test when it is unset.
+/// Whether the DynamoDB suite can run: `AWS_ENDPOINT_URL_DYNAMODB` names a DynamoDB API server that
+/// serializes requests (e.g. `python3 shared/orders/scripts/moto_serial.py -p 5005 &`, see
+/// shared/orders/README.md). Each test calls it first and returns at once, after saying so, when
+/// it cannot.
+pub fn can_run() -> bool {
+    orders::testing::aws_suite_can_run("orders-dynamodb", ENDPOINT_VAR)
+}
+
+/// A client for the server named by `AWS_ENDPOINT_URL_DYNAMODB`.
 pub async fn client() -> aws_sdk_dynamodb::Client {
-    let endpoint = std::env::var(ENDPOINT_VAR).unwrap_or_default();
-    assert!(
-        !endpoint.is_empty(),
-        "{ENDPOINT_VAR} is not set: the DynamoDB tests need a DynamoDB API server that serializes \
-         requests, e.g. `python3 shared/orders/scripts/moto_serial.py -p 5005 &` and \
-         `export {ENDPOINT_VAR}=http://127.0.0.1:5005` (see shared/orders/README.md)"
-    );
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if std::env::var("AWS_ACCESS_KEY_ID").is_err() {
         loader = loader.credentials_provider(Credentials::new("test", "test", None, None, "tests"));

@@ -58,16 +58,10 @@ pub(super) async fn native_prepay(
     if request.appid != state.sandbox.appid {
         return Err(ApiError::appid_mchid_not_match());
     }
-    let expiry = request
-        .time_expire
-        .as_deref()
-        .map(|t| validate::rfc3339("/time_expire", t))
-        .transpose()
-        .map_err(|e| ApiError::param(&e.field, "body", e.issue))?;
     let out_trade_no = request.out_trade_no.clone();
     let code = state
         .store
-        .prepay(request, expiry, state.now())
+        .prepay(request, state.now())
         .map_err(|e| match e {
             PrepayError::Resubmit(ResubmitError::Paid) => ApiError::order_paid(),
             PrepayError::Resubmit(ResubmitError::Closed) => ApiError::order_closed(),
@@ -182,7 +176,8 @@ pub(super) async fn certificates(State(state): State<Arc<SimState>>) -> Result<R
         platform.cert_pem.as_bytes(),
     )
     .map_err(|_| ApiError::system_error())?;
-    let (effective_time, expire_time) = validity_strings(platform);
+    let (effective_time, expire_time) =
+        validity_strings(platform).map_err(|_| ApiError::system_error())?;
     let mut response = json_ok(&CertificatesResponse {
         data: vec![CertificateEntry {
             serial_no: platform.serial.clone(),

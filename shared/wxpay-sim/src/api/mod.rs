@@ -175,6 +175,6 @@ async fn sign_response(
             &body,
         )
         .map_err(|_| ApiError::system_error())?;
-    headers.apply(&mut parts.headers);
+    headers.write_to(&mut parts.headers);
     Ok(Response::from_parts(parts, Body::from(body)))
 }

@@ -1,16 +1,27 @@
 //! The body of a `TRANSACTION.SUCCESS` notification (§6.2): an envelope around the transaction,
 //! encrypted with AEAD_AES_256_GCM under the APIv3 key with associated data `transaction`.
 
-use crate::clock::format_cst;
 use time::OffsetDateTime;
 use wxpay::ApiV3Key;
-use wxpay::aead::{self, AeadError};
+use wxpay::aead::AeadError;
 use wxpay::models::{NotificationEnvelope, Transaction};
-use wxpay::notify::{ENCRYPT_RESOURCE, TRANSACTION_AAD, TRANSACTION_SUCCESS};
+use wxpay::notify::seal_transaction;
 use wxpay::random::{self, OsRandom};
+use wxpay::time::TimeOutOfRange;
 
-/// `summary` of a payment notification.
-pub const SUMMARY: &str = "支付成功";
+/// Why a notification could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    /// The transaction could not be serialized.
+    #[error("transaction: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The creation time cannot be written as WeChat Pay does.
+    #[error("{0}")]
+    Time(#[from] TimeOutOfRange),
+    /// The resource could not be encrypted.
+    #[error("encrypting: {0}")]
+    Aead(#[from] AeadError),
+}
 
 /// Builds the envelope of `transaction`, created at `now`, with a fresh UUID and a fresh
 /// 12-character nonce.
@@ -18,28 +29,21 @@ pub fn transaction_success(
     key: &ApiV3Key,
     transaction: &Transaction,
     now: OffsetDateTime,
-) -> Result<NotificationEnvelope, AeadError> {
-    let plaintext = serde_json::to_vec(transaction).map_err(|_| AeadError::Authentication)?;
-    let mut resource = aead::encrypt(
+) -> Result<NotificationEnvelope, EnvelopeError> {
+    let plaintext = serde_json::to_vec(transaction)?;
+    Ok(seal_transaction(
         key,
+        uuid::Uuid::new_v4().to_string(),
+        wxpay::time::format(now)?,
         &random::alphanumeric(&OsRandom, 12),
-        TRANSACTION_AAD,
         &plaintext,
-    )?;
-    resource.original_type = Some("transaction".to_owned());
-    Ok(NotificationEnvelope {
-        id: uuid::Uuid::new_v4().to_string(),
-        create_time: format_cst(now),
-        event_type: TRANSACTION_SUCCESS.to_owned(),
-        resource_type: ENCRYPT_RESOURCE.to_owned(),
-        resource,
-        summary: SUMMARY.to_owned(),
-    })
+    )?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wxpay::aead;
     use wxpay::models::TradeState;
 
     #[test]
@@ -55,7 +59,7 @@ mod tests {
             trade_state_desc: "支付成功".into(),
             bank_type: Some("OTHERS".into()),
             attach: Some(String::new()),
-            success_time: Some("2024-01-01T12:00:05+08:00".into()),
+            success_time: Some(time::macros::datetime!(2024-01-01 12:00:05 +8)),
             payer: None,
             amount: None,
             scene_info: None,

@@ -5,6 +5,7 @@ use crate::config::SigningMode;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use time::OffsetDateTime;
 
 /// Notifications kept in the log.
 pub const LOG_CAPACITY: usize = 10_000;
@@ -40,8 +41,9 @@ pub struct Attempt {
     pub kind: AttemptKind,
     /// Which of the concurrent copies (duplicate fault), from 1.
     pub copy: u32,
-    /// When it was sent (simulator clock, `+08:00`).
-    pub at: String,
+    /// When it was sent (simulator clock; written at `+08:00`).
+    #[serde(serialize_with = "wxpay::time::wechat::serialize")]
+    pub at: OffsetDateTime,
     /// Which key signed it.
     pub signed_with: SigningMode,
     /// How long the merchant took, in milliseconds.
@@ -72,13 +74,17 @@ pub struct NotificationRecord {
     pub transaction_id: String,
     /// Where it goes.
     pub notify_url: String,
-    /// When it was created (simulator clock, `+08:00`).
-    pub created_at: String,
+    /// When it was created (simulator clock; written at `+08:00`).
+    #[serde(serialize_with = "wxpay::time::wechat::serialize")]
+    pub created_at: OffsetDateTime,
     /// Where it stands.
     pub status: DeliveryStatus,
     /// When the next attempt is due, while pending and waiting.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_attempt_at: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "wxpay::time::wechat::option::serialize"
+    )]
+    pub next_attempt_at: Option<OffsetDateTime>,
     /// Every attempt so far, oldest first.
     pub attempts: Vec<Attempt>,
 }
@@ -145,7 +151,7 @@ mod tests {
             out_trade_no: no.into(),
             transaction_id: "4200".into(),
             notify_url: "http://127.0.0.1/n".into(),
-            created_at: String::new(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
             status: DeliveryStatus::Pending,
             next_attempt_at: None,
             attempts: Vec::new(),

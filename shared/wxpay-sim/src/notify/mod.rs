@@ -10,7 +10,6 @@
 pub mod envelope;
 pub mod log;
 
-use crate::clock::format_cst;
 use crate::config::SigningMode;
 use crate::order::Order;
 use crate::state::SimState;
@@ -113,9 +112,9 @@ impl Notifier {
             out_trade_no: transaction.out_trade_no,
             transaction_id: transaction.transaction_id.unwrap_or_default(),
             notify_url: order.request.notify_url.clone(),
-            created_at: envelope.create_time,
+            created_at: now,
             status: DeliveryStatus::Pending,
-            next_attempt_at: Some(format_cst(now)),
+            next_attempt_at: Some(now),
             attempts: Vec::new(),
         });
         let job = Job {
@@ -170,7 +169,7 @@ async fn deliver(state: Arc<SimState>, job: Job) {
             let delay = notifier.scaled(RETRY_LADDER_SECS.get(index).copied().unwrap_or(0));
             let due = state.now() + delay;
             notifier.log.update(&job.id, |r| {
-                r.next_attempt_at = Some(format_cst(due));
+                r.next_attempt_at = Some(due);
             });
             tokio::time::sleep(delay).await;
         }
@@ -184,7 +183,7 @@ async fn deliver(state: Arc<SimState>, job: Job) {
                 number,
                 kind: AttemptKind::Delivery,
                 copy: 1,
-                at: format_cst(state.now()),
+                at: state.now(),
                 signed_with: mode,
                 elapsed_ms: 0,
                 status: None,
@@ -247,7 +246,7 @@ async fn send(
         number,
         kind,
         copy,
-        at: format_cst(now),
+        at: now,
         signed_with: mode,
         elapsed_ms: 0,
         status: None,
@@ -263,7 +262,7 @@ async fn send(
         }
     };
     let mut header_map = http::HeaderMap::new();
-    headers.apply(&mut header_map);
+    headers.write_to(&mut header_map);
     let started = Instant::now();
     let result = state
         .notifier

@@ -146,22 +146,17 @@ impl OrderStore {
     }
 
     /// Creates an order, or applies the re-submission rules to an existing one; returns the
-    /// `code_url` to hand out. `request` must be validated; `requested_expiry` is its parsed
-    /// `time_expire`.
+    /// `code_url` to hand out. `request` must be validated.
     pub fn prepay(
         &self,
         request: NativePrepayRequest,
-        requested_expiry: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<CodeUrl, PrepayError> {
         let request = normalise(request);
         let mut inner = self.lock();
         let token = inner.fresh_token();
         let (order, dropped) = match inner.orders.get(&request.out_trade_no) {
-            None => (
-                Order::new(request, requested_expiry, now, token),
-                Vec::new(),
-            ),
+            None => (Order::new(request, now, token), Vec::new()),
             Some(existing) => {
                 let mut order = existing.clone();
                 let dropped = order
@@ -317,27 +312,10 @@ mod tests {
     use super::*;
     use crate::order::OrderState;
     use time::Duration;
-    use wxpay::models::PrepayAmount;
 
     fn request(no: &str) -> NativePrepayRequest {
-        NativePrepayRequest {
-            appid: "wx1".into(),
-            mchid: "1900000001".into(),
-            description: "d".into(),
-            out_trade_no: no.into(),
-            time_expire: None,
-            attach: None,
-            notify_url: "https://example.com/n".into(),
-            goods_tag: None,
-            support_fapiao: None,
-            amount: PrepayAmount {
-                total: 1,
-                currency: None,
-            },
-            detail: None,
-            scene_info: None,
-            settle_info: None,
-        }
+        NativePrepayRequest::new("wx1", "1900000001", "d", no, "https://example.com/n", 1)
+            .with_currency(None)
     }
 
     fn now() -> OffsetDateTime {
@@ -348,9 +326,9 @@ mod tests {
     fn orders_survive_reopening_with_their_codes_and_payments() {
         let dir = tempfile::tempdir().unwrap();
         let store = OrderStore::open(dir.path()).unwrap();
-        let first = store.prepay(request("A00001"), None, now()).unwrap();
-        let second = store.prepay(request("A00001"), None, now()).unwrap();
-        store.prepay(request("B00001"), None, now()).unwrap();
+        let first = store.prepay(request("A00001"), now()).unwrap();
+        let second = store.prepay(request("A00001"), now()).unwrap();
+        store.prepay(request("B00001"), now()).unwrap();
         let paid = store
             .pay(&second.token, "o1".into(), now() + Duration::seconds(5))
             .unwrap();
@@ -387,7 +365,7 @@ mod tests {
     fn a_torn_last_line_is_skipped_but_a_corrupt_middle_line_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let store = OrderStore::open(dir.path()).unwrap();
-        store.prepay(request("A00001"), None, now()).unwrap();
+        store.prepay(request("A00001"), now()).unwrap();
         let path = store.path().unwrap().to_owned();
         drop(store);
         let mut log = std::fs::read_to_string(&path).unwrap();
@@ -442,8 +420,8 @@ mod tests {
     fn an_in_memory_store_keeps_the_rules_and_writes_nothing() {
         let store = OrderStore::in_memory();
         assert!(store.path().is_none() && store.is_empty());
-        let first = store.prepay(request("A00001"), None, now()).unwrap();
-        let second = store.prepay(request("A00001"), None, now()).unwrap();
+        let first = store.prepay(request("A00001"), now()).unwrap();
+        let second = store.prepay(request("A00001"), now()).unwrap();
         assert!(matches!(
             store.pay(&first.token, "o1".into(), now()),
             Err(PayError::Scan(ScanError::Replaced))
@@ -455,7 +433,7 @@ mod tests {
             store.close_answer("A00001", now(), &defaults).unwrap(),
             CloseAnswer::OrderPaid
         );
-        store.prepay(request("B00001"), None, now()).unwrap();
+        store.prepay(request("B00001"), now()).unwrap();
         assert_eq!(
             store.close_answer("B00001", now(), &defaults).unwrap(),
             CloseAnswer::NoContent
@@ -477,9 +455,9 @@ mod tests {
     fn close_answers_follow_the_switches_and_change_only_unpaid_orders() {
         for faults in every_close_switch() {
             let store = OrderStore::in_memory();
-            let code = store.prepay(request("PAID01"), None, now()).unwrap();
+            let code = store.prepay(request("PAID01"), now()).unwrap();
             let paid = store.pay(&code.token, "o1".into(), now()).unwrap();
-            store.prepay(request("OPEN01"), None, now()).unwrap();
+            store.prepay(request("OPEN01"), now()).unwrap();
 
             let expected = match faults.close_paid_answer {
                 ClosePaidAnswer::OrderPaid => CloseAnswer::OrderPaid,
@@ -514,9 +492,9 @@ mod tests {
     fn only_closing_an_unpaid_order_is_written_to_the_log() {
         let dir = tempfile::tempdir().unwrap();
         let store = OrderStore::open(dir.path()).unwrap();
-        let code = store.prepay(request("PAID01"), None, now()).unwrap();
+        let code = store.prepay(request("PAID01"), now()).unwrap();
         store.pay(&code.token, "o1".into(), now()).unwrap();
-        store.prepay(request("OPEN01"), None, now()).unwrap();
+        store.prepay(request("OPEN01"), now()).unwrap();
         let lines = || {
             std::fs::read_to_string(store.path().unwrap())
                 .unwrap()

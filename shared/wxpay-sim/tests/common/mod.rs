@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use url::Url;
 use wxpay::clock::{Clock, SystemClock};
 use wxpay::keys::{PrivateKey, PublicKey};
-use wxpay::models::{NativePrepayRequest, PrepayAmount};
+use wxpay::models::NativePrepayRequest;
 use wxpay::random::OsRandom;
 use wxpay::sign::MerchantSigner;
 use wxpay::{
@@ -167,24 +167,15 @@ impl Harness {
     }
 
     pub fn prepay(&self, out_trade_no: &str, notify_url: &str) -> NativePrepayRequest {
-        NativePrepayRequest {
-            appid: self.appid(),
-            mchid: self.mchid(),
-            description: "Image形象店-深圳腾大-QQ公仔".into(),
-            out_trade_no: out_trade_no.into(),
-            time_expire: None,
-            attach: Some("cart=7".into()),
-            notify_url: notify_url.into(),
-            goods_tag: None,
-            support_fapiao: None,
-            amount: PrepayAmount {
-                total: 100,
-                currency: Some("CNY".into()),
-            },
-            detail: None,
-            scene_info: None,
-            settle_info: None,
-        }
+        NativePrepayRequest::new(
+            self.appid(),
+            self.mchid(),
+            "Image形象店-深圳腾大-QQ公仔",
+            out_trade_no,
+            notify_url,
+            100,
+        )
+        .with_attach("cart=7")
     }
 
     pub async fn get_json(&self, path: &str) -> Value {

@@ -1,10 +1,10 @@
-//! Helpers shared by the integration tests: fixtures and a WeChat-Pay-side signer.
+//! Helpers shared by the integration tests: fixtures, and WeChat Pay's signature headers.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use http::{HeaderMap, HeaderValue};
+use http::HeaderMap;
 use std::path::PathBuf;
 use wxpay::keys::PrivateKey;
-use wxpay::sign::{SCHEME, response_message, sign_base64};
+use wxpay::verify::SignatureHeaders;
 
 pub fn fixture(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -21,26 +21,19 @@ pub fn signed_headers(
     nonce: &str,
     body: &[u8],
 ) -> HeaderMap {
-    let signature =
-        sign_base64(key, &response_message(&timestamp.to_string(), nonce, body)).unwrap();
-    headers(serial, timestamp, nonce, &signature)
+    wxpay::testing::sign_response(key, serial, timestamp, nonce, body).unwrap()
 }
 
+/// The `Wechatpay-*` headers carrying `signature` as given (forged, probe, malformed).
 pub fn headers(serial: &str, timestamp: i64, nonce: &str, signature: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    // Mixed case on purpose: lookups must not depend on it (API Gateway lower-cases them).
-    for (name, value) in [
-        ("Wechatpay-Timestamp", timestamp.to_string()),
-        ("wechatpay-nonce", nonce.to_owned()),
-        ("WECHATPAY-SIGNATURE", signature.to_owned()),
-        ("Wechatpay-Serial", serial.to_owned()),
-        ("Wechatpay-Signature-Type", SCHEME.to_owned()),
-    ] {
-        headers.insert(
-            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            HeaderValue::from_str(&value).unwrap(),
-        );
+    SignatureHeaders {
+        timestamp: timestamp.to_string(),
+        nonce: nonce.to_owned(),
+        signature: signature.to_owned(),
+        serial: serial.to_owned(),
     }
+    .write_to(&mut headers);
     headers
 }
 

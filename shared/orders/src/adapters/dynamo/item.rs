@@ -5,10 +5,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::adapters::keys::{
-    open_refund_sk, order_pk, payment_sk, pending_pk, pending_shard, pending_sk, product_pk,
-    refund_sk, refunding_pk, time_key,
+    open_refund_sk, order_pk, parse_time_key, payment_sk, pending_pk, pending_shard, pending_sk,
+    product_pk, refund_sk, refunding_pk, time_key,
 };
-use crate::domain::timefmt::parse_rfc3339;
 use crate::domain::{
     BuyerHash, Order, OrderNo, OrderStatus, PaymentRecord, Product, Refund, RefundNo, RefundOrigin,
     RefundState,
@@ -170,7 +169,7 @@ fn req_i64(item: &Item, name: &str) -> Result<i64, StoreError> {
 }
 
 fn req_time(item: &Item, name: &str) -> Result<time::OffsetDateTime, StoreError> {
-    parse_rfc3339(req_str(item, name)?)
+    parse_time_key(req_str(item, name)?)
         .map_err(|_| StoreError::Corrupt(format!("{name} is not RFC 3339")))
 }
 
@@ -190,7 +189,7 @@ pub fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         expires_at: req_time(item, "expiresAt")?,
         transaction_id: opt_str(item, "transactionId")?.map(str::to_owned),
         success_time: opt_str(item, "successTime")?
-            .map(|text| parse_rfc3339(text).map_err(|_| corrupt("successTime")))
+            .map(|text| parse_time_key(text).map_err(|_| corrupt("successTime")))
             .transpose()?,
         payer_openid: opt_str(item, "payerOpenid")?.map(str::to_owned),
         buyer_hash: opt_str(item, BUYER_HASH)?
@@ -248,7 +247,7 @@ fn opt_count(item: &Item, name: &str) -> Result<u32, StoreError> {
 fn opt_time(item: &Item, name: &str) -> Result<Option<time::OffsetDateTime>, StoreError> {
     opt_str(item, name)?
         .map(|text| {
-            parse_rfc3339(text).map_err(|_| StoreError::Corrupt(format!("{name} is not RFC 3339")))
+            parse_time_key(text).map_err(|_| StoreError::Corrupt(format!("{name} is not RFC 3339")))
         })
         .transpose()
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
 use super::item::{
@@ -90,7 +90,7 @@ impl PendingOrderLister for DynamoOrderStore {
                 .expression_attribute_values(":cutoff", s(cutoff.clone()))
                 .limit(i32::try_from(limit - orders.len()).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start_key)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_return_consumed_capacity(Self::capacity_report())
                 .send()
                 .await
                 .map_err(sdk_error)?;
@@ -159,7 +159,7 @@ impl BuyerOrderLister for DynamoOrderStore {
             .scan_index_forward(false)
             .limit(i32::try_from(page.clamped_limit()).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start_key)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .set_return_consumed_capacity(Self::capacity_report())
             .send()
             .await
             .map_err(sdk_error)?;

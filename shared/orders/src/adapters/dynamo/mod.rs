@@ -15,13 +15,15 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use crate::adapters::keys::{order_pk, time_key};
-use crate::adapters::read_stats::{ReadCounter, ReadStats};
+use crate::adapters::read_stats::ReadCounter;
+#[cfg(feature = "read-stats")]
+use crate::adapters::read_stats::ReadStats;
 use crate::domain::transition::{self, AnswerDecision, ClaimDecision, CloseDecision};
 use crate::domain::{Order, OrderNo, OrderStatus, PaymentRecord, Product};
 use crate::ports::{
     AnswerOutcome, ClaimOutcome, CloseOutcome, CloseRequest, Evidence, EvidenceRecorder,
     OrderCloser, OrderReader, PaymentRecordReader, PrepayAnswer, PrepayClaim, PrepayRecorder,
-    ProductCatalog, StoreError, SweepFailureRecorder,
+    ProductReader, ProductWriter, StoreError, SweepFailureRecorder,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -79,7 +81,7 @@ impl DynamoOrderStore {
         Self {
             client,
             table: Arc::from(table.into()),
-            reads: Arc::new(ReadCounter::default()),
+            reads: Arc::new(ReadCounter::new()),
         }
     }
 
@@ -94,13 +96,21 @@ impl DynamoOrderStore {
     }
 
     /// Items read and capacity consumed since creation or the last [`Self::reset_read_stats`].
+    #[cfg(feature = "read-stats")]
     pub fn read_stats(&self) -> ReadStats {
         self.reads.snapshot()
     }
 
     /// Zeroes the read counters.
+    #[cfg(feature = "read-stats")]
     pub fn reset_read_stats(&self) {
         self.reads.reset();
+    }
+
+    /// What reads ask DynamoDB to report of the capacity they consume: the total when reads are
+    /// counted, nothing otherwise.
+    pub(crate) fn capacity_report() -> Option<ReturnConsumedCapacity> {
+        cfg!(feature = "read-stats").then_some(ReturnConsumedCapacity::Total)
     }
 
     fn count_capacity(
@@ -120,7 +130,7 @@ impl DynamoOrderStore {
             .table_name(self.table.as_ref())
             .set_key(Some(key))
             .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .set_return_consumed_capacity(Self::capacity_report())
             .send()
             .await
             .map_err(sdk_error)?;
@@ -369,7 +379,7 @@ impl PaymentRecordReader for DynamoOrderStore {
                 .expression_attribute_values(":payment", s("PAYMENT#"))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_return_consumed_capacity(Self::capacity_report())
                 .send()
                 .await
                 .map_err(sdk_error)?;
@@ -409,7 +419,7 @@ impl DynamoOrderStore {
     }
 }
 
-impl ProductCatalog for DynamoOrderStore {
+impl ProductReader for DynamoOrderStore {
     async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
         let catalog_key = HashMap::from([
             (PK.to_owned(), s(CATALOG_PK)),
@@ -438,7 +448,9 @@ impl ProductCatalog for DynamoOrderStore {
             .map(|item| product_from_item(&item))
             .transpose()
     }
+}
 
+impl ProductWriter for DynamoOrderStore {
     async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
         product.validate().map_err(invalid)?;
         let put = Put::builder()

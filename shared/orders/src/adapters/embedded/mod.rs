@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::adapters::keys::{pending_sk, time_key};
-use crate::adapters::read_stats::{ReadCounter, ReadStats};
+use crate::adapters::read_stats::ReadCounter;
+#[cfg(feature = "read-stats")]
+use crate::adapters::read_stats::ReadStats;
 use crate::domain::transition::{
     self, AnswerDecision, ClaimDecision, CloseDecision, SettleDecision,
 };
@@ -23,8 +25,8 @@ use crate::ports::{
     AnswerOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CloseRequest, CreateOutcome,
     Cursor, Evidence, EvidenceRecorder, IdempotencyClaim, OrderCloser, OrderCreator, OrderReader,
     OrderSettler, Page, PageRequest, PaymentRecordReader, PendingOrderLister, PrepayAnswer,
-    PrepayClaim, PrepayRecorder, ProductCatalog, SettleOutcome, Settlement, StoreError,
-    SweepFailureRecorder,
+    PrepayClaim, PrepayRecorder, ProductReader, ProductWriter, SettleOutcome, Settlement,
+    StoreError, SweepFailureRecorder,
 };
 use tables::*;
 
@@ -85,7 +87,7 @@ impl EmbeddedOrderStore {
         .map_err(unavailable)??;
         Ok(Self {
             db: Arc::new(db),
-            reads: Arc::new(ReadCounter::default()),
+            reads: Arc::new(ReadCounter::new()),
             inline: false,
         })
     }
@@ -99,17 +101,19 @@ impl EmbeddedOrderStore {
         create_tables(&db)?;
         Ok(Self {
             db: Arc::new(db),
-            reads: Arc::new(ReadCounter::default()),
+            reads: Arc::new(ReadCounter::new()),
             inline: true,
         })
     }
 
     /// What has been read since opening or the last [`Self::reset_read_stats`].
+    #[cfg(feature = "read-stats")]
     pub fn read_stats(&self) -> ReadStats {
         self.reads.snapshot()
     }
 
     /// Zeroes the read counters.
+    #[cfg(feature = "read-stats")]
     pub fn reset_read_stats(&self) {
         self.reads.reset();
     }
@@ -621,7 +625,7 @@ impl PendingOrderLister for EmbeddedOrderStore {
     }
 }
 
-impl ProductCatalog for EmbeddedOrderStore {
+impl ProductReader for EmbeddedOrderStore {
     async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
         self.read(|txn, reads| {
             let table = txn.open_table(PRODUCTS).map_err(unavailable)?;
@@ -646,7 +650,9 @@ impl ProductCatalog for EmbeddedOrderStore {
         })
         .await
     }
+}
 
+impl ProductWriter for EmbeddedOrderStore {
     async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
         product
             .validate()
