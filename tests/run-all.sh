@@ -42,7 +42,7 @@ export AWS_SUITES_RAN_DIR="$state/aws-suites-ran"
 rm -rf "$AWS_SUITES_RAN_DIR"
 LIFECYCLE_SEEDS=500 cargo test --workspace --locked 2>&1 | tee -a "$log"
 skipped=""
-for suite in orders-dynamodb merchant-config-secrets-manager binaries local-stack-dynamodb \
+for suite in orders-dynamodb env-config-secrets-manager binaries local-stack-dynamodb \
   lifecycle-dynamodb; do
   [[ -e "$AWS_SUITES_RAN_DIR/$suite" ]] || skipped="$skipped $suite"
 done

@@ -24,7 +24,6 @@ use axum::response::{IntoResponse, Response};
 use env_config::{MapEnv, MerchantSecrets, WxPaySettings, wxpay_client};
 use orders::adapters::DynamoOrderStore;
 use orders::domain::{Order, OrderNo, Product};
-use orders::adapters::DynamoOrderStore;
 use orders::ports::{OrderCreator, PaymentGateway, ProductWriter};
 use orders::testing::aws_suite_can_run;
 use serde_json::{Value, json};

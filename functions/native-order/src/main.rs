@@ -1,8 +1,7 @@
 //! Lambda entry point of the storefront API: configuration, clients, router; then the runtime.
 
-use env_config::{Env, ProcessEnv};
-use lambda_http::{Error, run};
 use env_config::{Env, ProcessEnv, notify_url};
+use lambda_http::{Error, run};
 use lambda_init::{Setup, init_logging, init_or_report};
 use native_order::{Deps, router};
 use orders::adapters::DynamoOrderStore;

@@ -4,7 +4,7 @@ use crate::catalog::seed_if_empty;
 use crate::merchant::{real_merchant_configured, write_sandbox_env};
 use axum::Router;
 use env_config::{
-    ConfigError, Env, FlowSettings, MerchantSecrets, ProcessEnv, WxPaySettings, aws_config,
+    ConfigError, FlowSettings, MerchantSecrets, ProcessEnv, WxPaySettings, aws_config,
     dynamodb_client, notify_url, orders_config, secrets_manager_client, wxpay_client,
 };
 use order_reconcile::run_sweep;

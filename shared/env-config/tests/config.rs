@@ -173,7 +173,7 @@ fn flow_settings_have_defaults_and_bounds() {
 
 #[test]
 fn notify_url_is_required_and_checked_naming_its_variable() {
-    let url = merchant_config::notify_url(&env(&[(
+    let url = env_config::notify_url(&env(&[(
         "WXPAY_NOTIFY_URL",
         "https://shop.example/api/wx-pay/native/notify",
     )]))
@@ -183,10 +183,10 @@ fn notify_url_is_required_and_checked_naming_its_variable() {
         "https://shop.example/api/wx-pay/native/notify"
     );
     assert!(matches!(
-        merchant_config::notify_url(&env(&[])).unwrap_err(),
+        env_config::notify_url(&env(&[])).unwrap_err(),
         ConfigError::Missing("WXPAY_NOTIFY_URL")
     ));
-    let err = merchant_config::notify_url(&env(&[(
+    let err = env_config::notify_url(&env(&[(
         "WXPAY_NOTIFY_URL",
         "http://shop.example/notify?x=1",
     )]))

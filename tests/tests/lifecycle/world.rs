@@ -7,10 +7,10 @@ use wxpay::random::OsRandom;
 
 use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::{BuyerHash, OrderNo, OrderNoGenerator, OrderStatus, Product};
-use orders::{NotifyUrl, OrdersConfig};
 use orders::services::{
     PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order, sweep_pending,
 };
+use orders::{NotifyUrl, OrdersConfig};
 use time::macros::datetime;
 use wxpay::Clock;
 use wxpay_sim::order::OrderState;
