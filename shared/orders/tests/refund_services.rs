@@ -5,17 +5,17 @@
 
 use std::sync::Arc;
 
-use orders::OrdersConfig;
 use orders::adapters::EmbeddedOrderStore;
 use orders::domain::refund::RefundRefusal;
 use orders::domain::{Order, OrderNoGenerator, OrderStatus, Product, RefundOrigin, RefundState};
-use orders::ports::{GatewayError, OrderReader, ProductCatalog, RefundReader};
+use orders::ports::{GatewayError, OrderReader, ProductWriter, RefundReader};
 use orders::services::refund::{answer_report, apply_report};
 use orders::services::{
     PlaceOrderRequest, RefundCommand, RefundError, place_native_order, request_refund,
     settle_transaction,
 };
 use orders::testing::FakeWeChatPay;
+use orders::{NotifyUrl, OrdersConfig};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use wxpay::FixedClock;
@@ -30,6 +30,7 @@ struct World {
     wechat: FakeWeChatPay,
     clock: Arc<FixedClock>,
     config: OrdersConfig,
+    notify_url: NotifyUrl,
 }
 
 async fn world() -> World {
@@ -43,7 +44,8 @@ async fn world() -> World {
         store,
         wechat: FakeWeChatPay::new(Arc::clone(&clock)),
         clock,
-        config: OrdersConfig::new("wxd678efh567hg6787", "1900007291", NOTIFY),
+        config: OrdersConfig::new("wxd678efh567hg6787", "1900007291"),
+        notify_url: NotifyUrl::parse(NOTIFY).unwrap(),
     }
 }
 
@@ -66,6 +68,7 @@ impl World {
             &*self.clock,
             &OrderNoGenerator::new(OsRandom),
             &self.config,
+            &self.notify_url,
             &PlaceOrderRequest {
                 product_id: "2".into(),
                 buyer: None,
@@ -96,7 +99,7 @@ impl World {
             &self.store,
             &self.wechat,
             &*self.clock,
-            NOTIFY,
+            &self.notify_url,
             &order.order_no,
             command,
         )
@@ -297,7 +300,7 @@ mod sweep {
                 &self.wechat,
                 &*self.clock,
                 &self.config,
-                NOTIFY,
+                &self.notify_url,
                 deadline,
             )
             .await

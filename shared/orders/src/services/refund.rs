@@ -9,6 +9,7 @@ use wxpay::Clock;
 use wxpay::refund::{Refund as WxRefund, RefundRequest, RefundResource};
 
 use super::now;
+use crate::NotifyUrl;
 use crate::domain::refund::{RefundAsk, RefundRefusal, RefundReport};
 use crate::domain::{Order, OrderNo, Refund, RefundNo, RefundOrigin, RefundState};
 use crate::ports::{
@@ -79,7 +80,7 @@ pub async fn request_refund<S, G, C>(
     store: &S,
     gateway: &G,
     clock: &C,
-    notify_url: &str,
+    notify_url: &NotifyUrl,
     order_no: &OrderNo,
     command: &RefundCommand,
 ) -> Result<RefundResult, RefundError>
@@ -131,7 +132,7 @@ pub async fn submit<S, G, C>(
     store: &S,
     gateway: &G,
     clock: &C,
-    notify_url: &str,
+    notify_url: &NotifyUrl,
     order: &Order,
     refund: Refund,
 ) -> Result<RefundResult, RefundError>
@@ -319,7 +320,7 @@ pub fn notification_report(resource: &RefundResource, at: OffsetDateTime) -> Opt
 
 /// A `success_time` that does not parse is dropped: it never stops a refund being recorded.
 fn parse_time(text: Option<&str>) -> Option<OffsetDateTime> {
-    text.and_then(|text| wxpay::validate::rfc3339("/success_time", text).ok())
+    text.and_then(|text| wxpay::time::parse(text).ok())
 }
 
 fn alert_if_abnormal(refund: &Refund) {
@@ -335,7 +336,7 @@ fn alert_if_abnormal(refund: &Refund) {
 }
 
 /// The WeChat Pay request for our `refund` of `order`.
-fn wechat_request(order: &Order, refund: &Refund, notify_url: &str) -> RefundRequest {
+fn wechat_request(order: &Order, refund: &Refund, notify_url: &NotifyUrl) -> RefundRequest {
     let mut request = match &order.transaction_id {
         Some(transaction_id) => RefundRequest::of_transaction(
             transaction_id.clone(),
@@ -355,7 +356,7 @@ fn wechat_request(order: &Order, refund: &Refund, notify_url: &str) -> RefundReq
             request
         }
     }
-    .with_notify_url(notify_url);
+    .with_notify_url(notify_url.as_str());
     if let Some(reason) = &refund.reason {
         request = request.with_reason(reason.clone());
     }

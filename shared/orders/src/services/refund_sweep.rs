@@ -14,12 +14,12 @@ use wxpay::Clock;
 
 use super::refund::{RefundError, RefundResult, record_answer, submit};
 use super::sweep::STORE_ALLOWANCE;
-use crate::OrdersConfig;
 use crate::domain::{Refund, RefundState};
 use crate::ports::{
     GatewayError, OpenRefundLister, OrderReader, PageRequest, RefundGateway, RefundReader,
     RefundRecorder, RefundRequester, StoreError,
 };
+use crate::{NotifyUrl, OrdersConfig};
 
 /// Open refunds read per page.
 const PAGE_SIZE: u32 = 100;
@@ -82,7 +82,7 @@ pub async fn sweep_refunds<S, G, C>(
     gateway: &G,
     clock: &C,
     config: &OrdersConfig,
-    notify_url: &str,
+    notify_url: &NotifyUrl,
     deadline: OffsetDateTime,
 ) -> Result<RefundSweepReport, StoreError>
 where
@@ -150,7 +150,7 @@ async fn follow_up<S, G, C>(
     store: &S,
     gateway: &G,
     clock: &C,
-    notify_url: &str,
+    notify_url: &NotifyUrl,
     refund: Refund,
 ) -> Outcome
 where
