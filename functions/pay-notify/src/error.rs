@@ -7,10 +7,10 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use orders::ports::StoreError;
-use orders::services::SettleError;
+use orders::services::{RefundNotificationError, SettleError};
 use serde_json::json;
 use wxpay::verify::VerifyError;
-use wxpay::{NotificationError, TransactionNotification};
+use wxpay::{NotificationError, RefundNotification, TransactionNotification};
 
 /// The `alert` field of the log lines the template's `notify_verification_failed` metric filter
 /// counts: notifications refused as not genuine, malformed, or wrong for us.
@@ -35,8 +35,8 @@ pub enum NotifyError {
     /// Verified, but not a payment notification we can decrypt and read [400].
     #[error("notification refused: {0}")]
     Malformed(NotificationError),
-    /// The store failed while settling; WeChat Pay retries [500].
-    #[error("store failed while settling {out_trade_no}: {source}")]
+    /// The store failed while settling or applying a refund; WeChat Pay retries [500].
+    #[error("store failed while recording for {out_trade_no}: {source}")]
     Store {
         /// The order named by the notification.
         out_trade_no: String,
@@ -51,6 +51,15 @@ pub enum NotifyError {
         notification: Box<TransactionNotification>,
         /// Why the settle refused it.
         source: SettleError,
+    },
+    /// A genuinely signed refund notification that is wrong for us (another merchant, a number
+    /// that cannot be ours, an unknown order or status): nothing applied, the evidence kept [400].
+    #[error("refund notification refused: {source}")]
+    RefundRefused {
+        /// The notification, for the alert's fields.
+        notification: Box<RefundNotification>,
+        /// Why it was refused.
+        source: RefundNotificationError,
     },
     /// Handling took longer than the deadline; WeChat Pay retries [503].
     #[error("notification handling exceeded its deadline")]
@@ -85,6 +94,20 @@ impl NotifyError {
         }
     }
 
+    /// The refusal of a refund `notification`.
+    pub fn refund(notification: RefundNotification, error: RefundNotificationError) -> Self {
+        match error {
+            RefundNotificationError::Store(source) => Self::Store {
+                out_trade_no: notification.refund.out_trade_no,
+                source,
+            },
+            source => Self::RefundRefused {
+                notification: Box::new(notification),
+                source,
+            },
+        }
+    }
+
     /// The answer's status and message.
     fn status_and_message(&self) -> (StatusCode, &'static str) {
         match self {
@@ -101,7 +124,7 @@ impl NotifyError {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "temporarily unable to record, retry later",
             ),
-            Self::Mismatch { .. } => (
+            Self::Mismatch { .. } | Self::RefundRefused { .. } => (
                 StatusCode::BAD_REQUEST,
                 "notification does not match the order",
             ),
@@ -129,7 +152,7 @@ impl NotifyError {
                 out_trade_no,
                 source,
             } => {
-                tracing::error!(out_trade_no, error = %source, "store failed while settling");
+                tracing::error!(out_trade_no, error = %source, "store failed while recording a notification");
             }
             Self::Mismatch {
                 notification,
@@ -147,6 +170,24 @@ impl NotifyError {
                     amount_total = ?transaction.amount.as_ref().and_then(|a| a.total),
                     trade_state = transaction.trade_state.as_str(),
                     "notification does not match the order; nothing settled"
+                );
+            }
+            Self::RefundRefused {
+                notification,
+                source,
+            } => {
+                let refund = &notification.refund;
+                tracing::error!(
+                    alert = VERIFICATION_FAILED_ALERT,
+                    reason = %source,
+                    out_trade_no = refund.out_trade_no.as_str(),
+                    out_refund_no = refund.out_refund_no.as_str(),
+                    notification_id = %notification.id,
+                    refund_id = refund.refund_id.as_str(),
+                    mchid = %refund.mchid,
+                    refund_status = refund.refund_status.as_str(),
+                    amount_refund = refund.amount.refund,
+                    "refund notification refused; nothing applied"
                 );
             }
             Self::DeadlineExceeded => {

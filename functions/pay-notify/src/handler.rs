@@ -1,4 +1,5 @@
-//! The notification handler: verify, decrypt, settle; every refusal is a [`NotifyError`].
+//! The notification handler: verify, decrypt, then settle the payment or apply the refund; every
+//! refusal is a [`NotifyError`].
 
 use axum::Router;
 use axum::body::Bytes;
@@ -8,12 +9,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use orders::OrdersConfig;
-use orders::ports::{EvidenceRecorder, OrderReader, OrderSettler};
-use orders::services::{SettleResult, settle_transaction};
+use orders::ports::{EvidenceRecorder, OrderReader, OrderSettler, RefundRecorder};
+use orders::services::{SettleResult, apply_refund_notification, settle_transaction};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use wxpay::{Clock, NotificationParser};
+use wxpay::notify::Notification;
+use wxpay::{Clock, NotificationParser, RefundNotification, TransactionNotification};
 
 use crate::error::NotifyError;
 
@@ -25,9 +27,15 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(4000);
 
 /// The storage capabilities the notification handler uses (and its IAM policy grants).
-pub trait NotifyStore: OrderReader + OrderSettler + EvidenceRecorder + 'static {}
+pub trait NotifyStore:
+    OrderReader + OrderSettler + RefundRecorder + EvidenceRecorder + 'static
+{
+}
 
-impl<T> NotifyStore for T where T: OrderReader + OrderSettler + EvidenceRecorder + 'static {}
+impl<T> NotifyStore for T where
+    T: OrderReader + OrderSettler + RefundRecorder + EvidenceRecorder + 'static
+{
+}
 
 /// What the handler needs; built once per cold start.
 pub struct Deps<S, C> {
@@ -55,7 +63,8 @@ where
         .with_state(state)
 }
 
-/// WeChat Pay's acknowledgement: `200 {"code": "SUCCESS"}`, only once the payment is durable.
+/// WeChat Pay's acknowledgement: `200 {"code": "SUCCESS"}`, only once the payment or refund is
+/// durable.
 fn success() -> Response {
     (
         StatusCode::OK,
@@ -89,7 +98,21 @@ where
     C: Clock,
 {
     let now = state.clock.now();
-    let notification = state.parser.parse_transaction(headers, body, now).await?;
+    match state.parser.parse(headers, body, now).await? {
+        Notification::Transaction(notification) => payment(state, notification).await?,
+        Notification::Refund(notification) => refund(state, notification).await?,
+    }
+    Ok(success())
+}
+
+async fn payment<S, C>(
+    state: &Deps<S, C>,
+    notification: TransactionNotification,
+) -> Result<(), NotifyError>
+where
+    S: NotifyStore,
+    C: Clock,
+{
     let transaction = &notification.transaction;
     let out_trade_no = transaction.out_trade_no.as_str();
     let settled = settle_transaction(&state.store, &state.clock, &state.config, transaction).await;
@@ -107,5 +130,30 @@ where
         }
         Err(error) => return Err(NotifyError::settle(notification, error)),
     }
-    Ok(success())
+    Ok(())
+}
+
+async fn refund<S, C>(
+    state: &Deps<S, C>,
+    notification: RefundNotification,
+) -> Result<(), NotifyError>
+where
+    S: NotifyStore,
+    C: Clock,
+{
+    let resource = &notification.refund;
+    match apply_refund_notification(&state.store, &state.clock, &state.config, resource).await {
+        Ok(result) => {
+            tracing::info!(
+                out_trade_no = %resource.out_trade_no,
+                out_refund_no = %resource.out_refund_no,
+                notification_id = %notification.id,
+                state = result.refund.state.as_str(),
+                order_status = result.order.order_status.as_str(),
+                "refund notification applied"
+            );
+            Ok(())
+        }
+        Err(error) => Err(NotifyError::refund(notification, error)),
+    }
 }

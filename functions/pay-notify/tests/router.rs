@@ -17,6 +17,7 @@ use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{
     CloseOutcome, EvidenceRecorder, OrderCloser, OrderReader, PaymentRecordReader, ProductWriter,
+    Reported,
 };
 use orders::services::{PlaceOrderRequest, place_native_order};
 use orders::testing::{FakeWeChatPay, FaultyStore};
@@ -425,7 +426,10 @@ async fn a_mismatched_transaction_settles_nothing_keeps_evidence_and_alerts() {
         .await
         .unwrap();
     assert_eq!(evidence.len(), 1);
-    assert_eq!(evidence[0].transaction, tampered);
+    assert_eq!(
+        evidence[0].reported,
+        Reported::Transaction(tampered.clone())
+    );
     let alerts = logs.alerts();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     let alert = &alerts[0];

@@ -138,6 +138,7 @@ async fn a_refund_is_accepted_then_finished_by_what_wechat_pay_reports() {
         &report,
     )
     .await
+    .unwrap()
     .unwrap();
     assert_eq!(done.refund.state, RefundState::Success);
     assert_eq!(done.order.order_status, OrderStatus::PartiallyRefunded);
@@ -155,6 +156,7 @@ async fn a_refund_is_accepted_then_finished_by_what_wechat_pay_reports() {
         &answer_report(&answer, T0).unwrap(),
     )
     .await
+    .unwrap()
     .unwrap();
     assert_eq!(done.order.order_status, OrderStatus::Refunded);
     assert_eq!(w.wechat.refunded_total(order.order_no.as_str()), 2999);

@@ -15,7 +15,7 @@ use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{BuyerHash, Order, OrderNo, OrderNoGenerator, OrderStatus, Product};
 use orders::ports::{
     CloseOutcome, CloseReason, CloseRequest, EvidenceRecorder, GatewayError, OrderCloser,
-    OrderReader, PaymentRecordReader, ProductReader, ProductWriter,
+    OrderReader, PaymentRecordReader, ProductReader, ProductWriter, Reported,
 };
 use orders::services::settle::settle_queried_transaction;
 use orders::services::sweep::{FIRST_BACKOFF, slowest_order};
@@ -584,8 +584,8 @@ async fn amount_mismatch_settles_nothing_and_keeps_the_evidence() {
     assert_eq!(evidence.len(), 1, "{evidence:?}");
     assert_eq!(evidence[0].transaction_id, tx_id);
     assert_eq!(
-        evidence[0].transaction,
-        w.wechat.transaction(order.order_no.as_str()).unwrap()
+        evidence[0].reported,
+        Reported::Transaction(w.wechat.transaction(order.order_no.as_str()).unwrap())
     );
     assert!(evidence[0].reason.contains("amount"), "{evidence:?}");
     // A redelivery keeps one piece of evidence.
@@ -648,7 +648,7 @@ async fn unpaid_or_unknown_transactions_settle_nothing() {
     );
     let evidence = w.evidence("20240501000000000neverplaced").await;
     assert_eq!(evidence.len(), 1, "an unknown order's payment is kept");
-    assert_eq!(evidence[0].transaction, tx);
+    assert_eq!(evidence[0].reported, Reported::Transaction(tx));
 }
 
 /// Before: `Err(NotPending)`: the payment WeChat Pay holds was recorded nowhere.

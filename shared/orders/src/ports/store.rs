@@ -112,22 +112,33 @@ pub enum AnswerOutcome {
     NotFound,
 }
 
-/// A genuinely signed transaction that settled nothing because it does not match the order or the
-/// merchant: kept as evidence for a person to look at.
+/// A genuinely signed transaction or refund that changed nothing because it does not match the
+/// order or the merchant: kept as evidence for a person to look at.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
-    /// The `out_trade_no` the transaction names.
+    /// The `out_trade_no` it names.
     pub out_trade_no: String,
     /// Its `transaction_id` (empty if it had none).
     pub transaction_id: String,
-    /// Why it was refused.
+    /// Why it was refused (for a refund, naming its `out_refund_no`).
     pub reason: String,
     /// When it was received.
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
-    /// The transaction as received.
-    pub transaction: wxpay::models::Transaction,
+    /// What WeChat Pay reported, as received.
+    #[serde(flatten)]
+    pub reported: Reported,
+}
+
+/// What a piece of [`Evidence`] holds: `{"transaction": …}` or `{"refund": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Reported {
+    /// A transaction (payment notification or query).
+    Transaction(wxpay::models::Transaction),
+    /// A refund notification's resource.
+    Refund(wxpay::refund::RefundResource),
 }
 
 /// Creates orders.

@@ -244,23 +244,31 @@ where
             .ok_or(RefundError::OrderNotFound)?;
         return Ok(RefundResult { refund, order });
     };
-    apply_report(store, order_no, number, &report).await
+    apply_report(store, order_no, number, &report)
+        .await?
+        .ok_or(RefundError::OrderNotFound)
 }
 
-/// Applies a report to the store and says how the refund stands.
+/// Applies a report to the store and says how the refund stands; `None` if the order is unknown.
 pub async fn apply_report<S>(
     store: &S,
     order_no: &OrderNo,
     number: &RefundNo,
     report: &RefundReport,
-) -> Result<RefundResult, RefundError>
+) -> Result<Option<RefundResult>, StoreError>
 where
     S: OrderReader + RefundRecorder,
 {
+    let held = |refund| async move {
+        let order = store.get_order(order_no).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("order {order_no} vanished under refund {number}"))
+        })?;
+        Ok::<_, StoreError>(Some(RefundResult { refund, order }))
+    };
     match store.apply_refund_report(order_no, number, report).await? {
         ReportOutcome::Applied { order, refund, .. } => {
             alert_if_abnormal(&refund);
-            Ok(RefundResult { refund, order })
+            Ok(Some(RefundResult { refund, order }))
         }
         ReportOutcome::RecordedExternal { order, refund } => {
             tracing::error!(
@@ -270,12 +278,9 @@ where
                 amount = refund.amount,
                 "WeChat Pay reported a refund we never asked for; recorded as EXTERNAL"
             );
-            Ok(RefundResult { refund, order })
+            Ok(Some(RefundResult { refund, order }))
         }
-        ReportOutcome::Unchanged(refund) => Ok(RefundResult {
-            order: current(store, order_no).await?,
-            refund,
-        }),
+        ReportOutcome::Unchanged(refund) => held(refund).await,
         ReportOutcome::Conflict(refund) => {
             tracing::error!(
                 alert = "refund_conflict",
@@ -285,12 +290,9 @@ where
                 reported = report.state.as_str(),
                 "WeChat Pay reported a refund differently from what we hold; nothing changed"
             );
-            Ok(RefundResult {
-                order: current(store, order_no).await?,
-                refund,
-            })
+            held(refund).await
         }
-        ReportOutcome::OrderNotFound => Err(RefundError::OrderNotFound),
+        ReportOutcome::OrderNotFound => Ok(None),
     }
 }
 

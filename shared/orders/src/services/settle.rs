@@ -7,7 +7,8 @@ use crate::OrdersConfig;
 use crate::domain::truncate_to_millis;
 use crate::domain::{Order, OrderNo, PaymentRecord};
 use crate::ports::{
-    Evidence, EvidenceRecorder, OrderReader, OrderSettler, SettleOutcome, Settlement, StoreError,
+    Evidence, EvidenceRecorder, OrderReader, OrderSettler, Reported, SettleOutcome, Settlement,
+    StoreError,
 };
 
 /// A transaction that does not match the stored order or the merchant. Nothing is settled; log it
@@ -150,7 +151,7 @@ where
             transaction_id: tx.transaction_id.clone().unwrap_or_default(),
             reason: err.to_string(),
             received_at: super::now(clock),
-            transaction: tx.clone(),
+            reported: Reported::Transaction(tx.clone()),
         };
         tracing::error!(
             alert = "transaction_refused",

@@ -7,13 +7,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use time::OffsetDateTime;
 
-use crate::domain::{BuyerHash, Order, OrderNo, PaymentRecord, Product};
+use crate::domain::refund::{RefundAsk, RefundReport};
+use crate::domain::{BuyerHash, Order, OrderNo, PaymentRecord, Product, Refund, RefundNo};
 use crate::ports::{
-    AnswerOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CloseRequest, CreateOutcome,
-    Evidence, EvidenceRecorder, IdempotencyClaim, OrderCloser, OrderCreator, OrderReader,
-    OrderSettler, Page, PageRequest, PaymentRecordReader, PendingOrderLister, PrepayAnswer,
-    PrepayClaim, PrepayRecorder, ProductReader, ProductWriter, SettleOutcome, Settlement,
-    StoreError, SweepFailureRecorder,
+    AnswerOutcome, AskOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CloseRequest,
+    CreateOutcome, Evidence, EvidenceRecorder, IdempotencyClaim, OpenRefundLister, OrderCloser,
+    OrderCreator, OrderReader, OrderSettler, Page, PageRequest, PaymentRecordReader,
+    PendingOrderLister, PrepayAnswer, PrepayClaim, PrepayRecorder, ProductReader, ProductWriter,
+    RefundReader, RefundRecorder, RefundRequester, RejectOutcome, ReportOutcome, SettleOutcome,
+    Settlement, StoreError, SweepFailureRecorder,
 };
 
 /// The message of the injected failure.
@@ -165,5 +167,64 @@ impl<S: ProductReader> ProductReader for FaultyStore<S> {
 impl<S: ProductWriter> ProductWriter for FaultyStore<S> {
     async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
         self.check()?.put_product(product).await
+    }
+}
+
+impl<S: RefundRequester> RefundRequester for FaultyStore<S> {
+    async fn ask_refund(
+        &self,
+        order_no: &OrderNo,
+        ask: &RefundAsk,
+    ) -> Result<AskOutcome, StoreError> {
+        self.check()?.ask_refund(order_no, ask).await
+    }
+
+    async fn reject_refund(
+        &self,
+        order_no: &OrderNo,
+        out_refund_no: &RefundNo,
+        failure: &str,
+        at: OffsetDateTime,
+    ) -> Result<RejectOutcome, StoreError> {
+        self.check()?
+            .reject_refund(order_no, out_refund_no, failure, at)
+            .await
+    }
+}
+
+impl<S: RefundRecorder> RefundRecorder for FaultyStore<S> {
+    async fn apply_refund_report(
+        &self,
+        order_no: &OrderNo,
+        out_refund_no: &RefundNo,
+        report: &RefundReport,
+    ) -> Result<ReportOutcome, StoreError> {
+        self.check()?
+            .apply_refund_report(order_no, out_refund_no, report)
+            .await
+    }
+}
+
+impl<S: RefundReader> RefundReader for FaultyStore<S> {
+    async fn get_refund(
+        &self,
+        order_no: &OrderNo,
+        out_refund_no: &RefundNo,
+    ) -> Result<Option<Refund>, StoreError> {
+        self.check()?.get_refund(order_no, out_refund_no).await
+    }
+
+    async fn refunds_of(&self, order_no: &OrderNo) -> Result<Vec<Refund>, StoreError> {
+        self.check()?.refunds_of(order_no).await
+    }
+}
+
+impl<S: OpenRefundLister> OpenRefundLister for FaultyStore<S> {
+    async fn list_open_refunds(
+        &self,
+        created_before: OffsetDateTime,
+        page: &PageRequest,
+    ) -> Result<Page<Refund>, StoreError> {
+        self.check()?.list_open_refunds(created_before, page).await
     }
 }

@@ -17,7 +17,7 @@ use orders::ports::{
     AnswerOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CloseReason, CloseRequest,
     CreateOutcome, Cursor, Evidence, EvidenceRecorder, IdempotencyClaim, OrderCloser, OrderCreator,
     OrderReader, OrderSettler, PageRequest, PaymentRecordReader, PendingOrderLister, PrepayAnswer,
-    PrepayClaim, PrepayRecorder, ProductReader, ProductWriter, SettleOutcome, Settlement,
+    PrepayClaim, PrepayRecorder, ProductReader, ProductWriter, Reported, SettleOutcome, Settlement,
     StoreError, SweepFailureRecorder,
 };
 use time::macros::datetime;
@@ -1147,7 +1147,7 @@ fn evidence(
         transaction_id: transaction_id.into(),
         reason: reason.into(),
         received_at,
-        transaction,
+        reported: Reported::Transaction(transaction),
     }
 }
 
