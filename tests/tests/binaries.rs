@@ -635,8 +635,8 @@ async fn the_sweep_settles_paid_orders_whose_notification_was_lost_for_both_trig
             .unwrap_or_else(|e| panic!("{trigger}: {e}\n{}", reconcile.process.output_text()));
 
         // THEN the sweep settles it
-        assert_eq!(summary["settled"], 1, "{trigger}: {summary}");
-        assert_eq!(summary["stalePending"], 0, "{trigger}: {summary}");
+        assert_eq!(summary["orders"]["settled"], 1, "{trigger}: {summary}");
+        assert_eq!(summary["orders"]["stalePending"], 0, "{trigger}: {summary}");
         assert_eq!(
             stack.status(order_no).await["data"]["orderStatus"],
             "SUCCESS"
@@ -709,8 +709,8 @@ async fn the_sweep_closes_orders_past_their_ttl_here_and_at_wechat_pay() {
     // THEN both are closed here, and the one WeChat Pay knew is closed there too
     assert_eq!(
         (
-            summary["closed"].clone(),
-            summary["closedNeverPrepaid"].clone()
+            summary["orders"]["closed"].clone(),
+            summary["orders"]["closedNeverPrepaid"].clone()
         ),
         (json!(1), json!(1)),
         "{summary}"

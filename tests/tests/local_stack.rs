@@ -55,6 +55,7 @@ impl Harness {
             order_ttl_secs: 90,
             sweep_after_secs: 30,
             sweep_concurrency: 4,
+            late_payment_policy: orders::LatePaymentPolicy::Honor,
         };
         let stack = Stack::start(StackConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -364,7 +365,7 @@ async fn lost_notifications_are_made_good_by_the_sweep() {
         "the notification was dropped"
     );
     h.clock.advance(time::Duration::seconds(40));
-    let summary = h.stack.sweep_now().await.unwrap();
+    let summary = h.stack.sweep_now().await.unwrap().orders;
     assert_eq!(summary.settled, 1, "{summary:?}");
     assert_eq!(h.status(&order_no).await, "SUCCESS");
     assert_eq!(h.payment_records(&order_no).await, 1);
@@ -519,7 +520,7 @@ async fn expired_orders_are_closed_at_both_ends_by_the_sweep() {
     let h = Harness::start().await;
     let (order_no, code_url) = h.order("1").await;
     h.clock.advance(time::Duration::seconds(120));
-    let summary = h.stack.sweep_now().await.unwrap();
+    let summary = h.stack.sweep_now().await.unwrap().orders;
     assert_eq!(summary.closed, 1, "{summary:?}");
     assert_eq!(h.status(&order_no).await, "CLOSED");
     assert_eq!(h.wechat_state(&order_no).await, TradeState::Closed);
@@ -550,7 +551,7 @@ async fn prepay_failures_answer_502_or_504_and_the_sweep_cleans_up() {
     assert_eq!(list.len(), 3);
     assert!(list.iter().all(|o| o["orderStatus"] == "NOTPAY"));
     h.clock.advance(time::Duration::seconds(120));
-    let summary = h.stack.sweep_now().await.unwrap();
+    let summary = h.stack.sweep_now().await.unwrap().orders;
     assert_eq!(
         summary.closed + summary.closed_never_prepaid,
         3,

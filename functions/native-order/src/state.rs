@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use orders::domain::OrderNoGenerator;
 use orders::ports::{
     BuyerOrderLister, EvidenceRecorder, OrderCloser, OrderCreator, OrderReader, OrderSettler,
-    PaymentGateway, PrepayRecorder, ProductReader,
+    PaymentGateway, PrepayRecorder, ProductReader, RefundRequester,
 };
 use orders::{NotifyUrl, OrdersConfig};
 use std::sync::Arc;
@@ -28,6 +28,7 @@ pub trait StorefrontStore:
     + OrderSettler
     + OrderCloser
     + EvidenceRecorder
+    + RefundRequester
     + BuyerOrderLister
     + 'static
 {
@@ -41,6 +42,7 @@ impl<T> StorefrontStore for T where
         + OrderSettler
         + OrderCloser
         + EvidenceRecorder
+        + RefundRequester
         + BuyerOrderLister
         + 'static
 {

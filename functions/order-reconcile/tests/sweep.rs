@@ -9,14 +9,17 @@ use wxpay::random::OsRandom;
 use lambda_runtime::Diagnostic;
 use order_reconcile::{Deps, SweepError, Trigger, run_sweep};
 use orders::adapters::EmbeddedOrderStore;
-use orders::domain::{OrderNo, OrderNoGenerator, OrderStatus, Product};
+use orders::domain::{OrderNo, OrderNoGenerator, OrderStatus, Product, RefundOrigin};
 use orders::ports::{GatewayError, OrderReader, ProductWriter};
-use orders::services::{PlaceOrderRequest, place_native_order};
+use orders::services::{
+    PlaceOrderRequest, RefundCommand, place_native_order, request_refund, settle_transaction,
+};
 use orders::testing::{FakeWeChatPay, FaultyStore};
 use orders::{NotifyUrl, OrdersConfig};
 use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
+use wxpay::refund::RefundStatus;
 use wxpay::{Clock, FixedClock};
 
 const T0: OffsetDateTime = datetime!(2024-05-01 00:00:00 UTC);
@@ -35,6 +38,7 @@ async fn deps() -> TestDeps {
         gateway: FakeWeChatPay::new(Arc::clone(&clock)),
         clock,
         config: OrdersConfig::new("wxd678efh567hg6787", "1900007291"),
+        notify_url: NotifyUrl::parse("https://shop.example/notify").unwrap(),
     }
 }
 
@@ -45,7 +49,7 @@ async fn place(deps: &TestDeps) -> OrderNo {
         &deps.clock,
         &OrderNoGenerator::new(OsRandom),
         &deps.config,
-        &NotifyUrl::parse("https://shop.example/notify").unwrap(),
+        &deps.notify_url,
         &PlaceOrderRequest {
             product_id: "1".into(),
             buyer: None,
@@ -121,7 +125,8 @@ async fn a_sweep_settles_the_paid_closes_the_expired_and_logs_its_report_once() 
     // Past expiry, the reconcile threshold and the clock-skew allowance.
     deps.clock.advance(Duration::seconds(300 + 60 + 31));
 
-    let report = run_sweep(&deps, deadline(&deps)).await.unwrap();
+    let run = run_sweep(&deps, deadline(&deps)).await.unwrap();
+    let report = &run.orders;
     assert_eq!(report.examined, 3);
     assert_eq!(report.settled, 1);
     assert_eq!(report.closed, 1);
@@ -132,11 +137,12 @@ async fn a_sweep_settles_the_paid_closes_the_expired_and_logs_its_report_once() 
     assert_eq!(status_of(&deps, &failing).await, OrderStatus::Notpay);
 
     // What the function returns (tests/tests/binaries.rs reads these camelCase fields).
-    let returned = serde_json::to_value(&report).unwrap();
-    assert_eq!(returned["settled"], 1);
-    assert_eq!(returned["closedNeverPrepaid"], 0);
-    assert_eq!(returned["stalePending"], 1);
-    assert_eq!(returned["deadlineReached"], false);
+    let returned = serde_json::to_value(&run).unwrap();
+    assert_eq!(returned["orders"]["settled"], 1);
+    assert_eq!(returned["orders"]["closedNeverPrepaid"], 0);
+    assert_eq!(returned["orders"]["stalePending"], 1);
+    assert_eq!(returned["orders"]["deadlineReached"], false);
+    assert_eq!(returned["refunds"]["listed"], 0);
 
     // One log line, with `stale_pending` a top-level integer (the template's metric filter).
     let finished = logs.events("sweep finished");
@@ -151,11 +157,57 @@ async fn a_sweep_settles_the_paid_closes_the_expired_and_logs_its_report_once() 
 async fn an_empty_sweep_still_logs_zero_stale_orders() {
     let (logs, _guard) = Logs::capture();
     let deps = deps().await;
-    let report = run_sweep(&deps, deadline(&deps)).await.unwrap();
-    assert_eq!(report, Default::default());
+    let run = run_sweep(&deps, deadline(&deps)).await.unwrap();
+    assert_eq!(run, Default::default());
     let finished = logs.events("sweep finished");
     assert_eq!(finished.len(), 1);
     assert_eq!(finished[0]["stale_pending"], json!(0));
+}
+
+#[tokio::test]
+async fn a_run_follows_up_open_refunds_before_the_pending_orders() {
+    let deps = deps().await;
+    let order_no = place(&deps).await;
+    deps.gateway.pay(order_no.as_str()).unwrap();
+    let tx = deps.gateway.transaction(order_no.as_str()).unwrap();
+    settle_transaction(deps.store.inner(), &deps.clock, &deps.config, &tx)
+        .await
+        .unwrap();
+    let command = RefundCommand {
+        amount: 999,
+        reason: None,
+        origin: RefundOrigin::Merchant,
+        requested_by: None,
+        idempotency_key: Some("k".into()),
+    };
+    request_refund(
+        deps.store.inner(),
+        &deps.gateway,
+        &deps.clock,
+        &deps.notify_url,
+        &order_no,
+        &command,
+    )
+    .await
+    .unwrap();
+    // WeChat Pay finishes the refund; its notification is lost.
+    deps.gateway.finish_refunds(RefundStatus::Success);
+    deps.clock.advance(Duration::seconds(61));
+    let run = run_sweep(&deps, deadline(&deps)).await.unwrap();
+    assert_eq!(
+        (run.refunds.listed, run.refunds.finished),
+        (1, 1),
+        "{run:?}"
+    );
+    let order = deps
+        .store
+        .inner()
+        .get_order(&order_no)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(order.order_status, OrderStatus::PartiallyRefunded);
+    assert_eq!(order.refunded_fee, 999);
 }
 
 #[tokio::test]

@@ -9,7 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use orders::OrdersConfig;
-use orders::ports::{EvidenceRecorder, OrderReader, OrderSettler, RefundRecorder};
+use orders::ports::RefundRecorder;
+use orders::services::settle::SettleStore;
 use orders::services::{SettleResult, apply_refund_notification, settle_transaction};
 use serde_json::json;
 use std::sync::Arc;
@@ -27,15 +28,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(4000);
 
 /// The storage capabilities the notification handler uses (and its IAM policy grants).
-pub trait NotifyStore:
-    OrderReader + OrderSettler + RefundRecorder + EvidenceRecorder + 'static
-{
-}
+pub trait NotifyStore: SettleStore + RefundRecorder + 'static {}
 
-impl<T> NotifyStore for T where
-    T: OrderReader + OrderSettler + RefundRecorder + EvidenceRecorder + 'static
-{
-}
+impl<T> NotifyStore for T where T: SettleStore + RefundRecorder + 'static {}
 
 /// What the handler needs; built once per cold start.
 pub struct Deps<S, C> {

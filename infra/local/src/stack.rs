@@ -7,14 +7,12 @@ use env_config::{
     ConfigError, FlowSettings, MerchantSecrets, ProcessEnv, WxPaySettings, aws_config,
     dynamodb_client, notify_url, orders_config, secrets_manager_client, wxpay_client,
 };
-use order_reconcile::run_sweep;
+use order_reconcile::{SweepRun, run_sweep};
 use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::OrderNoGenerator;
 use orders::domain::{OrderNo, PaymentRecord};
-use orders::ports::{
-    PaymentRecordReader, PendingOrderLister, ProductWriter, StoreError, SweepFailureRecorder,
-};
-use orders::services::SweepReport;
+use orders::ports::{PaymentRecordReader, ProductWriter, StoreError, SweepStore};
+use orders::services::refund_sweep::RefundSweepStore;
 use pay_notify::NOTIFY_PATH;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -73,7 +71,7 @@ pub enum StackError {
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type SweepFn = dyn Fn() -> BoxFuture<Result<SweepReport, StoreError>> + Send + Sync;
+type SweepFn = dyn Fn() -> BoxFuture<Result<SweepRun, StoreError>> + Send + Sync;
 type RecordsFn = dyn Fn(OrderNo) -> BoxFuture<Result<Vec<PaymentRecord>, StoreError>> + Send + Sync;
 
 /// A running stack.
@@ -192,7 +190,7 @@ impl Stack {
     }
 
     /// Runs one sweep now (the timer runs them too).
-    pub async fn sweep_now(&self) -> Result<SweepReport, StoreError> {
+    pub async fn sweep_now(&self) -> Result<SweepRun, StoreError> {
         (self.sweep)().await
     }
 
@@ -245,8 +243,8 @@ impl Setup {
     where
         S: native_order::state::StorefrontStore
             + ProductWriter
-            + PendingOrderLister
-            + SweepFailureRecorder
+            + SweepStore
+            + RefundSweepStore
             + PaymentRecordReader
             + Clone
             + Send
@@ -259,7 +257,7 @@ impl Setup {
                 gateway: self.gateway.clone(),
                 clock: self.clock.clone(),
                 config: self.orders.clone(),
-                notify_url: self.notify_url,
+                notify_url: self.notify_url.clone(),
                 order_numbers: OrderNoGenerator::default(),
             }),
             None,
@@ -281,6 +279,7 @@ impl Setup {
             gateway: self.gateway,
             clock: self.clock.clone(),
             config: self.orders,
+            notify_url: self.notify_url.clone(),
         });
         let clock = self.clock;
         let sweep: Arc<SweepFn> = Arc::new(move || {

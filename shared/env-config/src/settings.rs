@@ -3,6 +3,7 @@
 use crate::env::Env;
 use crate::error::ConfigError;
 use crate::secrets::SecretSource;
+use orders::LatePaymentPolicy;
 use orders::config::{DEFAULT_ORDER_TTL_SECS, DEFAULT_SWEEP_AFTER_SECS, DEFAULT_SWEEP_CONCURRENCY};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -136,15 +137,27 @@ pub struct FlowSettings {
     /// `RECONCILE_CONCURRENCY` (default [`DEFAULT_SWEEP_CONCURRENCY`]): queries in flight
     /// during a sweep.
     pub sweep_concurrency: usize,
+    /// `LATE_PAYMENT_POLICY` (`honor`, the default, or `refund`): what happens to a payment
+    /// WeChat Pay took after the order was closed here.
+    pub late_payment_policy: LatePaymentPolicy,
 }
 
 impl FlowSettings {
-    /// Reads the three variables, with their documented defaults.
+    /// Reads the four variables, with their documented defaults.
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let settings = Self {
             order_ttl_secs: env.parsed_or("ORDER_TTL_SECS", DEFAULT_ORDER_TTL_SECS)?,
             sweep_after_secs: env.parsed_or("RECONCILE_AFTER_SECS", DEFAULT_SWEEP_AFTER_SECS)?,
             sweep_concurrency: env.parsed_or("RECONCILE_CONCURRENCY", DEFAULT_SWEEP_CONCURRENCY)?,
+            late_payment_policy: match env.var("LATE_PAYMENT_POLICY") {
+                None => LatePaymentPolicy::default(),
+                Some(text) => {
+                    LatePaymentPolicy::parse(&text).ok_or_else(|| ConfigError::Invalid {
+                        name: "LATE_PAYMENT_POLICY",
+                        reason: "must be `honor` or `refund`".into(),
+                    })?
+                }
+            },
         };
         let mut timing = orders::OrdersConfig::new("", "");
         timing.order_ttl_secs = settings.order_ttl_secs;
@@ -168,6 +181,7 @@ pub fn orders_config(wxpay: &WxPaySettings, flow: &FlowSettings) -> orders::Orde
     config.order_ttl_secs = flow.order_ttl_secs;
     config.sweep_after_secs = flow.sweep_after_secs;
     config.sweep_concurrency = flow.sweep_concurrency;
+    config.late_payment_policy = flow.late_payment_policy;
     config.wxpay_timeout_ms = u32::try_from(wxpay.timeout.as_millis()).unwrap_or(u32::MAX);
     config
 }

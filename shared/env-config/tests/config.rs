@@ -172,6 +172,29 @@ fn flow_settings_have_defaults_and_bounds() {
 }
 
 #[test]
+fn the_late_payment_policy_is_honor_unless_set_to_refund() {
+    use orders::LatePaymentPolicy;
+    let policy =
+        |vars: &[(&str, &str)]| FlowSettings::from_env(&env(vars)).map(|f| f.late_payment_policy);
+    assert_eq!(policy(&[]).unwrap(), LatePaymentPolicy::Honor);
+    assert_eq!(
+        policy(&[("LATE_PAYMENT_POLICY", "refund")]).unwrap(),
+        LatePaymentPolicy::Refund
+    );
+    assert_eq!(
+        policy(&[("LATE_PAYMENT_POLICY", "honor")]).unwrap(),
+        LatePaymentPolicy::Honor
+    );
+    assert!(matches!(
+        policy(&[("LATE_PAYMENT_POLICY", "Refund")]).unwrap_err(),
+        ConfigError::Invalid {
+            name: "LATE_PAYMENT_POLICY",
+            ..
+        }
+    ));
+}
+
+#[test]
 fn notify_url_is_required_and_checked_naming_its_variable() {
     let url = env_config::notify_url(&env(&[(
         "WXPAY_NOTIFY_URL",

@@ -41,7 +41,34 @@ pub struct OrdersConfig {
     pub idempotency_ttl_secs: u32,
     /// `WXPAY_TIMEOUT_MS`: the WeChat Pay client's timeout, which bounds how late a prepay can land.
     pub wxpay_timeout_ms: u32,
+    /// `LATE_PAYMENT_POLICY`: what happens to a payment that arrives after the order was closed.
+    pub late_payment_policy: LatePaymentPolicy,
 }
+
+/// What happens to a payment WeChat Pay took after the order was closed here (`paidAfterClose`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LatePaymentPolicy {
+    /// `honor` (default): the order shows paid; the merchant delivers or refunds by hand.
+    #[default]
+    Honor,
+    /// `refund`: the payment is refunded in full automatically (reserved when it is recorded,
+    /// sent by the refund sweep), with the reason [`LATE_PAYMENT_REFUND_REASON`].
+    Refund,
+}
+
+impl LatePaymentPolicy {
+    /// Parses `honor` or `refund`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "honor" => Some(Self::Honor),
+            "refund" => Some(Self::Refund),
+            _ => None,
+        }
+    }
+}
+
+/// The reason of an automatic refund of a late payment, shown to the payer.
+pub const LATE_PAYMENT_REFUND_REASON: &str = "订单已关闭，自动退款";
 
 impl OrdersConfig {
     /// A configuration with the documented default timings.
@@ -54,6 +81,7 @@ impl OrdersConfig {
             sweep_concurrency: DEFAULT_SWEEP_CONCURRENCY,
             idempotency_ttl_secs: DEFAULT_IDEMPOTENCY_TTL_SECS,
             wxpay_timeout_ms: DEFAULT_WXPAY_TIMEOUT_MS,
+            late_payment_policy: LatePaymentPolicy::Honor,
         }
     }
 

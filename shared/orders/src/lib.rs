@@ -12,4 +12,4 @@ pub mod services;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use config::{NotifyUrl, OrdersConfig};
+pub use config::{LatePaymentPolicy, NotifyUrl, OrdersConfig};

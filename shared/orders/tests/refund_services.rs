@@ -382,3 +382,106 @@ mod sweep {
         );
     }
 }
+
+mod late_payments {
+    use super::*;
+    use orders::LatePaymentPolicy;
+    use orders::domain::{CloseReason, CloseRequest};
+    use orders::ports::{OrderCloser, RefundReader};
+    use orders::services::{SettleResult, sweep_refunds};
+    use time::Duration;
+    use wxpay::Clock;
+
+    /// An order closed here (as a stale sweep might have), then paid at WeChat Pay.
+    async fn paid_after_close(w: &World) -> (Order, wxpay::models::Transaction) {
+        let placed = place_native_order(
+            &w.store,
+            &w.wechat,
+            &*w.clock,
+            &OrderNoGenerator::new(OsRandom),
+            &w.config,
+            &w.notify_url,
+            &PlaceOrderRequest {
+                product_id: "2".into(),
+                buyer: None,
+                idempotency_key: None,
+            },
+        )
+        .await
+        .unwrap();
+        let order = placed.order;
+        w.store
+            .close_order(
+                &order.order_no,
+                &CloseRequest {
+                    reason: CloseReason::Expired,
+                    prepay_seen: order.prepay_started_at,
+                    at: w.clock.now(),
+                },
+            )
+            .await
+            .unwrap();
+        w.wechat.pay(order.order_no.as_str()).unwrap();
+        let tx = w.wechat.transaction(order.order_no.as_str()).unwrap();
+        (order, tx)
+    }
+
+    #[tokio::test]
+    async fn under_the_refund_policy_a_late_payment_is_refunded_once_in_full() {
+        let mut w = world().await;
+        w.config.late_payment_policy = LatePaymentPolicy::Refund;
+        let (order, tx) = paid_after_close(&w).await;
+        let settled = settle_transaction(&w.store, &*w.clock, &w.config, &tx)
+            .await
+            .unwrap();
+        assert!(matches!(settled, SettleResult::SettledAfterClose(_)));
+        // A redelivered notification reserves nothing more.
+        settle_transaction(&w.store, &*w.clock, &w.config, &tx)
+            .await
+            .unwrap();
+        let refunds = w.store.refunds_of(&order.order_no).await.unwrap();
+        assert_eq!(refunds.len(), 1, "{refunds:?}");
+        assert_eq!(refunds[0].origin, RefundOrigin::LatePayment);
+        assert_eq!(refunds[0].amount, 2999);
+        assert_eq!(
+            refunds[0].reason.as_deref(),
+            Some(orders::config::LATE_PAYMENT_REFUND_REASON)
+        );
+        assert_eq!(refunds[0].state, RefundState::Submitting);
+
+        // The refund sweep sends it; WeChat Pay refunds it.
+        w.clock.advance(Duration::minutes(2));
+        let deadline = w.clock.now() + Duration::minutes(1);
+        sweep_refunds(
+            &w.store,
+            &w.wechat,
+            &*w.clock,
+            &w.config,
+            &w.notify_url,
+            deadline,
+        )
+        .await
+        .unwrap();
+        assert_eq!(w.wechat.refunded_total(order.order_no.as_str()), 2999);
+        let held = w.order(&order).await;
+        assert!(held.paid_after_close);
+        assert_eq!(held.order_status, OrderStatus::RefundProcessing);
+    }
+
+    #[tokio::test]
+    async fn under_the_default_policy_a_late_payment_is_honoured() {
+        let w = world().await;
+        let (order, tx) = paid_after_close(&w).await;
+        settle_transaction(&w.store, &*w.clock, &w.config, &tx)
+            .await
+            .unwrap();
+        assert!(
+            w.store
+                .refunds_of(&order.order_no)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(w.order(&order).await.order_status, OrderStatus::Success);
+    }
+}

@@ -5,14 +5,17 @@
 use std::sync::{Arc, Mutex};
 
 use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
+use orders::domain::refund::{RefundAsk, RefundReport};
 use orders::domain::{
-    CloseRequest, Order, OrderNo, PaymentRecord, PrepayAnswer, PrepayClaim, Product, Settlement,
+    CloseRequest, Order, OrderNo, PaymentRecord, PrepayAnswer, PrepayClaim, Product, Refund,
+    RefundNo, Settlement,
 };
 use orders::ports::{
-    AnswerOutcome, ClaimOutcome, CloseOutcome, CreateOutcome, Evidence, EvidenceRecorder,
-    IdempotencyClaim, OrderCloser, OrderCreator, OrderReader, OrderSettler, Page, PageRequest,
-    PaymentRecordReader, PendingOrderLister, PrepayRecorder, ProductReader, ProductWriter,
-    SettleOutcome, StoreError, SweepFailureRecorder,
+    AnswerOutcome, AskOutcome, ClaimOutcome, CloseOutcome, CreateOutcome, Evidence,
+    EvidenceRecorder, IdempotencyClaim, OpenRefundLister, OrderCloser, OrderCreator, OrderReader,
+    OrderSettler, Page, PageRequest, PaymentRecordReader, PendingOrderLister, PrepayRecorder,
+    ProductReader, ProductWriter, RefundReader, RefundRecorder, RefundRequester, RejectOutcome,
+    ReportOutcome, SettleOutcome, StoreError, SweepFailureRecorder,
 };
 use time::OffsetDateTime;
 use wxpay_sim::order::OrderState;
@@ -166,7 +169,7 @@ impl SimStore {
                 self.violations
                     .push(format!("{order_no} moved backward: {from} → {to}"));
             }
-            if from.is_pending() && !to.is_pending() && to != orders::domain::OrderStatus::Success {
+            if from.is_pending() && !to.is_pending() && !to.is_paid() {
                 self.check_closed_while_unpayable(after);
             }
         }
@@ -333,5 +336,78 @@ impl PendingOrderLister for SimStore {
         let page = page.clone();
         on_backend!(&self.backend, |s| s
             .list_pending_orders(created_before, &page))
+    }
+}
+
+impl RefundRequester for SimStore {
+    async fn ask_refund(
+        &self,
+        order_no: &OrderNo,
+        ask: &RefundAsk,
+    ) -> Result<AskOutcome, StoreError> {
+        let (no, ask) = (order_no.clone(), ask.clone());
+        self.write(order_no, async {
+            on_backend!(&self.backend, |s| s.ask_refund(&no, &ask))
+        })
+        .await
+    }
+
+    async fn reject_refund(
+        &self,
+        order_no: &OrderNo,
+        out_refund_no: &RefundNo,
+        failure: &str,
+        at: OffsetDateTime,
+    ) -> Result<RejectOutcome, StoreError> {
+        let (no, number, failure) = (order_no.clone(), out_refund_no.clone(), failure.to_owned());
+        self.write(order_no, async {
+            on_backend!(&self.backend, |s| s
+                .reject_refund(&no, &number, &failure, at))
+        })
+        .await
+    }
+}
+
+impl RefundRecorder for SimStore {
+    async fn apply_refund_report(
+        &self,
+        order_no: &OrderNo,
+        out_refund_no: &RefundNo,
+        report: &RefundReport,
+    ) -> Result<ReportOutcome, StoreError> {
+        let (no, number, report) = (order_no.clone(), out_refund_no.clone(), report.clone());
+        self.write(order_no, async {
+            on_backend!(&self.backend, |s| s
+                .apply_refund_report(&no, &number, &report))
+        })
+        .await
+    }
+}
+
+impl RefundReader for SimStore {
+    async fn get_refund(
+        &self,
+        order_no: &OrderNo,
+        out_refund_no: &RefundNo,
+    ) -> Result<Option<Refund>, StoreError> {
+        let (no, number) = (order_no.clone(), out_refund_no.clone());
+        on_backend!(&self.backend, |s| s.get_refund(&no, &number))
+    }
+
+    async fn refunds_of(&self, order_no: &OrderNo) -> Result<Vec<Refund>, StoreError> {
+        let no = order_no.clone();
+        on_backend!(&self.backend, |s| s.refunds_of(&no))
+    }
+}
+
+impl OpenRefundLister for SimStore {
+    async fn list_open_refunds(
+        &self,
+        created_before: OffsetDateTime,
+        page: &PageRequest,
+    ) -> Result<Page<Refund>, StoreError> {
+        let page = page.clone();
+        on_backend!(&self.backend, |s| s
+            .list_open_refunds(created_before, &page))
     }
 }

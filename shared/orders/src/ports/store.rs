@@ -276,7 +276,7 @@ pub trait ProductWriter: Send + Sync {
 }
 
 /// Everything the sweep uses: the pending index, reads, settles, confirmed closes, evidence of
-/// refused transactions, and its failure counts.
+/// refused transactions, its failure counts, and the automatic refund of late payments.
 pub trait SweepStore:
     PendingOrderLister
     + OrderReader
@@ -284,6 +284,7 @@ pub trait SweepStore:
     + OrderCloser
     + EvidenceRecorder
     + SweepFailureRecorder
+    + super::RefundRequester
 {
 }
 
@@ -294,5 +295,6 @@ impl<T> SweepStore for T where
         + OrderCloser
         + EvidenceRecorder
         + SweepFailureRecorder
+        + super::RefundRequester
 {
 }

@@ -4,12 +4,10 @@
 use wxpay::Clock;
 
 use super::close::{CloseError, Confirmed, close_confirmed};
+use super::settle::SettleStore;
 use crate::OrdersConfig;
 use crate::domain::{BuyerHash, CloseReason, Order, OrderNo, OrderStatus};
-use crate::ports::{
-    EvidenceRecorder, GatewayError, OrderCloser, OrderReader, OrderSettler, PaymentGateway,
-    StoreError,
-};
+use crate::ports::{GatewayError, OrderCloser, PaymentGateway, StoreError};
 
 /// What cancelling did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +63,7 @@ pub async fn cancel_order<S, G, C>(
     buyer: &BuyerHash,
 ) -> Result<CancelResult, CancelError>
 where
-    S: OrderReader + OrderSettler + OrderCloser + EvidenceRecorder,
+    S: SettleStore + OrderCloser,
     G: PaymentGateway,
     C: Clock,
 {

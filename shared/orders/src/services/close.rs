@@ -14,13 +14,10 @@
 use wxpay::Clock;
 use wxpay::models::TradeState;
 
-use super::settle::{SettleError, SettleResult, settle_queried_transaction};
+use super::settle::{SettleError, SettleResult, SettleStore, settle_queried_transaction};
 use crate::OrdersConfig;
 use crate::domain::{CloseReason, CloseRequest, Order};
-use crate::ports::{
-    CloseOutcome, EvidenceRecorder, GatewayError, OrderCloser, OrderReader, OrderSettler,
-    PaymentGateway, StoreError,
-};
+use crate::ports::{CloseOutcome, GatewayError, OrderCloser, PaymentGateway, StoreError};
 
 /// What a confirmed close ended in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +70,7 @@ pub async fn close_confirmed<S, G, C>(
     reason: CloseReason,
 ) -> Result<Confirmed, CloseError>
 where
-    S: OrderReader + OrderSettler + OrderCloser + EvidenceRecorder,
+    S: SettleStore + OrderCloser,
     G: PaymentGateway,
     C: Clock,
 {

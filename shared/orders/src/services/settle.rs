@@ -4,12 +4,20 @@ use wxpay::Clock;
 use wxpay::models::{TradeState, Transaction};
 
 use crate::OrdersConfig;
+use crate::config::{LATE_PAYMENT_REFUND_REASON, LatePaymentPolicy};
+use crate::domain::refund::RefundAsk;
 use crate::domain::truncate_to_millis;
-use crate::domain::{Order, OrderNo, PaymentRecord};
+use crate::domain::{Order, OrderNo, PaymentRecord, RefundOrigin};
 use crate::ports::{
-    Evidence, EvidenceRecorder, OrderReader, OrderSettler, Reported, SettleOutcome, Settlement,
-    StoreError,
+    AskOutcome, Evidence, EvidenceRecorder, OrderReader, OrderSettler, RefundRequester, Reported,
+    SettleOutcome, Settlement, StoreError,
 };
+
+/// Everything a settle uses: reads, the settle itself, evidence of refused transactions, and the
+/// automatic refund of late payments.
+pub trait SettleStore: OrderReader + OrderSettler + EvidenceRecorder + RefundRequester {}
+
+impl<T> SettleStore for T where T: OrderReader + OrderSettler + EvidenceRecorder + RefundRequester {}
 
 /// A transaction that does not match the stored order or the merchant. Nothing is settled; log it
 /// as an alert.
@@ -111,7 +119,7 @@ pub async fn settle_transaction<S, C>(
     transaction: &Transaction,
 ) -> Result<SettleResult, SettleError>
 where
-    S: OrderReader + OrderSettler + EvidenceRecorder,
+    S: SettleStore,
     C: Clock,
 {
     settle_checked(store, clock, config, None, transaction).await
@@ -127,7 +135,7 @@ pub async fn settle_queried_transaction<S, C>(
     transaction: &Transaction,
 ) -> Result<SettleResult, SettleError>
 where
-    S: OrderReader + OrderSettler + EvidenceRecorder,
+    S: SettleStore,
     C: Clock,
 {
     settle_checked(store, clock, config, Some(expected), transaction).await
@@ -141,7 +149,7 @@ async fn settle_checked<S, C>(
     tx: &Transaction,
 ) -> Result<SettleResult, SettleError>
 where
-    S: OrderReader + OrderSettler + EvidenceRecorder,
+    S: SettleStore,
     C: Clock,
 {
     let result = check_and_settle(store, clock, config, expected, tx).await;
@@ -173,7 +181,7 @@ async fn check_and_settle<S, C>(
     tx: &Transaction,
 ) -> Result<SettleResult, SettleError>
 where
-    S: OrderReader + OrderSettler,
+    S: SettleStore,
     C: Clock,
 {
     if tx.mchid != config.mchid {
@@ -246,7 +254,7 @@ where
         payer_openid: tx.payer.as_ref().and_then(|p| p.openid.clone()),
         settled_at: now,
     };
-    match store.settle_order(&order_no, &settlement).await? {
+    let result = match store.settle_order(&order_no, &settlement).await? {
         SettleOutcome::Settled(order) => {
             tracing::info!(out_trade_no = %order_no, "order settled");
             Ok(SettleResult::Settled(order))
@@ -261,5 +269,64 @@ where
             Ok(SettleResult::DoublePayment(order))
         }
         SettleOutcome::NotFound => Err(SettleError::UnknownOrder(order_no.to_string())),
+    }?;
+    if config.late_payment_policy == LatePaymentPolicy::Refund {
+        refund_late_payment(store, clock, &result, &settlement.record.transaction_id).await?;
     }
+    Ok(result)
+}
+
+/// Under [`LatePaymentPolicy::Refund`], reserves the full refund of a payment taken after the order
+/// was closed; the refund sweep sends it. Keyed by the transaction, so a redelivered notification
+/// or a later sweep reserves it once; a store failure fails the settle, so WeChat Pay's retry (or
+/// the next sweep) reserves it.
+async fn refund_late_payment<S, C>(
+    store: &S,
+    clock: &C,
+    result: &SettleResult,
+    transaction_id: &str,
+) -> Result<(), SettleError>
+where
+    S: SettleStore,
+    C: Clock,
+{
+    let order = match result {
+        SettleResult::SettledAfterClose(order) | SettleResult::AlreadySettled(order)
+            if order.paid_after_close =>
+        {
+            order
+        }
+        _ => return Ok(()),
+    };
+    if order.refundable_fee() == 0 {
+        return Ok(());
+    }
+    let ask = RefundAsk {
+        amount: order.refundable_fee(),
+        reason: Some(LATE_PAYMENT_REFUND_REASON.to_owned()),
+        origin: RefundOrigin::LatePayment,
+        requested_by: None,
+        idempotency_key: Some(format!("late-payment-{transaction_id}")),
+        at: super::now(clock),
+    };
+    match store.ask_refund(&order.order_no, &ask).await? {
+        AskOutcome::Reserved { refund, .. } => {
+            tracing::warn!(
+                out_trade_no = %order.order_no,
+                out_refund_no = %refund.out_refund_no,
+                amount = refund.amount,
+                "late payment: full refund reserved (LATE_PAYMENT_POLICY=refund)"
+            );
+        }
+        AskOutcome::Existing(_) | AskOutcome::NotFound => {}
+        AskOutcome::Refused { why, .. } => {
+            tracing::error!(
+                alert = "late_payment_refund_refused",
+                out_trade_no = %order.order_no,
+                reason = %why,
+                "late payment not refunded automatically; refund it by hand"
+            );
+        }
+    }
+    Ok(())
 }
