@@ -3,7 +3,7 @@
 
 use crate::aead::{self, AeadError};
 use crate::models::{NotificationEnvelope, Transaction};
-use crate::refund::RefundResource;
+use crate::refund::{RefundResource, RefundStatus};
 use crate::secret::ApiV3Key;
 use crate::verify::{Verifier, VerifyError};
 use http::HeaderMap;
@@ -26,6 +26,52 @@ pub const TRANSACTION_AAD: &str = "transaction";
 pub const TRANSACTION_ORIGINAL_TYPE: &str = "transaction";
 /// `summary` of a payment notification.
 pub const PAYMENT_SUMMARY: &str = "支付成功";
+/// Associated data WeChat Pay uses for refund resources.
+pub const REFUND_AAD: &str = "refund";
+/// `resource.original_type` of a refund resource.
+pub const REFUND_ORIGINAL_TYPE: &str = "refund";
+
+/// The three refund events (§7.4): one per final refund status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundEvent {
+    /// `REFUND.SUCCESS`: the money reached the payer.
+    Success,
+    /// `REFUND.ABNORMAL`: the money could not reach the payer.
+    Abnormal,
+    /// `REFUND.CLOSED`: nothing was refunded.
+    Closed,
+}
+
+impl RefundEvent {
+    /// The event of a refund that ended in `status`; `None` while it is not final.
+    pub fn of(status: &RefundStatus) -> Option<Self> {
+        match status {
+            RefundStatus::Success => Some(Self::Success),
+            RefundStatus::Abnormal => Some(Self::Abnormal),
+            RefundStatus::Closed => Some(Self::Closed),
+            RefundStatus::Processing | RefundStatus::Other(_) => None,
+        }
+    }
+
+    /// The `event_type`.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            Self::Success => REFUND_SUCCESS,
+            Self::Abnormal => REFUND_ABNORMAL,
+            Self::Closed => REFUND_CLOSED,
+        }
+    }
+
+    /// The `summary` WeChat Pay writes (only "退款成功" is documented; the other two are the
+    /// simulator's wording).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Self::Success => "退款成功",
+            Self::Abnormal => "退款异常",
+            Self::Closed => "退款关闭",
+        }
+    }
+}
 
 /// A verified, decrypted `TRANSACTION.SUCCESS` notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,8 +188,6 @@ pub fn decode(key: &ApiV3Key, verified_body: &[u8]) -> Result<Notification, Noti
     }
 }
 
-/// Decrypts an already verified payment notification body. Only for bodies whose signature was
-/// checked.
 /// A `TRANSACTION.SUCCESS` envelope around `plaintext` (a transaction's JSON), encrypted as
 /// WeChat Pay does: AEAD_AES_256_GCM under the APIv3 `key` with the 12-character `nonce` and
 /// associated data `transaction`. WeChat Pay's side, for the simulator and
@@ -164,6 +208,30 @@ pub fn seal_transaction(
         resource_type: ENCRYPT_RESOURCE.to_owned(),
         resource,
         summary: PAYMENT_SUMMARY.to_owned(),
+    })
+}
+
+/// A refund notification envelope of `event` around `plaintext` (a [`RefundResource`]'s JSON),
+/// encrypted as WeChat Pay does: AEAD_AES_256_GCM under the APIv3 `key` with the 12-character
+/// `nonce` and associated data `refund`, `original_type` `refund`. WeChat Pay's side, for the
+/// simulator and `wxpay::testing`; `create_time` is written as given.
+pub fn seal_refund(
+    key: &ApiV3Key,
+    id: String,
+    create_time: String,
+    nonce: &str,
+    event: RefundEvent,
+    plaintext: &[u8],
+) -> Result<NotificationEnvelope, AeadError> {
+    let mut resource = aead::encrypt(key, nonce, REFUND_AAD, plaintext)?;
+    resource.original_type = Some(REFUND_ORIGINAL_TYPE.to_owned());
+    Ok(NotificationEnvelope {
+        id,
+        create_time,
+        event_type: event.event_type().to_owned(),
+        resource_type: ENCRYPT_RESOURCE.to_owned(),
+        resource,
+        summary: event.summary().to_owned(),
     })
 }
 

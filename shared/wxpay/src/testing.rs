@@ -1,10 +1,10 @@
 //! Signing as WeChat Pay, for tests of code that verifies its answers and notifications (feature
 //! `testing`). Built on the same code as the simulator's signer ([`SignatureHeaders::sign`],
-//! [`seal_transaction`]), so tests and simulator sign one way.
+//! [`seal_transaction`], [`seal_refund`]), so tests and simulator sign one way.
 
 use crate::aead::AeadError;
 use crate::keys::{KeyError, PrivateKey};
-use crate::notify::seal_transaction;
+use crate::notify::{RefundEvent, seal_refund, seal_transaction};
 use crate::secret::ApiV3Key;
 use crate::time::TimeOutOfRange;
 use crate::verify::SignatureHeaders;
@@ -78,12 +78,37 @@ pub fn signed_notification(
     Ok(SignedNotification { headers, body })
 }
 
+/// A refund notification `id` of `event` created at `at`: `refund` (a refund resource's JSON)
+/// encrypted under `apiv3`, the envelope signed with `key` at `at`, naming `serial`.
+pub fn signed_refund_notification(
+    key: &PrivateKey,
+    serial: &str,
+    apiv3: &ApiV3Key,
+    id: &str,
+    event: RefundEvent,
+    refund: &[u8],
+    at: OffsetDateTime,
+) -> Result<SignedNotification, TestSignError> {
+    let envelope = seal_refund(
+        apiv3,
+        id.to_owned(),
+        crate::time::format(at)?,
+        RESOURCE_NONCE,
+        event,
+        refund,
+    )?;
+    let body = serde_json::to_vec(&envelope)?;
+    let headers = sign_response(key, serial, at.unix_timestamp(), NOTIFICATION_NONCE, &body)?;
+    Ok(SignedNotification { headers, body })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Verifier;
     use crate::models::TradeState;
-    use crate::notify::NotificationParser;
+    use crate::notify::{Notification, NotificationParser};
+    use crate::refund::RefundStatus;
     use std::sync::Arc;
 
     const ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
@@ -109,6 +134,38 @@ mod tests {
         assert!(
             parser
                 .parse_transaction(&signed.headers, &tampered, at)
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_signed_refund_notification_parses_as_a_refund_of_its_event() {
+        let key = PrivateKey::generate().unwrap();
+        let apiv3: ApiV3Key = "0123456789ABCDEFabcdef0123456789".parse().unwrap();
+        let verifier = Verifier::with_public_key(ID, key.public_key().unwrap());
+        let parser = NotificationParser::new(Arc::new(verifier), apiv3.clone());
+        let at = OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap();
+        let refund = br#"{"mchid":"1","transaction_id":"4200","out_trade_no":"abcdef","refund_id":"50","out_refund_no":"abcdefR01","refund_status":"ABNORMAL","amount":{"total":100,"refund":30}}"#;
+        let signed =
+            signed_refund_notification(&key, ID, &apiv3, "r-1", RefundEvent::Abnormal, refund, at)
+                .unwrap();
+        let envelope: serde_json::Value = serde_json::from_slice(&signed.body).unwrap();
+        assert_eq!(envelope["event_type"], "REFUND.ABNORMAL");
+        assert_eq!(envelope["resource"]["associated_data"], "refund");
+        assert_eq!(envelope["resource"]["original_type"], "refund");
+        let Notification::Refund(parsed) =
+            parser.parse(&signed.headers, &signed.body, at).await.unwrap()
+        else {
+            panic!("not a refund");
+        };
+        assert_eq!(parsed.id, "r-1");
+        assert_eq!(parsed.refund.refund_status, RefundStatus::Abnormal);
+        assert_eq!(parsed.refund.amount.refund, 30);
+        // A payment parser refuses it: the kinds are not confused.
+        assert!(
+            parser
+                .parse_transaction(&signed.headers, &signed.body, at)
                 .await
                 .is_err()
         );
