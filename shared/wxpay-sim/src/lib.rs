@@ -24,6 +24,7 @@ pub mod json;
 pub mod notify;
 pub mod order;
 pub mod page;
+pub mod refund;
 pub mod sandbox;
 pub mod shopper;
 pub mod signing;
