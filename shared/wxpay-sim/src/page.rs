@@ -1,6 +1,6 @@
 //! `GET /sim`: one self-contained HTML page (no external assets) where a person plays the shopper:
-//! the orders with a "scan & pay" button for each payable one, the notification log, and the
-//! fault switches in force.
+//! the orders with a "scan & pay" button for each payable one and their refunds, the notification
+//! log, and the fault switches in force.
 
 use crate::faults::Faults;
 use crate::notify::log::{DeliveryStatus, NotificationRecord};
@@ -44,6 +44,23 @@ fn shown(at: OffsetDateTime) -> String {
     wxpay::time::format(at).unwrap_or_else(|_| at.to_string())
 }
 
+/// The refunds of an order, one per line: `out_refund_no`, amount, status (and "by hand" for one
+/// made in the merchant platform).
+fn refunds_cell(order: &Order) -> String {
+    let mut cell = String::new();
+    for refund in &order.refunds {
+        let _ = write!(
+            cell,
+            "<code>{no}</code> {amount} {status}{external}<br>",
+            no = escape(refund.out_refund_no()),
+            amount = refund.amount(),
+            status = escape(refund.status.as_str()),
+            external = if refund.external { " (by hand)" } else { "" },
+        );
+    }
+    cell
+}
+
 /// Renders the page.
 pub fn render(
     sandbox: &Sandbox,
@@ -77,15 +94,20 @@ pub fn render(
     }
     html.push_str(
         "<h2>Orders</h2><table><tr><th>out_trade_no</th><th>description</th>\
-         <th>amount (fen)</th><th>state</th><th>created</th><th>time_expire</th><th></th></tr>",
+         <th>amount (fen)</th><th>state</th><th>refunds</th><th>created</th><th>time_expire</th>\
+         <th></th></tr>",
     );
     if orders.is_empty() {
-        html.push_str("<tr><td colspan=\"7\" class=\"muted\">No orders yet.</td></tr>");
+        html.push_str("<tr><td colspan=\"8\" class=\"muted\">No orders yet.</td></tr>");
     }
     for order in orders {
         let (state, action) = match &order.state {
             OrderState::Success(p) => (
-                format!("SUCCESS<br><code>{}</code>", escape(&p.transaction_id)),
+                format!(
+                    "{}<br><code>{}</code>",
+                    order.transaction().trade_state.as_str(),
+                    escape(&p.transaction_id)
+                ),
                 String::new(),
             ),
             OrderState::Closed { .. } => ("CLOSED".to_owned(), String::new()),
@@ -107,7 +129,8 @@ pub fn render(
         let _ = write!(
             html,
             "<tr><td><code>{no}</code></td><td>{desc}</td><td>{total}</td><td>{state}</td>\
-             <td>{created}</td><td>{expire}</td><td>{action}</td></tr>",
+             <td>{refunds}</td><td>{created}</td><td>{expire}</td><td>{action}</td></tr>",
+            refunds = refunds_cell(order),
             no = escape(order.out_trade_no()),
             desc = escape(&order.request.description),
             total = order.request.amount.total,

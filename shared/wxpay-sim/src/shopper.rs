@@ -50,7 +50,7 @@ pub struct ShopperError {
 }
 
 impl ShopperError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -69,7 +69,7 @@ impl IntoResponse for ShopperError {
     }
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ShopperError> {
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ShopperError> {
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| {

@@ -7,6 +7,8 @@ use crate::error::SimError;
 use crate::faults::{FaultSwitches, Faults};
 use crate::notify::{Notifier, run_delivery};
 use crate::sandbox::{ENV_FILE, Sandbox};
+use crate::platform;
+use crate::settle;
 use crate::shopper;
 use crate::signing::ResponseSigner;
 use crate::state::SimState;
@@ -76,6 +78,7 @@ impl Simulator {
             clock,
             notifier,
         });
+        settle::resume(&state);
         let (shutdown, signal) = watch::channel(false);
         let worker = tokio::spawn(run_delivery(state.clone(), jobs, signal));
         Ok(Self {
@@ -90,7 +93,9 @@ impl Simulator {
     /// Merge it into an application at the root (`Router::merge`), not under a prefix, so the
     /// paths merchants sign are the paths WeChat Pay uses. It sets no fallback.
     pub fn router(&self) -> Router {
-        api::router(self.state.clone()).merge(shopper::router(self.state.clone()))
+        api::router(self.state.clone())
+            .merge(shopper::router(self.state.clone()))
+            .merge(platform::router(self.state.clone()))
     }
 
     /// The URL written to `sandbox.env` as `WXPAY_BASE_URL`.
