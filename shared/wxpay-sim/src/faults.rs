@@ -327,7 +327,10 @@ mod tests {
                 r#"{{"refund_outcome":"{text}","refund_delay_ms":250}}"#
             ))
             .unwrap();
-            assert_eq!((set.refund_outcome, set.refund_delay_ms), (outcome, Some(250)));
+            assert_eq!(
+                (set.refund_outcome, set.refund_delay_ms),
+                (outcome, Some(250))
+            );
         }
         for bad in [
             r#"{"refund_outcome":"ABNORMAL"}"#,

@@ -90,9 +90,7 @@ impl RefundRecord {
 
     fn success_time(&self) -> Option<String> {
         match self.status {
-            RefundStatus::Success => self
-                .settled_at
-                .and_then(|at| wxpay::time::format(at).ok()),
+            RefundStatus::Success => self.settled_at.and_then(|at| wxpay::time::format(at).ok()),
             _ => None,
         }
     }
@@ -309,7 +307,9 @@ mod tests {
     fn refunds_never_exceed_what_is_left_and_a_closed_one_releases_its_amount() {
         let mut order = paid(100);
         let closed = RefundOutcome::Closed;
-        order.refund(ask("R1", 60, 100), at(2), new(closed)).unwrap();
+        order
+            .refund(ask("R1", 60, 100), at(2), new(closed))
+            .unwrap();
         assert_eq!(order.refundable(), 40);
         assert_eq!(
             order.refund(ask("R2", 41, 100), at(70), new(closed)),
@@ -319,7 +319,9 @@ mod tests {
         assert!(!order.refunds[0].settle(at(81)));
         assert_eq!(order.refunds[0].status, RefundStatus::Closed);
         assert_eq!(order.refundable(), 100);
-        order.refund(ask("R2", 100, 100), at(140), new(closed)).unwrap();
+        order
+            .refund(ask("R2", 100, 100), at(140), new(closed))
+            .unwrap();
         assert_eq!(order.refundable(), 0);
     }
 

@@ -69,7 +69,9 @@ impl IntoResponse for ShopperError {
     }
 }
 
-pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ShopperError> {
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
+    body: Body,
+) -> Result<T, ShopperError> {
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| {

@@ -154,8 +154,10 @@ mod tests {
         assert_eq!(envelope["event_type"], "REFUND.ABNORMAL");
         assert_eq!(envelope["resource"]["associated_data"], "refund");
         assert_eq!(envelope["resource"]["original_type"], "refund");
-        let Notification::Refund(parsed) =
-            parser.parse(&signed.headers, &signed.body, at).await.unwrap()
+        let Notification::Refund(parsed) = parser
+            .parse(&signed.headers, &signed.body, at)
+            .await
+            .unwrap()
         else {
             panic!("not a refund");
         };

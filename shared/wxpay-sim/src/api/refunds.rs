@@ -67,9 +67,7 @@ fn refund_error(error: RefundStoreError) -> ApiError {
     match error {
         RefundStoreError::UnknownOrder => ApiError::resource_not_exists("订单不存在"),
         RefundStoreError::Reused => ApiError::invalid_request("重入参数不一致"),
-        RefundStoreError::Rule(RefundError::NotPaid) => {
-            ApiError::invalid_request("订单状态不正确")
-        }
+        RefundStoreError::Rule(RefundError::NotPaid) => ApiError::invalid_request("订单状态不正确"),
         RefundStoreError::Rule(RefundError::TotalMismatch) => ApiError::param(
             "/amount/total",
             "body",

@@ -7,8 +7,8 @@ use wxpay::ApiV3Key;
 use wxpay::aead::AeadError;
 use wxpay::models::{NotificationEnvelope, Transaction};
 use wxpay::notify::{RefundEvent, seal_refund, seal_transaction};
-use wxpay::refund::RefundResource;
 use wxpay::random::{self, OsRandom};
+use wxpay::refund::RefundResource;
 use wxpay::time::TimeOutOfRange;
 
 /// Why a notification could not be built.

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use time::OffsetDateTime;
 use wxpay::models::NativePrepayRequest;
-use wxpay::refund::{RefundRequest, RefundStatus};
 use wxpay::random::{self, OsRandom};
+use wxpay::refund::{RefundRequest, RefundStatus};
 
 /// Length of a `code_url` token.
 const TOKEN_LEN: usize = 16;
