@@ -5,7 +5,7 @@
 //! notification goes to the order's notify URL. Unsigned, like every `/sim` endpoint.
 
 use crate::ids;
-use crate::refund::{NewRefund, RefundError};
+use crate::refund::{NewRefund, RefundError, platform_request};
 use crate::settle;
 use crate::shopper::{ShopperError, read_json};
 use crate::state::SimState;
@@ -18,7 +18,7 @@ use axum::routing::post;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use wxpay::refund::{Refund, RefundRequest};
+use wxpay::refund::Refund;
 use wxpay::validate;
 
 /// The `/sim/refund` route.
@@ -64,22 +64,8 @@ async fn refund(State(state): State<Arc<SimState>>, body: Body) -> Result<Respon
         .store
         .by_out_trade_no(&asked.out_trade_no)
         .ok_or_else(|| refused(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "订单不存在"))?;
-    let total = order.request.amount.total;
-    let request = RefundRequest {
-        transaction_id: None,
-        out_trade_no: Some(asked.out_trade_no),
-        out_refund_no: asked.out_refund_no.unwrap_or_else(ids::platform_refund_no),
-        reason: asked.reason,
-        notify_url: None,
-        funds_account: None,
-        amount: wxpay::refund::RefundRequestAmount {
-            refund: asked.amount.unwrap_or_else(|| order.refundable()),
-            total,
-            currency: wxpay::refund::CNY.to_owned(),
-            from: None,
-        },
-        goods_detail: None,
-    };
+    let out_refund_no = asked.out_refund_no.unwrap_or_else(ids::platform_refund_no);
+    let request = platform_request(&order, out_refund_no, asked.amount, asked.reason);
     validate::refund(&request).map_err(|e| {
         refused(
             StatusCode::BAD_REQUEST,
@@ -89,12 +75,7 @@ async fn refund(State(state): State<Arc<SimState>>, body: Body) -> Result<Respon
     })?;
     let faults = state.faults.current();
     let now = state.now();
-    let new = NewRefund {
-        refund_id: ids::refund_id(now),
-        outcome: faults.refund_outcome,
-        min_interval: None,
-        external: true,
-    };
+    let new = NewRefund::platform(ids::refund_id(now), faults.refund_outcome);
     let (made, created) = state
         .store
         .refund(request, now, new)

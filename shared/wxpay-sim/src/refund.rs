@@ -8,7 +8,8 @@ use crate::order::{Order, OrderState};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use wxpay::refund::{
-    CNY, Refund, RefundAmount, RefundRequest, RefundResource, RefundResourceAmount, RefundStatus,
+    CNY, Refund, RefundAmount, RefundRequest, RefundRequestAmount, RefundResource,
+    RefundResourceAmount, RefundStatus,
 };
 
 /// Most refunds of one order.
@@ -179,6 +180,53 @@ pub struct NewRefund {
     pub external: bool,
 }
 
+impl NewRefund {
+    /// A refund asked through the API: at least `min_interval` after the order's last refund.
+    pub fn api(refund_id: String, outcome: RefundOutcome, min_interval: Duration) -> Self {
+        Self {
+            refund_id,
+            outcome,
+            min_interval: Some(min_interval),
+            external: false,
+        }
+    }
+
+    /// A refund made by hand in the merchant platform: no interval applies.
+    pub fn platform(refund_id: String, outcome: RefundOutcome) -> Self {
+        Self {
+            refund_id,
+            outcome,
+            min_interval: None,
+            external: true,
+        }
+    }
+}
+
+/// The request a refund made by hand in the merchant platform stands for: `amount` fen of `order`
+/// (what is left if `None`) under `out_refund_no`, with no `notify_url` (the order's applies).
+pub fn platform_request(
+    order: &Order,
+    out_refund_no: String,
+    amount: Option<i64>,
+    reason: Option<String>,
+) -> RefundRequest {
+    RefundRequest {
+        transaction_id: None,
+        out_trade_no: Some(order.out_trade_no().to_owned()),
+        out_refund_no,
+        reason,
+        notify_url: None,
+        funds_account: None,
+        amount: RefundRequestAmount {
+            refund: amount.unwrap_or_else(|| order.refundable()),
+            total: order.request.amount.total,
+            currency: CNY.to_owned(),
+            from: None,
+        },
+        goods_detail: None,
+    }
+}
+
 impl Order {
     /// Fen that can still be refunded: the total minus the refunds that are not `CLOSED`.
     pub fn refundable(&self) -> i64 {
@@ -278,12 +326,7 @@ mod tests {
     }
 
     fn new(outcome: RefundOutcome) -> NewRefund {
-        NewRefund {
-            refund_id: "50".into(),
-            outcome,
-            min_interval: Some(MIN_INTERVAL),
-            external: false,
-        }
+        NewRefund::api("50".into(), outcome, MIN_INTERVAL)
     }
 
     #[test]
@@ -323,6 +366,11 @@ mod tests {
             .refund(ask("R2", 100, 100), at(140), new(closed))
             .unwrap();
         assert_eq!(order.refundable(), 0);
+        // Without an amount, the platform refunds what is left: here nothing, which validation
+        // refuses.
+        let rest = platform_request(&order, "MP1".into(), None, None);
+        assert_eq!(rest.amount.refund, 0);
+        assert!(wxpay::validate::refund(&rest).is_err());
     }
 
     #[test]
@@ -334,20 +382,18 @@ mod tests {
             order.refund(ask("R2", 1, 100), at(61), new(ok)),
             Err(RefundError::TooSoon)
         );
-        let platform = NewRefund {
-            min_interval: None,
-            external: true,
-            ..new(ok)
-        };
-        order.refund(ask("R2", 1, 100), at(3), platform).unwrap();
+        let asked = platform_request(&order, "MP1".into(), Some(1), None);
+        let platform = NewRefund::platform("51".into(), ok);
+        let made = order.refund(asked, at(3), platform).unwrap();
+        assert!(made.external && made.notify_url == "https://example.com/n");
+        assert_eq!(made.request.out_trade_no.as_deref(), Some("T000001"));
         order.refund(ask("R3", 1, 100), at(63), new(ok)).unwrap();
     }
 
     #[test]
     fn at_most_fifty_refunds_per_order() {
         let mut order = paid(1000);
-        let mut free = new(RefundOutcome::Success);
-        free.min_interval = None;
+        let free = NewRefund::platform("50".into(), RefundOutcome::Success);
         for i in 0..MAX_REFUNDS {
             order
                 .refund(ask(&format!("R{i}"), 1, 1000), at(2), free.clone())

@@ -27,12 +27,11 @@ pub(super) async fn create(
     validate::refund(&request).map_err(|e| ApiError::param(&e.field, "body", e.issue))?;
     let faults = state.faults.current();
     let now = state.now();
-    let new = NewRefund {
-        refund_id: ids::refund_id(now),
-        outcome: faults.refund_outcome,
-        min_interval: Some(settle::min_interval(&state)),
-        external: false,
-    };
+    let new = NewRefund::api(
+        ids::refund_id(now),
+        faults.refund_outcome,
+        settle::min_interval(&state),
+    );
     let (made, created) = state
         .store
         .refund(request, now, new)

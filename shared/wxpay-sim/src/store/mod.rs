@@ -642,12 +642,7 @@ mod tests {
         store.refund(
             RefundRequest::of_transaction(txid, no, refund, 1),
             now(),
-            NewRefund {
-                refund_id: format!("50{no}"),
-                outcome: crate::refund::RefundOutcome::Abnormal,
-                min_interval: None,
-                external: false,
-            },
+            NewRefund::platform(format!("50{no}"), crate::refund::RefundOutcome::Abnormal),
         )
     }
 
@@ -688,12 +683,7 @@ mod tests {
             store.refund(
                 RefundRequest::of_transaction("4200000000000000000000000000", "R3", 1, 1),
                 now(),
-                NewRefund {
-                    refund_id: "50".into(),
-                    outcome: crate::refund::RefundOutcome::Success,
-                    min_interval: None,
-                    external: false,
-                },
+                NewRefund::platform("50".into(), crate::refund::RefundOutcome::Success),
             ),
             Err(RefundStoreError::UnknownOrder)
         ));
