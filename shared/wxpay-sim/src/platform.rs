@@ -6,7 +6,7 @@
 
 use crate::ids;
 use crate::refund::{NewRefund, RefundError, platform_request};
-use crate::settle;
+use crate::refund_timer;
 use crate::shopper::{ShopperError, read_json};
 use crate::state::SimState;
 use crate::store::RefundStoreError;
@@ -49,7 +49,7 @@ pub struct PlatformRefundRequest {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PlatformRefundResponse {
     /// The refund as the query API shows it (`PROCESSING`; the notification follows when it
-    /// settles).
+    /// finishes).
     pub refund: Refund,
 }
 
@@ -87,7 +87,7 @@ async fn refund(State(state): State<Arc<SimState>>, body: Body) -> Result<Respon
             "this out_refund_no already names a refund",
         ));
     }
-    settle::start_timer(&state, made.refund.out_refund_no(), &faults);
+    refund_timer::start_timer(&state, made.refund.out_refund_no(), &faults);
     tracing::info!(out_refund_no = %made.refund.out_refund_no(), "refunded in the merchant platform");
     Ok(axum::Json(PlatformRefundResponse {
         refund: made.refund.answer(&made.order),

@@ -58,7 +58,7 @@ pub struct RefundRecord {
     pub status: RefundStatus,
     /// When it left `PROCESSING`.
     #[serde(default, with = "time::serde::rfc3339::option")]
-    pub settled_at: Option<OffsetDateTime>,
+    pub finished_at: Option<OffsetDateTime>,
     /// How it will end (chosen at creation by the `refund_outcome` fault switch).
     pub outcome: RefundOutcome,
     /// Where its notification goes: the request's `notify_url`, or the merchant's configured URL.
@@ -80,18 +80,18 @@ impl RefundRecord {
     }
 
     /// Leaves `PROCESSING` for its outcome at `now`; returns whether it changed.
-    pub fn settle(&mut self, now: OffsetDateTime) -> bool {
+    pub fn finish(&mut self, now: OffsetDateTime) -> bool {
         if self.status != RefundStatus::Processing {
             return false;
         }
         self.status = self.outcome.status();
-        self.settled_at = Some(now);
+        self.finished_at = Some(now);
         true
     }
 
     fn success_time(&self) -> Option<String> {
         match self.status {
-            RefundStatus::Success => self.settled_at.and_then(|at| wxpay::time::format(at).ok()),
+            RefundStatus::Success => self.finished_at.and_then(|at| wxpay::time::format(at).ok()),
             _ => None,
         }
     }
@@ -274,7 +274,7 @@ impl Order {
             refund_id: new.refund_id,
             created_at: now,
             status: RefundStatus::Processing,
-            settled_at: None,
+            finished_at: None,
             outcome: new.outcome,
             notify_url,
             external: new.external,
@@ -358,8 +358,8 @@ mod tests {
             order.refund(ask("R2", 41, 100), at(70), new(closed)),
             Err(RefundError::Exceeds)
         );
-        assert!(order.refunds[0].settle(at(80)));
-        assert!(!order.refunds[0].settle(at(81)));
+        assert!(order.refunds[0].finish(at(80)));
+        assert!(!order.refunds[0].finish(at(81)));
         assert_eq!(order.refunds[0].status, RefundStatus::Closed);
         assert_eq!(order.refundable(), 100);
         order
@@ -416,7 +416,7 @@ mod tests {
         assert!(answer.success_time.is_none());
         assert_eq!((answer.amount.total, answer.amount.refund), (100, 30));
         assert_eq!(record.notify_url, "https://example.com/n");
-        record.settle(at(5));
+        record.finish(at(5));
         let resource = record.resource(&order);
         assert_eq!(resource.refund_status, RefundStatus::Success);
         assert!(resource.success_time.is_some());

@@ -21,6 +21,7 @@ use serde_json::json;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use wxpay::models::Transaction;
+use wxpay::refund::Refund;
 
 /// Largest body accepted by `/sim` endpoints.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -218,6 +219,18 @@ struct OrderView {
     #[serde(serialize_with = "wxpay::time::wechat::serialize")]
     time_expire: OffsetDateTime,
     expired: bool,
+    /// Its refunds as the query API shows them, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    refunds: Vec<RefundView>,
+}
+
+/// One refund as `GET /sim/orders` lists it.
+#[derive(Debug, Serialize)]
+struct RefundView {
+    #[serde(flatten)]
+    refund: Refund,
+    /// Made by hand in the merchant platform.
+    platform: bool,
 }
 
 /// The body of `GET /sim/orders`.
@@ -245,6 +258,14 @@ async fn orders(
         created_at: order.created_at,
         time_expire: order.time_expire,
         expired: order.is_expired(now),
+        refunds: order
+            .refunds
+            .iter()
+            .map(|r| RefundView {
+                refund: r.answer(&order),
+                platform: r.external,
+            })
+            .collect(),
     })
     .collect();
     axum::Json(OrderList { orders })

@@ -7,8 +7,8 @@ use crate::error::SimError;
 use crate::faults::{FaultSwitches, Faults};
 use crate::notify::{Notifier, run_delivery};
 use crate::platform;
+use crate::refund_timer;
 use crate::sandbox::{ENV_FILE, Sandbox};
-use crate::settle;
 use crate::shopper;
 use crate::signing::ResponseSigner;
 use crate::state::SimState;
@@ -78,7 +78,7 @@ impl Simulator {
             clock,
             notifier,
         });
-        settle::resume(&state);
+        refund_timer::resume(&state);
         let (shutdown, signal) = watch::channel(false);
         let worker = tokio::spawn(run_delivery(state.clone(), jobs, signal));
         Ok(Self {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Harness, Merchant, Received, start, start_in, start_with, trade_no};
+use common::{Harness, Merchant, Mode, Received, start, start_in, start_with, trade_no};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use wxpay::ClientError;
@@ -54,7 +54,7 @@ async fn refund_records(sim: &Harness, out_trade_no: &str) -> Vec<Value> {
 }
 
 /// Waits until the refund `out_refund_no` is no longer `PROCESSING`.
-async fn wait_settled(sim: &Harness, out_refund_no: &str) -> Refund {
+async fn wait_finished(sim: &Harness, out_refund_no: &str) -> Refund {
     let deadline = Instant::now() + WAIT;
     loop {
         let refund = sim.client().query_refund(out_refund_no).await.unwrap();
@@ -88,6 +88,15 @@ async fn a_refund_is_processing_then_succeeds_and_is_notified_signed_and_encrypt
     assert!(refund.success_time.is_none());
     let queried = client.query_refund(&asked.out_refund_no).await.unwrap();
     assert_eq!(queried, refund);
+    // Answers verify with the platform certificate too.
+    let by_certificate = sim.client_with(Mode::Certificates, Duration::from_secs(5));
+    assert_eq!(
+        by_certificate
+            .query_refund(&asked.out_refund_no)
+            .await
+            .unwrap(),
+        refund
+    );
     let order = client.query_by_out_trade_no(&no).await.unwrap();
     assert_eq!(order.trade_state, TradeState::Refund);
     assert_eq!(
@@ -133,11 +142,11 @@ async fn a_refund_is_processing_then_succeeds_and_is_notified_signed_and_encrypt
     assert_eq!(envelope["resource"]["associated_data"], "refund");
     assert_eq!(envelope["id"], notified.id);
 
-    let settled = client.query_refund(&asked.out_refund_no).await.unwrap();
-    assert_eq!(settled.status, RefundStatus::Success);
-    assert_eq!(settled.success_time, resource.success_time);
+    let finished = client.query_refund(&asked.out_refund_no).await.unwrap();
+    assert_eq!(finished.status, RefundStatus::Success);
+    assert_eq!(finished.success_time, resource.success_time);
     // Sending it again answers the same refund; it is not refunded twice.
-    assert_eq!(client.refund(&asked).await.unwrap(), settled);
+    assert_eq!(client.refund(&asked).await.unwrap(), finished);
 
     let record = sim.wait_for_status(&no, "delivered", WAIT).await;
     assert_eq!(record["event_type"], "REFUND.SUCCESS");
@@ -332,7 +341,7 @@ async fn the_outcome_switch_ends_refunds_abnormal_or_closed_and_closed_releases_
     assert_eq!(notified.refund.refund_status, RefundStatus::Closed);
     assert!(notified.refund.success_time.is_none());
     assert_eq!(
-        wait_settled(&sim, &closed.out_refund_no).await.status,
+        wait_finished(&sim, &closed.out_refund_no).await.status,
         RefundStatus::Closed
     );
 
@@ -346,7 +355,7 @@ async fn the_outcome_switch_ends_refunds_abnormal_or_closed_and_closed_releases_
     assert_eq!(notified.refund.refund_status, RefundStatus::Abnormal);
     assert_eq!(notified.refund.out_refund_no, abnormal.out_refund_no);
     assert_eq!(
-        wait_settled(&sim, &abnormal.out_refund_no).await.status,
+        wait_finished(&sim, &abnormal.out_refund_no).await.status,
         RefundStatus::Abnormal
     );
     let events: Vec<Value> = refund_records(&sim, &no)
@@ -379,7 +388,7 @@ async fn the_delay_switch_keeps_refunds_processing_that_long() {
         RefundStatus::Processing
     );
     assert_eq!(
-        wait_settled(&sim, &asked.out_refund_no).await.status,
+        wait_finished(&sim, &asked.out_refund_no).await.status,
         RefundStatus::Success
     );
     assert!(started.elapsed() >= Duration::from_millis(1500));
@@ -507,11 +516,43 @@ async fn a_refund_made_in_the_merchant_platform_is_notified_under_a_number_never
         .await
         .unwrap();
     assert!(page.contains("(by hand)"));
+    let listed = sim
+        .get_json(&format!("/sim/orders?out_trade_no={no}"))
+        .await;
+    let refunds = listed["orders"][0]["refunds"].as_array().unwrap();
+    let flags: Vec<_> = refunds.iter().map(|r| r["platform"].clone()).collect();
+    assert_eq!(flags, [json!(false), json!(true), json!(true)]);
+    assert_eq!(refunds[1]["out_refund_no"], external);
     sim.stop().await;
 }
 
 #[tokio::test]
-async fn refunds_survive_a_restart_and_a_processing_one_still_settles() {
+async fn concurrent_refunds_of_one_order_never_refund_more_than_was_paid() {
+    let sim = start().await;
+    let (no, _) = paid_order(&sim, "https://merchant.example.com/n").await;
+    let asks = (0..10).map(|_| async {
+        let body = json!({"out_trade_no": no, "amount": 30});
+        sim.post_json("/sim/refund", &body).await
+    });
+    let answers = futures::future::join_all(asks).await;
+    let accepted = answers.iter().filter(|(status, _)| *status == 200).count();
+    let refused = answers.iter().filter(|(status, _)| *status == 409).count();
+    assert_eq!((accepted, refused), (3, 7), "{answers:?}");
+    let listed = sim
+        .get_json(&format!("/sim/orders?out_trade_no={no}"))
+        .await;
+    let refunded: i64 = listed["orders"][0]["refunds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["amount"]["refund"].as_i64().unwrap())
+        .sum();
+    assert_eq!(refunded, 90);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn refunds_survive_a_restart_and_a_processing_one_still_finishes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("state");
     let sim = start_in(&dir, |c| c.with_time_scale(100.0)).await;
@@ -523,9 +564,9 @@ async fn refunds_survive_a_restart_and_a_processing_one_still_settles() {
     sim.stop().await;
 
     let sim = start_in(&dir, |c| c.with_time_scale(100.0)).await;
-    let settled = wait_settled(&sim, &asked.out_refund_no).await;
-    assert_eq!(settled.status, RefundStatus::Success);
-    assert_eq!(settled.refund_id, made.refund_id);
+    let finished = wait_finished(&sim, &asked.out_refund_no).await;
+    assert_eq!(finished.status, RefundStatus::Success);
+    assert_eq!(finished.refund_id, made.refund_id);
     assert_eq!(
         sim.client()
             .query_by_out_trade_no(&no)

@@ -6,7 +6,7 @@ use super::handlers::{body_error, json_ok, path_error};
 use crate::ids;
 use crate::json;
 use crate::refund::{NewRefund, RefundError};
-use crate::settle;
+use crate::refund_timer;
 use crate::state::SimState;
 use crate::store::RefundStoreError;
 use axum::extract::rejection::PathRejection;
@@ -30,7 +30,7 @@ pub(super) async fn create(
     let new = NewRefund::api(
         ids::refund_id(now),
         faults.refund_outcome,
-        settle::min_interval(&state),
+        refund_timer::min_interval(&state),
     );
     let (made, created) = state
         .store
@@ -38,7 +38,7 @@ pub(super) async fn create(
         .map_err(refund_error)?;
     if created {
         tracing::debug!(out_refund_no = %made.refund.out_refund_no(), "refund accepted");
-        settle::start_timer(&state, made.refund.out_refund_no(), &faults);
+        refund_timer::start_timer(&state, made.refund.out_refund_no(), &faults);
     }
     json_ok(&made.refund.answer(&made.order))
 }

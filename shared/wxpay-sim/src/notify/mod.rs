@@ -1,6 +1,6 @@
 //! Payment and refund notifications: built when an order is paid or a refund leaves `PROCESSING`,
 //! delivered in the background on WeChat Pay's retry ladder, logged attempt by attempt. The same
-//! background worker also runs the refund timers ([`Task::SettleRefund`]).
+//! background worker also runs the refund timers ([`Task::FinishRefund`]).
 //!
 //! Each attempt POSTs the envelope to `notify_url` with freshly signed `Wechatpay-*` headers; only
 //! a 2xx answered within the notification timeout (5 s by default) counts as delivered. Otherwise
@@ -13,7 +13,7 @@ pub mod log;
 
 use crate::config::SigningMode;
 use crate::order::Order;
-use crate::settle::settle_after;
+use crate::refund_timer::finish_after;
 use crate::state::SimState;
 use crate::store::RefundOfOrder;
 use bytes::Bytes;
@@ -51,8 +51,8 @@ pub enum Task {
     /// Deliver a notification on the retry ladder.
     Deliver(Job),
     /// After `after`, move the refund `out_refund_no` to its outcome and notify it
-    /// ([`crate::settle::settle_after`]).
-    SettleRefund {
+    /// ([`crate::refund_timer::finish_after`]).
+    FinishRefund {
         /// The merchant's refund number.
         out_refund_no: String,
         /// How long it stays `PROCESSING`.
@@ -144,10 +144,10 @@ impl Notifier {
     pub fn schedule_refund(
         &self,
         key: &wxpay::ApiV3Key,
-        settled: &RefundOfOrder,
+        finished: &RefundOfOrder,
         now: time::OffsetDateTime,
     ) -> Result<String, ScheduleError> {
-        let RefundOfOrder { order, refund } = settled;
+        let RefundOfOrder { order, refund } = finished;
         let event = RefundEvent::of(&refund.status).ok_or(ScheduleError::Build)?;
         let envelope = envelope::refund_final(key, event, &refund.resource(order), now)
             .map_err(|_| ScheduleError::Build)?;
@@ -186,9 +186,9 @@ impl Notifier {
         Ok(id)
     }
 
-    /// Queues the timer of a `PROCESSING` refund: it settles after `after`.
-    pub fn settle_later(&self, out_refund_no: String, after: Duration) {
-        let task = Task::SettleRefund {
+    /// Queues the timer of a `PROCESSING` refund: it finishes after `after`.
+    pub fn finish_later(&self, out_refund_no: String, after: Duration) {
+        let task = Task::FinishRefund {
             out_refund_no,
             after,
         };
@@ -220,8 +220,8 @@ pub async fn run_delivery(
                 Some(Task::Deliver(job)) => {
                     running.spawn(deliver(state.clone(), job));
                 }
-                Some(Task::SettleRefund { out_refund_no, after }) => {
-                    running.spawn(settle_after(state.clone(), out_refund_no, after));
+                Some(Task::FinishRefund { out_refund_no, after }) => {
+                    running.spawn(finish_after(state.clone(), out_refund_no, after));
                 }
                 None => break,
             },

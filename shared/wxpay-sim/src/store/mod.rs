@@ -300,7 +300,7 @@ impl OrderStore {
 
     /// Moves the refund `out_refund_no` from `PROCESSING` to its outcome; returns it if it changed
     /// (so exactly one caller sends its notification).
-    pub fn settle_refund(
+    pub fn finish_refund(
         &self,
         out_refund_no: &str,
         now: OffsetDateTime,
@@ -316,7 +316,7 @@ impl OrderStore {
         else {
             return Ok(None);
         };
-        if !refund.settle(now) {
+        if !refund.finish(now) {
             return Ok(None);
         }
         let refund = refund.clone();
@@ -647,7 +647,7 @@ mod tests {
     }
 
     #[test]
-    fn refunds_are_kept_by_number_settled_once_and_survive_reopening() {
+    fn refunds_are_kept_by_number_finished_once_and_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let store = OrderStore::open(dir.path()).unwrap();
         let code = store.prepay(request("A00001"), now()).unwrap();
@@ -670,10 +670,10 @@ mod tests {
 
         let store = OrderStore::open(dir.path()).unwrap();
         assert_eq!(store.by_out_refund_no("R1").unwrap().refund, first.refund);
-        let settled = store.settle_refund("R1", now()).unwrap().unwrap();
-        assert_eq!(settled.refund.status, RefundStatus::Abnormal);
-        assert!(store.settle_refund("R1", now()).unwrap().is_none());
-        assert!(store.settle_refund("nope", now()).unwrap().is_none());
+        let finished = store.finish_refund("R1", now()).unwrap().unwrap();
+        assert_eq!(finished.refund.status, RefundStatus::Abnormal);
+        assert!(store.finish_refund("R1", now()).unwrap().is_none());
+        assert!(store.finish_refund("nope", now()).unwrap().is_none());
         assert!(store.processing_refunds().is_empty());
         drop(store);
         let store = OrderStore::open(dir.path()).unwrap();
