@@ -1,6 +1,7 @@
 //! `GET /sim`: one self-contained HTML page (no external assets) where a person plays the shopper:
-//! the orders with a "scan & pay" button for each payable one and their refunds, the notification
-//! log, and the fault switches in force.
+//! the orders with a "scan & pay" button for each payable one, their refunds and a button that
+//! refunds the rest of a paid one as the merchant platform would, the notification log, and the
+//! fault switches in force.
 
 use crate::faults::Faults;
 use crate::notify::log::{DeliveryStatus, NotificationRecord};
@@ -37,6 +38,11 @@ const body={code_url:codeUrl};if(openid){body.openid=openid;}\
 const r=await fetch('/sim/scan',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify(body)});\
 const j=await r.json();\
 document.getElementById('msg').textContent=r.ok?('Paid: '+j.transaction.out_trade_no+' → '+j.transaction.transaction_id):('Refused: '+j.code+' — '+j.message);\
+setTimeout(()=>location.reload(),1200);}\
+async function refundByHand(no){\
+const r=await fetch('/sim/refund',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({out_trade_no:no})});\
+const j=await r.json();\
+document.getElementById('msg').textContent=r.ok?('Refund '+j.refund.out_refund_no+': '+j.refund.amount.refund+' fen'):('Refused: '+j.code+' — '+j.message);\
 setTimeout(()=>location.reload(),1200);}";
 
 /// `at` as WeChat Pay writes it (as Rust does, should it be out of that format's range).
@@ -108,7 +114,15 @@ pub fn render(
                     order.transaction().trade_state.as_str(),
                     escape(&p.transaction_id)
                 ),
-                String::new(),
+                if order.refundable() > 0 {
+                    format!(
+                        "<button onclick=\"refundByHand(this.dataset.no)\" data-no=\"{}\">\
+                         refund the rest (merchant platform)</button>",
+                        escape(order.out_trade_no())
+                    )
+                } else {
+                    String::new()
+                },
             ),
             OrderState::Closed { .. } => ("CLOSED".to_owned(), String::new()),
             OrderState::Notpay if order.is_expired(now) => {

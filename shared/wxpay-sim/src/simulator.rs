@@ -68,7 +68,7 @@ impl Simulator {
         .map_err(|e| SimError::Config(format!("start-up task failed: {e}")))??;
         let sandbox = Arc::new(sandbox);
         let clock = Arc::new(SkewedClock::new(config.clock.clone()));
-        let (notifier, jobs) = Notifier::new(config.time_scale, config.notify_timeout)
+        let (notifier, tasks) = Notifier::new(config.time_scale, config.notify_timeout)
             .map_err(|e| SimError::Config(format!("notification HTTP client: {e}")))?;
         let state = Arc::new(SimState {
             signer: ResponseSigner::new(sandbox.clone(), config.signing_mode),
@@ -80,7 +80,7 @@ impl Simulator {
         });
         refund_timer::resume(&state);
         let (shutdown, signal) = watch::channel(false);
-        let worker = tokio::spawn(run_delivery(state.clone(), jobs, signal));
+        let worker = tokio::spawn(run_delivery(state.clone(), tasks, signal));
         Ok(Self {
             state,
             base_url: config.base_url,

@@ -163,6 +163,7 @@ async fn a_refund_is_processing_then_succeeds_and_is_notified_signed_and_encrypt
         .unwrap();
     assert!(page.contains(&asked.out_refund_no), "{page}");
     assert!(page.contains("30 SUCCESS"), "{page}");
+    assert!(page.contains(&format!("data-no=\"{no}\"")), "{page}");
     sim.stop().await;
 }
 
@@ -516,6 +517,8 @@ async fn a_refund_made_in_the_merchant_platform_is_notified_under_a_number_never
         .await
         .unwrap();
     assert!(page.contains("(by hand)"));
+    // Nothing is left: no button to refund the rest.
+    assert!(!page.contains(&format!("data-no=\"{no}\"")), "{page}");
     let listed = sim
         .get_json(&format!("/sim/orders?out_trade_no={no}"))
         .await;

@@ -71,7 +71,7 @@ pub enum ScheduleError {
 /// Schedules notifications and keeps their log.
 pub struct Notifier {
     log: NotificationLog,
-    jobs: mpsc::UnboundedSender<Task>,
+    tasks: mpsc::UnboundedSender<Task>,
     http: reqwest::Client,
     time_scale: f64,
 }
@@ -85,7 +85,7 @@ impl std::fmt::Debug for Notifier {
 }
 
 impl Notifier {
-    /// A notifier whose jobs go to the returned receiver (drained by [`run_delivery`]).
+    /// A notifier whose tasks go to the returned receiver (drained by [`run_delivery`]).
     pub fn new(
         time_scale: f64,
         timeout: Duration,
@@ -97,11 +97,11 @@ impl Notifier {
             .no_proxy()
             .user_agent("Mozilla/4.0")
             .build()?;
-        let (jobs, receiver) = mpsc::unbounded_channel();
+        let (tasks, receiver) = mpsc::unbounded_channel();
         Ok((
             Self {
                 log: NotificationLog::default(),
-                jobs,
+                tasks,
                 http,
                 time_scale,
             },
@@ -180,7 +180,7 @@ impl Notifier {
             body: Bytes::from(body),
         };
         self.log.insert(record);
-        if self.jobs.send(Task::Deliver(job)).is_err() {
+        if self.tasks.send(Task::Deliver(job)).is_err() {
             tracing::warn!(%id, "notification delivery has stopped; notification only logged");
         }
         Ok(id)
@@ -192,7 +192,7 @@ impl Notifier {
             out_refund_no,
             after,
         };
-        if self.jobs.send(task).is_err() {
+        if self.tasks.send(task).is_err() {
             tracing::warn!("background work has stopped; refund left PROCESSING");
         }
     }
@@ -210,13 +210,13 @@ impl Notifier {
 /// Runs queued work (deliveries and refund timers) until `shutdown` turns true; then abandons those in flight.
 pub async fn run_delivery(
     state: Arc<SimState>,
-    mut jobs: mpsc::UnboundedReceiver<Task>,
+    mut tasks: mpsc::UnboundedReceiver<Task>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut running = JoinSet::new();
     loop {
         tokio::select! {
-            job = jobs.recv() => match job {
+            job = tasks.recv() => match job {
                 Some(Task::Deliver(job)) => {
                     running.spawn(deliver(state.clone(), job));
                 }
