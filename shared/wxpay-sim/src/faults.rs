@@ -14,15 +14,21 @@
 //!   "clock_skew_secs": 0,
 //!   "sign_with_other_key": false,
 //!   "close_paid_answer": "orderpaid",
-//!   "close_unknown_answer": "not_found"
+//!   "close_unknown_answer": "not_found",
+//!   "refund_outcome": "success",
+//!   "refund_delay_ms": null
 //! }
 //! ```
 //!
 //! The two `close_…` members choose between answers of WeChat Pay that are not confirmed: closing
 //! a paid order may answer `ORDERPAID` or 204, closing an unknown `out_trade_no` may answer
 //! `ORDER_NOT_EXIST` or 204. Either way a merchant must confirm every close with a query.
+//!
+//! `refund_outcome` and `refund_delay_ms` apply to refunds created while they are set: a refund
+//! keeps the outcome and delay it was created with.
 
 use crate::clock::SkewedClock;
+pub use crate::refund::RefundOutcome;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 use wxpay::random::{self, OsRandom};
@@ -31,6 +37,9 @@ use wxpay::random::{self, OsRandom};
 pub const MAX_DUPLICATES: u32 = 20;
 /// Longest notification delay and API hang, in milliseconds (10 minutes).
 pub const MAX_DELAY_MS: u64 = 600_000;
+/// How long a refund stays `PROCESSING` when `refund_delay_ms` is absent, before the time scale
+/// divides it (wallet refunds usually take minutes in production; a few seconds keep demos short).
+pub const DEFAULT_REFUND_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
 /// Largest clock skew, in seconds (about ten years).
 pub const MAX_SKEW_SECS: i64 = 10 * 366 * 24 * 3600;
 
@@ -68,6 +77,14 @@ pub struct Faults {
     /// `ORDER_NOT_EXIST`, the default) or `"no_content"` (a signed 204; no order is created).
     /// Production may answer 204; WeChat Pay's answer is unconfirmed.
     pub close_unknown_answer: CloseUnknownAnswer,
+    /// How refunds created from now on end after `PROCESSING`: `"success"` (the default),
+    /// `"abnormal"` (`ABNORMAL`, the money could not reach the payer) or `"closed"` (`CLOSED`,
+    /// nothing refunded, the amount released).
+    pub refund_outcome: RefundOutcome,
+    /// How long refunds created from now on stay `PROCESSING`, in milliseconds of real time (at
+    /// most 600 000). Absent: [`DEFAULT_REFUND_DELAY`] divided by the time scale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_delay_ms: Option<u64>,
 }
 
 impl Default for Faults {
@@ -82,6 +99,8 @@ impl Default for Faults {
             sign_with_other_key: false,
             close_paid_answer: ClosePaidAnswer::default(),
             close_unknown_answer: CloseUnknownAnswer::default(),
+            refund_outcome: RefundOutcome::default(),
+            refund_delay_ms: None,
         }
     }
 }
@@ -162,6 +181,9 @@ impl Faults {
             return Err(format!(
                 "delay_notifications_ms must be at most {MAX_DELAY_MS}"
             ));
+        }
+        if self.refund_delay_ms.is_some_and(|ms| ms > MAX_DELAY_MS) {
+            return Err(format!("refund_delay_ms must be at most {MAX_DELAY_MS}"));
         }
         if self.clock_skew_secs.abs() > MAX_SKEW_SECS {
             return Err(format!("clock_skew_secs must be within ±{MAX_SKEW_SECS}"));
@@ -290,6 +312,36 @@ mod tests {
     }
 
     #[test]
+    fn refund_switches_default_to_success_and_take_only_their_named_values() {
+        let faults = Faults::default();
+        assert_eq!(faults.refund_outcome, RefundOutcome::Success);
+        assert_eq!(faults.refund_delay_ms, None);
+        let json = serde_json::to_value(&faults).unwrap();
+        assert_eq!(json["refund_outcome"], "success");
+        assert!(json.get("refund_delay_ms").is_none());
+        for (text, outcome) in [
+            ("abnormal", RefundOutcome::Abnormal),
+            ("closed", RefundOutcome::Closed),
+        ] {
+            let set: Faults = serde_json::from_str(&format!(
+                r#"{{"refund_outcome":"{text}","refund_delay_ms":250}}"#
+            ))
+            .unwrap();
+            assert_eq!(
+                (set.refund_outcome, set.refund_delay_ms),
+                (outcome, Some(250))
+            );
+        }
+        for bad in [
+            r#"{"refund_outcome":"ABNORMAL"}"#,
+            r#"{"refund_outcome":"close"}"#,
+            r#"{"refund_delay_ms":-1}"#,
+        ] {
+            assert!(serde_json::from_str::<Faults>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn out_of_range_values_are_refused_by_name() {
         let (switches, _) = switches();
         let bad = [
@@ -298,6 +350,7 @@ mod tests {
             r#"{"delay_notifications_ms":600001}"#,
             r#"{"api":{"kind":"system_error","fraction":1.5}}"#,
             r#"{"api":{"kind":"system_error","path_prefix":"v3"}}"#,
+            r#"{"refund_delay_ms":600001}"#,
         ];
         for json in bad {
             let faults: Faults = serde_json::from_str(json).unwrap();

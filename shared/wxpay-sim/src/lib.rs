@@ -6,8 +6,9 @@
 //! answer with the WeChat Pay public key or the platform certificate. Paying happens on the
 //! shopper's side (`POST /sim/scan`, or the page at `GET /sim`); the merchant then receives a
 //! signed, AES-256-GCM-encrypted `TRANSACTION.SUCCESS` notification, retried on WeChat Pay's
-//! ladder until acknowledged. Fault switches (`/sim/faults`) reproduce what goes wrong in
-//! production.
+//! ladder until acknowledged. Refunds (`/v3/refund/domestic/refunds`, or by hand through
+//! `POST /sim/refund`) go `PROCESSING` → `SUCCESS` | `ABNORMAL` | `CLOSED` and are notified the same
+//! way. Fault switches (`/sim/faults`) reproduce what goes wrong in production.
 //!
 //! Embed it with [`Simulator::open`] and [`Simulator::router`], or run the `wxpay-sim` binary.
 //! The protocol pieces (signing, verification, AEAD, models, field rules) come from `wxpay`.
@@ -24,6 +25,9 @@ pub mod json;
 pub mod notify;
 pub mod order;
 pub mod page;
+pub mod platform;
+pub mod refund;
+pub mod refund_timer;
 pub mod sandbox;
 pub mod shopper;
 pub mod signing;

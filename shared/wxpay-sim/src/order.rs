@@ -1,11 +1,13 @@
 //! An order as WeChat Pay keeps it, and the rules of its life: creation and re-submission (§3.3),
-//! payment through a `code_url`, closing (§5), and what the query API shows (§4).
+//! payment through a `code_url`, closing (§5), and what the query API shows (§4): `REFUND` once the
+//! paid order has a refund (the refund rules are in [`crate::refund`]).
 //!
 //! Expiry: once `time_expire` has passed, an unpaid order can no longer be paid and a re-submission
 //! answers `ORDER_CLOSED`, but queries keep showing `NOTPAY` until the merchant closes it, as the
 //! protocol reference describes for production. Everything here is pure: times come in as
 //! arguments.
 
+use crate::refund::RefundRecord;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use wxpay::models::{
@@ -91,6 +93,9 @@ pub struct Order {
     pub retired_codes: Vec<String>,
     /// Its state.
     pub state: OrderState,
+    /// Its refunds, oldest first (see [`crate::refund`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<RefundRecord>,
 }
 
 /// Why a prepay for an existing `out_trade_no` is refused (§3.3).
@@ -157,6 +162,7 @@ impl Order {
             },
             retired_codes: Vec::new(),
             state: OrderState::Notpay,
+            refunds: Vec::new(),
         }
     }
 
@@ -254,6 +260,7 @@ impl Order {
             .unwrap_or_else(|| CNY.to_owned());
         let (trade_state, desc) = match &self.state {
             OrderState::Notpay => (TradeState::Notpay, "订单未支付"),
+            OrderState::Success(_) if !self.refunds.is_empty() => (TradeState::Refund, "转入退款"),
             OrderState::Success(_) => (TradeState::Success, "支付成功"),
             OrderState::Closed { .. } => (TradeState::Closed, "订单已关闭"),
         };

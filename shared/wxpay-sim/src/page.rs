@@ -1,5 +1,6 @@
 //! `GET /sim`: one self-contained HTML page (no external assets) where a person plays the shopper:
-//! the orders with a "scan & pay" button for each payable one, the notification log, and the
+//! the orders with a "scan & pay" button for each payable one, their refunds and a button that
+//! refunds the rest of a paid one as the merchant platform would, the notification log, and the
 //! fault switches in force.
 
 use crate::faults::Faults;
@@ -37,11 +38,33 @@ const body={code_url:codeUrl};if(openid){body.openid=openid;}\
 const r=await fetch('/sim/scan',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify(body)});\
 const j=await r.json();\
 document.getElementById('msg').textContent=r.ok?('Paid: '+j.transaction.out_trade_no+' → '+j.transaction.transaction_id):('Refused: '+j.code+' — '+j.message);\
+setTimeout(()=>location.reload(),1200);}\
+async function refundByHand(no){\
+const r=await fetch('/sim/refund',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({out_trade_no:no})});\
+const j=await r.json();\
+document.getElementById('msg').textContent=r.ok?('Refund '+j.refund.out_refund_no+': '+j.refund.amount.refund+' fen'):('Refused: '+j.code+' — '+j.message);\
 setTimeout(()=>location.reload(),1200);}";
 
 /// `at` as WeChat Pay writes it (as Rust does, should it be out of that format's range).
 fn shown(at: OffsetDateTime) -> String {
     wxpay::time::format(at).unwrap_or_else(|_| at.to_string())
+}
+
+/// The refunds of an order, one per line: `out_refund_no`, amount, status (and "by hand" for one
+/// made in the merchant platform).
+fn refunds_cell(order: &Order) -> String {
+    let mut cell = String::new();
+    for refund in &order.refunds {
+        let _ = write!(
+            cell,
+            "<code>{no}</code> {amount} {status}{external}<br>",
+            no = escape(refund.out_refund_no()),
+            amount = refund.amount(),
+            status = escape(refund.status.as_str()),
+            external = if refund.external { " (by hand)" } else { "" },
+        );
+    }
+    cell
 }
 
 /// Renders the page.
@@ -77,16 +100,29 @@ pub fn render(
     }
     html.push_str(
         "<h2>Orders</h2><table><tr><th>out_trade_no</th><th>description</th>\
-         <th>amount (fen)</th><th>state</th><th>created</th><th>time_expire</th><th></th></tr>",
+         <th>amount (fen)</th><th>state</th><th>refunds</th><th>created</th><th>time_expire</th>\
+         <th></th></tr>",
     );
     if orders.is_empty() {
-        html.push_str("<tr><td colspan=\"7\" class=\"muted\">No orders yet.</td></tr>");
+        html.push_str("<tr><td colspan=\"8\" class=\"muted\">No orders yet.</td></tr>");
     }
     for order in orders {
         let (state, action) = match &order.state {
             OrderState::Success(p) => (
-                format!("SUCCESS<br><code>{}</code>", escape(&p.transaction_id)),
-                String::new(),
+                format!(
+                    "{}<br><code>{}</code>",
+                    order.transaction().trade_state.as_str(),
+                    escape(&p.transaction_id)
+                ),
+                if order.refundable() > 0 {
+                    format!(
+                        "<button onclick=\"refundByHand(this.dataset.no)\" data-no=\"{}\">\
+                         refund the rest (merchant platform)</button>",
+                        escape(order.out_trade_no())
+                    )
+                } else {
+                    String::new()
+                },
             ),
             OrderState::Closed { .. } => ("CLOSED".to_owned(), String::new()),
             OrderState::Notpay if order.is_expired(now) => {
@@ -107,7 +143,8 @@ pub fn render(
         let _ = write!(
             html,
             "<tr><td><code>{no}</code></td><td>{desc}</td><td>{total}</td><td>{state}</td>\
-             <td>{created}</td><td>{expire}</td><td>{action}</td></tr>",
+             <td>{refunds}</td><td>{created}</td><td>{expire}</td><td>{action}</td></tr>",
+            refunds = refunds_cell(order),
             no = escape(order.out_trade_no()),
             desc = escape(&order.request.description),
             total = order.request.amount.total,

@@ -21,6 +21,7 @@ use serde_json::json;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use wxpay::models::Transaction;
+use wxpay::refund::Refund;
 
 /// Largest body accepted by `/sim` endpoints.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -50,7 +51,7 @@ pub struct ShopperError {
 }
 
 impl ShopperError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -69,7 +70,9 @@ impl IntoResponse for ShopperError {
     }
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ShopperError> {
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
+    body: Body,
+) -> Result<T, ShopperError> {
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| {
@@ -216,6 +219,18 @@ struct OrderView {
     #[serde(serialize_with = "wxpay::time::wechat::serialize")]
     time_expire: OffsetDateTime,
     expired: bool,
+    /// Its refunds as the query API shows them, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    refunds: Vec<RefundView>,
+}
+
+/// One refund as `GET /sim/orders` lists it.
+#[derive(Debug, Serialize)]
+struct RefundView {
+    #[serde(flatten)]
+    refund: Refund,
+    /// Made by hand in the merchant platform.
+    platform: bool,
 }
 
 /// The body of `GET /sim/orders`.
@@ -243,6 +258,14 @@ async fn orders(
         created_at: order.created_at,
         time_expire: order.time_expire,
         expired: order.is_expired(now),
+        refunds: order
+            .refunds
+            .iter()
+            .map(|r| RefundView {
+                refund: r.answer(&order),
+                platform: r.external,
+            })
+            .collect(),
     })
     .collect();
     axum::Json(OrderList { orders })

@@ -6,6 +6,8 @@ use crate::config::SimConfig;
 use crate::error::SimError;
 use crate::faults::{FaultSwitches, Faults};
 use crate::notify::{Notifier, run_delivery};
+use crate::platform;
+use crate::refund_timer;
 use crate::sandbox::{ENV_FILE, Sandbox};
 use crate::shopper;
 use crate::signing::ResponseSigner;
@@ -66,7 +68,7 @@ impl Simulator {
         .map_err(|e| SimError::Config(format!("start-up task failed: {e}")))??;
         let sandbox = Arc::new(sandbox);
         let clock = Arc::new(SkewedClock::new(config.clock.clone()));
-        let (notifier, jobs) = Notifier::new(config.time_scale, config.notify_timeout)
+        let (notifier, tasks) = Notifier::new(config.time_scale, config.notify_timeout)
             .map_err(|e| SimError::Config(format!("notification HTTP client: {e}")))?;
         let state = Arc::new(SimState {
             signer: ResponseSigner::new(sandbox.clone(), config.signing_mode),
@@ -76,8 +78,9 @@ impl Simulator {
             clock,
             notifier,
         });
+        refund_timer::resume(&state);
         let (shutdown, signal) = watch::channel(false);
-        let worker = tokio::spawn(run_delivery(state.clone(), jobs, signal));
+        let worker = tokio::spawn(run_delivery(state.clone(), tasks, signal));
         Ok(Self {
             state,
             base_url: config.base_url,
@@ -90,7 +93,9 @@ impl Simulator {
     /// Merge it into an application at the root (`Router::merge`), not under a prefix, so the
     /// paths merchants sign are the paths WeChat Pay uses. It sets no fallback.
     pub fn router(&self) -> Router {
-        api::router(self.state.clone()).merge(shopper::router(self.state.clone()))
+        api::router(self.state.clone())
+            .merge(shopper::router(self.state.clone()))
+            .merge(platform::router(self.state.clone()))
     }
 
     /// The URL written to `sandbox.env` as `WXPAY_BASE_URL`.

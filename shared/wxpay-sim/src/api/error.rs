@@ -121,12 +121,22 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "ORDER_NOT_EXIST", "订单不存在")
     }
 
+    /// 404 `RESOURCE_NOT_EXISTS` (refund APIs: no such order or refund).
+    pub fn resource_not_exists(message: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", message)
+    }
+
+    /// 403 `RULE_LIMIT`: a business rule refuses the call.
+    pub fn rule_limit(message: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "RULE_LIMIT", message)
+    }
+
     /// 404 `NOT_FOUND` for a path the simulator does not serve.
     pub fn no_such_api() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
-            "no such API in the simulator (Native payments only)",
+            "no such API in the simulator (Native payments and refunds only)",
         )
     }
 
@@ -153,7 +163,7 @@ impl ApiError {
         match self.code {
             "SIGN_ERROR" => 268_443_699,
             "PARAM_ERROR" => 268_435_461,
-            "ORDER_NOT_EXIST" => 268_512_771,
+            "ORDER_NOT_EXIST" | "RESOURCE_NOT_EXISTS" => 268_512_771,
             "ORDERPAID" => 268_449_538,
             "FREQUENCY_LIMITED" => 268_447_840,
             "OUT_TRADE_NO_USED" => 268_498_688,

@@ -1,4 +1,4 @@
-//! The five Native-payment endpoints.
+//! The five Native-payment endpoints, and the answers every handler shares.
 
 use super::SignWith;
 use super::error::ApiError;
@@ -26,7 +26,7 @@ use wxpay::random::{self, OsRandom};
 use wxpay::validate;
 
 /// A 200 with a JSON body.
-fn json_ok<T: Serialize>(value: &T) -> Result<Response, ApiError> {
+pub(super) fn json_ok<T: Serialize>(value: &T) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(value).map_err(|_| ApiError::system_error())?;
     Ok((
         StatusCode::OK,
@@ -36,11 +36,11 @@ fn json_ok<T: Serialize>(value: &T) -> Result<Response, ApiError> {
         .into_response())
 }
 
-fn body_error(error: json::BodyError) -> ApiError {
+pub(super) fn body_error(error: json::BodyError) -> ApiError {
     ApiError::param(&error.pointer, "body", error.issue)
 }
 
-fn path_error(name: &str, _rejection: PathRejection) -> ApiError {
+pub(super) fn path_error(name: &str, _rejection: PathRejection) -> ApiError {
     ApiError::param(name, "path", "is not a valid path segment")
 }
 

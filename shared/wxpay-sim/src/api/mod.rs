@@ -8,6 +8,7 @@
 
 pub mod error;
 mod handlers;
+mod refunds;
 
 use crate::auth::{self, Authenticated};
 use crate::config::SigningMode;
@@ -50,6 +51,11 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route(
             "/v3/pay/transactions/id/{transaction_id}",
             get(handlers::query_by_transaction_id),
+        )
+        .route("/v3/refund/domestic/refunds", post(refunds::create))
+        .route(
+            "/v3/refund/domestic/refunds/{out_refund_no}",
+            get(refunds::query),
         )
         .route("/v3/certificates", get(handlers::certificates))
         .route("/v3/{*rest}", axum::routing::any(handlers::no_such_api))

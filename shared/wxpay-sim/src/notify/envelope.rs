@@ -1,12 +1,14 @@
-//! The body of a `TRANSACTION.SUCCESS` notification (§6.2): an envelope around the transaction,
-//! encrypted with AEAD_AES_256_GCM under the APIv3 key with associated data `transaction`.
+//! The bodies of notifications: `TRANSACTION.SUCCESS` (§6.2), an envelope around the transaction
+//! encrypted with AEAD_AES_256_GCM under the APIv3 key with associated data `transaction`; and
+//! `REFUND.*` (§7.4), the same around the refund resource with associated data `refund`.
 
 use time::OffsetDateTime;
 use wxpay::ApiV3Key;
 use wxpay::aead::AeadError;
 use wxpay::models::{NotificationEnvelope, Transaction};
-use wxpay::notify::seal_transaction;
+use wxpay::notify::{RefundEvent, seal_refund, seal_transaction};
 use wxpay::random::{self, OsRandom};
+use wxpay::refund::RefundResource;
 use wxpay::time::TimeOutOfRange;
 
 /// Why a notification could not be built.
@@ -36,6 +38,25 @@ pub fn transaction_success(
         uuid::Uuid::new_v4().to_string(),
         wxpay::time::format(now)?,
         &random::alphanumeric(&OsRandom, 12),
+        &plaintext,
+    )?)
+}
+
+/// Builds the envelope of the final refund `resource` (`event` follows its `refund_status`),
+/// created at `now`, with a fresh UUID and a fresh 12-character nonce.
+pub fn refund_final(
+    key: &ApiV3Key,
+    event: RefundEvent,
+    resource: &RefundResource,
+    now: OffsetDateTime,
+) -> Result<NotificationEnvelope, EnvelopeError> {
+    let plaintext = serde_json::to_vec(resource)?;
+    Ok(seal_refund(
+        key,
+        uuid::Uuid::new_v4().to_string(),
+        wxpay::time::format(now)?,
+        &random::alphanumeric(&OsRandom, 12),
+        event,
         &plaintext,
     )?)
 }

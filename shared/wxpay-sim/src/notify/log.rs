@@ -66,12 +66,15 @@ pub struct Attempt {
 pub struct NotificationRecord {
     /// Envelope id (the same on every attempt).
     pub id: String,
-    /// `TRANSACTION.SUCCESS`.
+    /// `TRANSACTION.SUCCESS`, `REFUND.SUCCESS`, `REFUND.ABNORMAL` or `REFUND.CLOSED`.
     pub event_type: String,
     /// Merchant order number.
     pub out_trade_no: String,
     /// WeChat Pay order number.
     pub transaction_id: String,
+    /// The merchant's refund number, for a refund notification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_refund_no: Option<String>,
     /// Where it goes.
     pub notify_url: String,
     /// When it was created (simulator clock; written at `+08:00`).
@@ -150,6 +153,7 @@ mod tests {
             event_type: "TRANSACTION.SUCCESS".into(),
             out_trade_no: no.into(),
             transaction_id: "4200".into(),
+            out_refund_no: None,
             notify_url: "http://127.0.0.1/n".into(),
             created_at: OffsetDateTime::UNIX_EPOCH,
             status: DeliveryStatus::Pending,

@@ -1,5 +1,6 @@
-//! Payment notifications: built when an order is paid, delivered in the background on WeChat
-//! Pay's retry ladder, logged attempt by attempt.
+//! Payment and refund notifications: built when an order is paid or a refund leaves `PROCESSING`,
+//! delivered in the background on WeChat Pay's retry ladder, logged attempt by attempt. The same
+//! background worker also runs the refund timers ([`Task::FinishRefund`]).
 //!
 //! Each attempt POSTs the envelope to `notify_url` with freshly signed `Wechatpay-*` headers; only
 //! a 2xx answered within the notification timeout (5 s by default) counts as delivered. Otherwise
@@ -12,7 +13,9 @@ pub mod log;
 
 use crate::config::SigningMode;
 use crate::order::Order;
+use crate::refund_timer::finish_after;
 use crate::state::SimState;
+use crate::store::RefundOfOrder;
 use bytes::Bytes;
 use futures::future::join_all;
 use log::{Attempt, AttemptKind, DeliveryStatus, NotificationLog, NotificationRecord};
@@ -20,6 +23,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
+use wxpay::models::NotificationEnvelope;
+use wxpay::notify::RefundEvent;
 use wxpay::random::{self, OsRandom};
 
 /// Delays between attempts, in seconds, before scaling (§6.5).
@@ -40,6 +45,21 @@ pub struct Job {
     pub body: Bytes,
 }
 
+/// Background work, run by [`run_delivery`] until shutdown.
+#[derive(Debug, Clone)]
+pub enum Task {
+    /// Deliver a notification on the retry ladder.
+    Deliver(Job),
+    /// After `after`, move the refund `out_refund_no` to its outcome and notify it
+    /// ([`crate::refund_timer::finish_after`]).
+    FinishRefund {
+        /// The merchant's refund number.
+        out_refund_no: String,
+        /// How long it stays `PROCESSING`.
+        after: Duration,
+    },
+}
+
 /// Why a notification could not be scheduled.
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
@@ -51,7 +71,7 @@ pub enum ScheduleError {
 /// Schedules notifications and keeps their log.
 pub struct Notifier {
     log: NotificationLog,
-    jobs: mpsc::UnboundedSender<Job>,
+    tasks: mpsc::UnboundedSender<Task>,
     http: reqwest::Client,
     time_scale: f64,
 }
@@ -65,11 +85,11 @@ impl std::fmt::Debug for Notifier {
 }
 
 impl Notifier {
-    /// A notifier whose jobs go to the returned receiver (drained by [`run_delivery`]).
+    /// A notifier whose tasks go to the returned receiver (drained by [`run_delivery`]).
     pub fn new(
         time_scale: f64,
         timeout: Duration,
-    ) -> Result<(Self, mpsc::UnboundedReceiver<Job>), reqwest::Error> {
+    ) -> Result<(Self, mpsc::UnboundedReceiver<Task>), reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -77,11 +97,11 @@ impl Notifier {
             .no_proxy()
             .user_agent("Mozilla/4.0")
             .build()?;
-        let (jobs, receiver) = mpsc::unbounded_channel();
+        let (tasks, receiver) = mpsc::unbounded_channel();
         Ok((
             Self {
                 log: NotificationLog::default(),
-                jobs,
+                tasks,
                 http,
                 time_scale,
             },
@@ -104,28 +124,82 @@ impl Notifier {
         let transaction = order.transaction();
         let envelope = envelope::transaction_success(key, &transaction, now)
             .map_err(|_| ScheduleError::Build)?;
-        let body = serde_json::to_vec(&envelope).map_err(|_| ScheduleError::Build)?;
-        let id = envelope.id.clone();
-        self.log.insert(NotificationRecord {
-            id: id.clone(),
-            event_type: envelope.event_type,
+        let record = NotificationRecord {
+            id: envelope.id.clone(),
+            event_type: envelope.event_type.clone(),
             out_trade_no: transaction.out_trade_no,
             transaction_id: transaction.transaction_id.unwrap_or_default(),
+            out_refund_no: None,
             notify_url: order.request.notify_url.clone(),
             created_at: now,
             status: DeliveryStatus::Pending,
             next_attempt_at: Some(now),
             attempts: Vec::new(),
-        });
+        };
+        self.enqueue(record, &envelope)
+    }
+
+    /// Builds the `REFUND.*` notification of a refund that left `PROCESSING` and queues it to the
+    /// refund's notify URL; returns its id.
+    pub fn schedule_refund(
+        &self,
+        key: &wxpay::ApiV3Key,
+        finished: &RefundOfOrder,
+        now: time::OffsetDateTime,
+    ) -> Result<String, ScheduleError> {
+        let RefundOfOrder { order, refund } = finished;
+        let event = RefundEvent::of(&refund.status).ok_or(ScheduleError::Build)?;
+        let envelope = envelope::refund_final(key, event, &refund.resource(order), now)
+            .map_err(|_| ScheduleError::Build)?;
+        let record = NotificationRecord {
+            id: envelope.id.clone(),
+            event_type: envelope.event_type.clone(),
+            out_trade_no: order.out_trade_no().to_owned(),
+            transaction_id: order.transaction_id().unwrap_or_default().to_owned(),
+            out_refund_no: Some(refund.out_refund_no().to_owned()),
+            notify_url: refund.notify_url.clone(),
+            created_at: now,
+            status: DeliveryStatus::Pending,
+            next_attempt_at: Some(now),
+            attempts: Vec::new(),
+        };
+        self.enqueue(record, &envelope)
+    }
+
+    /// Logs `record` and queues `envelope` for delivery; returns its id.
+    fn enqueue(
+        &self,
+        record: NotificationRecord,
+        envelope: &NotificationEnvelope,
+    ) -> Result<String, ScheduleError> {
+        let body = serde_json::to_vec(envelope).map_err(|_| ScheduleError::Build)?;
+        let id = record.id.clone();
         let job = Job {
             id: id.clone(),
-            notify_url: order.request.notify_url.clone(),
+            notify_url: record.notify_url.clone(),
             body: Bytes::from(body),
         };
-        if self.jobs.send(job).is_err() {
+        self.log.insert(record);
+        if self.tasks.send(Task::Deliver(job)).is_err() {
             tracing::warn!(%id, "notification delivery has stopped; notification only logged");
         }
         Ok(id)
+    }
+
+    /// Queues the timer of a `PROCESSING` refund: it finishes after `after`.
+    pub fn finish_later(&self, out_refund_no: String, after: Duration) {
+        let task = Task::FinishRefund {
+            out_refund_no,
+            after,
+        };
+        if self.tasks.send(task).is_err() {
+            tracing::warn!("background work has stopped; refund left PROCESSING");
+        }
+    }
+
+    /// `real` divided by the time scale: how long a span of WeChat Pay's time takes here.
+    pub fn scale(&self, real: Duration) -> Duration {
+        real.div_f64(self.time_scale)
     }
 
     fn scaled(&self, secs: u64) -> Duration {
@@ -133,18 +207,21 @@ impl Notifier {
     }
 }
 
-/// Delivers queued notifications until `shutdown` turns true; then abandons those in flight.
+/// Runs queued work (deliveries and refund timers) until `shutdown` turns true; then abandons those in flight.
 pub async fn run_delivery(
     state: Arc<SimState>,
-    mut jobs: mpsc::UnboundedReceiver<Job>,
+    mut tasks: mpsc::UnboundedReceiver<Task>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut running = JoinSet::new();
     loop {
         tokio::select! {
-            job = jobs.recv() => match job {
-                Some(job) => {
+            job = tasks.recv() => match job {
+                Some(Task::Deliver(job)) => {
                     running.spawn(deliver(state.clone(), job));
+                }
+                Some(Task::FinishRefund { out_refund_no, after }) => {
+                    running.spawn(finish_after(state.clone(), out_refund_no, after));
                 }
                 None => break,
             },

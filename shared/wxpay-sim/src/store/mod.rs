@@ -14,6 +14,7 @@ use crate::error::SimError;
 use crate::faults::{ClosePaidAnswer, CloseUnknownAnswer, Faults};
 use crate::ids;
 use crate::order::{CloseError, CodeUrl, Order, Payment, ResubmitError, ScanError, normalise};
+use crate::refund::{NewRefund, RefundError, RefundRecord};
 use log::{OrderLog, lock_dir};
 use std::collections::HashMap;
 use std::fs::File;
@@ -22,6 +23,7 @@ use std::sync::{Mutex, MutexGuard};
 use time::OffsetDateTime;
 use wxpay::models::NativePrepayRequest;
 use wxpay::random::{self, OsRandom};
+use wxpay::refund::{RefundRequest, RefundStatus};
 
 /// Length of a `code_url` token.
 const TOKEN_LEN: usize = 16;
@@ -56,6 +58,32 @@ pub enum PayError {
     Persist(#[from] PersistError),
 }
 
+/// Why a refund was not created.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RefundStoreError {
+    /// No paid order has this `transaction_id`, and no order this `out_trade_no`.
+    #[error("no such order")]
+    UnknownOrder,
+    /// The `out_refund_no` was used before with other parameters.
+    #[error("out_refund_no reused with other parameters")]
+    Reused,
+    /// The refund rules (§7.1).
+    #[error("refund refused: {0:?}")]
+    Rule(RefundError),
+    /// Disk failure.
+    #[error(transparent)]
+    Persist(#[from] PersistError),
+}
+
+/// A refund and its order, as they stand after a change.
+#[derive(Debug, Clone)]
+pub struct RefundOfOrder {
+    /// The order, its refunds included.
+    pub order: Order,
+    /// The refund.
+    pub refund: RefundRecord,
+}
+
 /// What WeChat Pay answers to a close, as decided by [`OrderStore::close_answer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseAnswer {
@@ -80,6 +108,8 @@ struct Inner {
     orders: HashMap<String, Order>,
     by_code: HashMap<String, String>,
     by_transaction: HashMap<String, String>,
+    /// `out_refund_no` → `out_trade_no`.
+    by_refund: HashMap<String, String>,
     /// `out_trade_no`s in creation order.
     sequence: Vec<String>,
     /// Where changes are written first; `None` in memory.
@@ -117,6 +147,7 @@ impl OrderStore {
             orders: HashMap::new(),
             by_code: HashMap::new(),
             by_transaction: HashMap::new(),
+            by_refund: HashMap::new(),
             sequence: Vec::new(),
             log,
         };
@@ -234,6 +265,83 @@ impl OrderStore {
         }
     }
 
+    /// Refunds the order `request` names, or answers the refund already made under its
+    /// `out_refund_no` when the parameters are the same (`Ok` with `created == false`). `request`
+    /// must be validated. Returns the refund and whether it is new.
+    pub fn refund(
+        &self,
+        request: RefundRequest,
+        now: OffsetDateTime,
+        new: NewRefund,
+    ) -> Result<(RefundOfOrder, bool), RefundStoreError> {
+        let mut inner = self.lock();
+        if let Some(existing) = inner.refund_of(&request.out_refund_no) {
+            return if existing.refund.request == request {
+                Ok((existing, false))
+            } else {
+                Err(RefundStoreError::Reused)
+            };
+        }
+        let key = match (&request.transaction_id, &request.out_trade_no) {
+            (Some(id), _) => inner.by_transaction.get(id).cloned(),
+            (None, Some(no)) => Some(no.clone()),
+            (None, None) => None,
+        };
+        let mut order = key
+            .and_then(|key| inner.orders.get(&key).cloned())
+            .ok_or(RefundStoreError::UnknownOrder)?;
+        let refund = order
+            .refund(request, now, new)
+            .map_err(RefundStoreError::Rule)?;
+        inner.persist(&order)?;
+        inner.install(order.clone());
+        Ok((RefundOfOrder { order, refund }, true))
+    }
+
+    /// Moves the refund `out_refund_no` from `PROCESSING` to its outcome; returns it if it changed
+    /// (so exactly one caller sends its notification).
+    pub fn finish_refund(
+        &self,
+        out_refund_no: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<RefundOfOrder>, PersistError> {
+        let mut inner = self.lock();
+        let Some(RefundOfOrder { mut order, .. }) = inner.refund_of(out_refund_no) else {
+            return Ok(None);
+        };
+        let Some(refund) = order
+            .refunds
+            .iter_mut()
+            .find(|r| r.out_refund_no() == out_refund_no)
+        else {
+            return Ok(None);
+        };
+        if !refund.finish(now) {
+            return Ok(None);
+        }
+        let refund = refund.clone();
+        inner.persist(&order)?;
+        inner.install(order.clone());
+        Ok(Some(RefundOfOrder { order, refund }))
+    }
+
+    /// The refund with this merchant refund number, and its order.
+    pub fn by_out_refund_no(&self, out_refund_no: &str) -> Option<RefundOfOrder> {
+        self.lock().refund_of(out_refund_no)
+    }
+
+    /// The `out_refund_no`s of every refund still `PROCESSING`.
+    pub fn processing_refunds(&self) -> Vec<String> {
+        let inner = self.lock();
+        inner
+            .orders
+            .values()
+            .flat_map(|order| &order.refunds)
+            .filter(|r| r.status == RefundStatus::Processing)
+            .map(|r| r.out_refund_no().to_owned())
+            .collect()
+    }
+
     /// The order with this merchant order number.
     pub fn by_out_trade_no(&self, out_trade_no: &str) -> Option<Order> {
         self.lock().orders.get(out_trade_no).cloned()
@@ -279,6 +387,15 @@ impl Inner {
         }
     }
 
+    fn refund_of(&self, out_refund_no: &str) -> Option<RefundOfOrder> {
+        let order = self.orders.get(self.by_refund.get(out_refund_no)?)?;
+        let refund = order.refund_record(out_refund_no)?.clone();
+        Some(RefundOfOrder {
+            order: order.clone(),
+            refund,
+        })
+    }
+
     /// Writes `order` to the log, if there is one.
     fn persist(&mut self, order: &Order) -> Result<(), PersistError> {
         match &mut self.log {
@@ -292,6 +409,10 @@ impl Inner {
         self.by_code.insert(order.code.token.clone(), key.clone());
         for token in &order.retired_codes {
             self.by_code.insert(token.clone(), key.clone());
+        }
+        for refund in &order.refunds {
+            self.by_refund
+                .insert(refund.out_refund_no().to_owned(), key.clone());
         }
         if let Some(id) = order.transaction_id() {
             self.by_transaction.insert(id.to_owned(), key);
@@ -509,5 +630,62 @@ mod tests {
         store.close_answer("OPEN01", now(), &lenient).unwrap();
         store.close_answer("OPEN01", now(), &lenient).unwrap();
         assert_eq!(lines(), 4);
+    }
+
+    fn refund_of(
+        store: &OrderStore,
+        no: &str,
+        refund: i64,
+    ) -> Result<(RefundOfOrder, bool), RefundStoreError> {
+        let order = store.by_out_trade_no("A00001").unwrap();
+        let txid = order.transaction_id().unwrap().to_owned();
+        store.refund(
+            RefundRequest::of_transaction(txid, no, refund, 1),
+            now(),
+            NewRefund::platform(format!("50{no}"), crate::refund::RefundOutcome::Abnormal),
+        )
+    }
+
+    #[test]
+    fn refunds_are_kept_by_number_finished_once_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = OrderStore::open(dir.path()).unwrap();
+        let code = store.prepay(request("A00001"), now()).unwrap();
+        store.pay(&code.token, "o1".into(), now()).unwrap();
+        let (first, created) = refund_of(&store, "R1", 1).unwrap();
+        assert!(created);
+        let (again, created) = refund_of(&store, "R1", 1).unwrap();
+        assert!(!created);
+        assert_eq!(again.refund, first.refund);
+        assert!(matches!(
+            refund_of(&store, "R1", 2),
+            Err(RefundStoreError::Reused)
+        ));
+        assert!(matches!(
+            refund_of(&store, "R2", 1),
+            Err(RefundStoreError::Rule(RefundError::Exceeds))
+        ));
+        assert_eq!(store.processing_refunds(), ["R1"]);
+        drop(store);
+
+        let store = OrderStore::open(dir.path()).unwrap();
+        assert_eq!(store.by_out_refund_no("R1").unwrap().refund, first.refund);
+        let finished = store.finish_refund("R1", now()).unwrap().unwrap();
+        assert_eq!(finished.refund.status, RefundStatus::Abnormal);
+        assert!(store.finish_refund("R1", now()).unwrap().is_none());
+        assert!(store.finish_refund("nope", now()).unwrap().is_none());
+        assert!(store.processing_refunds().is_empty());
+        drop(store);
+        let store = OrderStore::open(dir.path()).unwrap();
+        let kept = store.by_out_refund_no("R1").unwrap();
+        assert_eq!(kept.refund.status, RefundStatus::Abnormal);
+        assert!(matches!(
+            store.refund(
+                RefundRequest::of_transaction("4200000000000000000000000000", "R3", 1, 1),
+                now(),
+                NewRefund::platform("50".into(), crate::refund::RefundOutcome::Success),
+            ),
+            Err(RefundStoreError::UnknownOrder)
+        ));
     }
 }

@@ -22,7 +22,8 @@ use wxpay::models::NativePrepayRequest;
 use wxpay::random::OsRandom;
 use wxpay::sign::MerchantSigner;
 use wxpay::{
-    ApiV3Key, Client, ClientConfig, NotificationParser, TransactionNotification, Verification,
+    ApiV3Key, Client, ClientConfig, Notification, NotificationParser, RefundNotification,
+    TransactionNotification, Verification,
 };
 use wxpay_sim::{SimConfig, Simulator};
 
@@ -288,6 +289,11 @@ pub enum Received {
         headers: HeaderMap,
         body: Bytes,
     },
+    Refund {
+        notification: RefundNotification,
+        headers: HeaderMap,
+        body: Bytes,
+    },
     Rejected {
         error: String,
         headers: HeaderMap,
@@ -368,7 +374,7 @@ impl Merchant {
             .into_iter()
             .filter_map(|r| match r {
                 Received::Verified { notification, .. } => Some(notification),
-                Received::Rejected { .. } => None,
+                _ => None,
             })
             .collect()
     }
@@ -378,9 +384,38 @@ impl Merchant {
             .into_iter()
             .filter_map(|r| match r {
                 Received::Rejected { error, .. } => Some(error),
-                Received::Verified { .. } => None,
+                _ => None,
             })
             .collect()
+    }
+
+    /// The verified refund notifications, in arrival order.
+    pub fn refunds(&self) -> Vec<RefundNotification> {
+        self.received()
+            .into_iter()
+            .filter_map(|r| match r {
+                Received::Refund { notification, .. } => Some(notification),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Waits for at least `count` verified refund notifications.
+    pub async fn wait_refunds(&self, count: usize, within: Duration) -> Vec<RefundNotification> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let refunds = self.refunds();
+            if refunds.len() >= count {
+                return refunds;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "expected {count} refund notifications, got {:?}",
+                    self.received()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub async fn wait_verified(
@@ -417,18 +452,23 @@ async fn notify(
     body: Bytes,
 ) -> (StatusCode, String) {
     let now = SystemClock.now();
-    let result = state.parser.parse_transaction(&headers, &body, now).await;
+    let result = state.parser.parse(&headers, &body, now).await;
     let at = tokio::time::Instant::now();
     match result {
         Ok(notification) => {
-            state.received.lock().unwrap().push((
-                at,
-                Received::Verified {
+            let received = match notification {
+                Notification::Transaction(notification) => Received::Verified {
                     notification,
                     headers,
                     body,
                 },
-            ));
+                Notification::Refund(notification) => Received::Refund {
+                    notification,
+                    headers,
+                    body,
+                },
+            };
+            state.received.lock().unwrap().push((at, received));
             let take = |n: &AtomicUsize| {
                 n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
                     .is_ok()
