@@ -223,6 +223,7 @@ async fn abnormal_and_closed_outcomes_show_on_the_order() {
     let w = world().await;
     let order = w.paid().await;
     let stuck = w.refund(&order, 1000).await;
+    w.clock.advance(time::Duration::minutes(1));
     let closed = w.refund(&order, 500).await;
     let (status, _) = w
         .post(w.notification(

@@ -143,7 +143,13 @@ async fn a_refund_is_accepted_then_finished_by_what_wechat_pay_reports() {
     assert_eq!(done.refund.state, RefundState::Success);
     assert_eq!(done.order.order_status, OrderStatus::PartiallyRefunded);
 
+    // WeChat Pay takes a refund of one order a minute at most; sooner, it throttles (429) and the
+    // refund stays SUBMITTING for the sweep.
+    let too_soon = w.refund(&order, &command(1999, "k2")).await.unwrap();
+    assert_eq!(too_soon.refund.state, RefundState::Submitting);
+    w.clock.advance(time::Duration::minutes(1));
     let rest = w.refund(&order, &command(1999, "k2")).await.unwrap();
+    assert_eq!(rest.refund.out_refund_no, too_soon.refund.out_refund_no);
     w.wechat.finish_refunds(RefundStatus::Success);
     let answer = w
         .wechat

@@ -286,6 +286,11 @@ pub enum TradeState {
 }
 
 impl TradeState {
+    /// Whether the order was paid: `SUCCESS`, or `REFUND` (paid, then refunded in part or in full).
+    pub fn is_paid(&self) -> bool {
+        matches!(self, Self::Success | Self::Refund)
+    }
+
     /// The wire spelling.
     pub fn as_str(&self) -> &str {
         match self {

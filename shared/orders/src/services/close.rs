@@ -47,7 +47,8 @@ pub enum CloseError {
     /// WeChat Pay does not know an order it issued a `code_url` for: an alert.
     #[error("WeChat Pay does not know order {0}, which has a code_url")]
     UnknownWithCodeUrl(String),
-    /// WeChat Pay shows a state a pending order should never be in (`REFUND`, `REVOKED`, …): an alert.
+    /// WeChat Pay shows a state a pending order should never be in (`REVOKED`, `PAYERROR`, …): an
+    /// alert.
     #[error("WeChat Pay shows trade_state {0} for a pending order")]
     UnexpectedState(String),
     /// It was paid, but the transaction could not be settled (see [`SettleError`]).
@@ -92,7 +93,7 @@ where
         .map_err(CloseError::Gateway)?;
     let never_prepaid = transaction.is_none();
     match transaction {
-        Some(tx) if tx.trade_state == TradeState::Success => {
+        Some(tx) if tx.trade_state.is_paid() => {
             let settled =
                 settle_queried_transaction(store, clock, config, &order.order_no, &tx).await?;
             return Ok(Confirmed::Paid(settled));

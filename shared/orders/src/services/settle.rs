@@ -99,8 +99,8 @@ pub enum SettleError {
     /// No stored order has this `out_trade_no`.
     #[error("unknown order {0}")]
     UnknownOrder(String),
-    /// `trade_state` is not `SUCCESS`.
-    #[error("trade_state {0} is not SUCCESS")]
+    /// `trade_state` is neither `SUCCESS` nor `REFUND` (paid, then refunded).
+    #[error("trade_state {0} is not a paid state")]
     NotPaid(String),
     /// The store failed; retry (WeChat Pay will, for a notification).
     #[error(transparent)]
@@ -205,7 +205,7 @@ where
         }
         .into());
     }
-    if tx.trade_state != TradeState::Success {
+    if !tx.trade_state.is_paid() {
         return Err(SettleError::NotPaid(tx.trade_state.as_str().to_owned()));
     }
     let transaction_id = tx

@@ -291,7 +291,7 @@ where
         let number = order.order_no.as_str();
         match self.gateway.query_order(number).await {
             Err(err) => gateway_failure(number, &err),
-            Ok(Some(tx)) if tx.trade_state == TradeState::Success => {
+            Ok(Some(tx)) if tx.trade_state.is_paid() => {
                 let settled = settle_queried_transaction(
                     self.store,
                     self.clock,

@@ -144,6 +144,7 @@ struct FakeRefund {
     transaction_id: String,
     refund_id: String,
     status: RefundStatus,
+    created_at: OffsetDateTime,
 }
 
 /// The fake. Cheap to clone; clones share state.
@@ -437,7 +438,7 @@ fn process_prepay(
             Ok(code_url)
         }
         Some(existing) => match existing.state {
-            TradeState::Success => Err(GatewayError::OrderPaid),
+            TradeState::Success | TradeState::Refund => Err(GatewayError::OrderPaid),
             TradeState::Notpay if !existing.is_expired(now) => {
                 if existing.request != *request {
                     return Err(GatewayError::Rejected {
@@ -487,8 +488,13 @@ fn refused(status: u16, code: &str, message: &str) -> GatewayError {
 }
 
 /// What WeChat Pay does with a refund request (the simulator's rules): the same number with the
-/// same parameters is the same refund; only paid orders, within what is left, 50 at most.
-fn process_refund(state: &mut State, request: &RefundRequest) -> Result<Refund, GatewayError> {
+/// same parameters is the same refund; only paid orders, within what is left, 50 at most, a
+/// minute at least after the order's last refund.
+fn process_refund(
+    state: &mut State,
+    request: &RefundRequest,
+    now: OffsetDateTime,
+) -> Result<Refund, GatewayError> {
     if let Some(existing) = state.refunds.get(&request.out_refund_no) {
         if existing.request == *request {
             return Ok(to_refund(existing));
@@ -521,6 +527,17 @@ fn process_refund(state: &mut State, request: &RefundRequest) -> Result<Refund, 
     if count >= 50 {
         return Err(refused(403, "RULE_LIMIT", "退款次数超过限制"));
     }
+    let last = state
+        .refunds
+        .values()
+        .filter(|r| r.out_trade_no == out_trade_no)
+        .map(|r| r.created_at)
+        .max();
+    if last.is_some_and(|last| now - last < time::Duration::minutes(1)) {
+        return Err(GatewayError::Throttled(
+            "429 FREQUENCY_LIMITED: 频率超限".into(),
+        ));
+    }
     if request.amount.refund > order.paid_total - refunded_locked(state, &out_trade_no) {
         return Err(refused(
             400,
@@ -535,6 +552,7 @@ fn process_refund(state: &mut State, request: &RefundRequest) -> Result<Refund, 
         transaction_id,
         refund_id: format!("5030000000202405010{:010}", state.next_id),
         status: RefundStatus::Processing,
+        created_at: now,
     };
     let answer = to_refund(&refund);
     state.refunds.insert(request.out_refund_no.clone(), refund);
@@ -575,7 +593,7 @@ fn to_refund(refund: &FakeRefund) -> Refund {
 }
 
 fn to_transaction(order: &FakeOrder) -> Transaction {
-    let paid = order.state == TradeState::Success;
+    let paid = order.state.is_paid();
     let desc = match order.state {
         TradeState::Success => "支付成功",
         TradeState::Closed => "订单已关闭",
@@ -728,7 +746,7 @@ impl RefundGateway for FakeWeChatPay {
         if let Some(fault) = state.refund_fault.clone() {
             return Err(fault);
         }
-        let answer = process_refund(&mut state, request);
+        let answer = process_refund(&mut state, request, self.clock.now());
         if state.refund_answers_lost {
             return Err(GatewayError::Timeout);
         }
