@@ -1,7 +1,7 @@
 //! Settling a transaction: one path for the notification, the sweep and cancel.
 
 use wxpay::Clock;
-use wxpay::models::{TradeState, Transaction};
+use wxpay::models::Transaction;
 
 use crate::OrdersConfig;
 use crate::config::{LATE_PAYMENT_REFUND_REASON, LatePaymentPolicy};
