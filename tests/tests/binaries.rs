@@ -871,11 +871,10 @@ async fn the_admin_function_answers_iam_principals_only() {
     let invoke = |event: Value| {
         let admin = &admin;
         async move {
-            let output = admin
-                .api
-                .invoke(&event, CALL)
-                .await
-                .unwrap_or_else(|e| panic!("merchant-admin: {e}\n{}", admin.process.output_text()));
+            let output =
+                admin.api.invoke(&event, CALL).await.unwrap_or_else(|e| {
+                    panic!("merchant-admin: {e}\n{}", admin.process.output_text())
+                });
             let response = HttpResponse::from_lambda(&output).unwrap();
             let body = response.json().unwrap();
             (response.status, body)

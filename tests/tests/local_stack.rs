@@ -711,7 +711,10 @@ async fn the_admin_api_answers_only_with_the_token_the_stack_generated() {
         async move {
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
     for refused in [

@@ -92,7 +92,8 @@ impl Stack {
     /// Starts everything and returns once the listener accepts connections.
     pub async fn start(config: StackConfig) -> Result<Self, StackError> {
         std::fs::create_dir_all(&config.data_dir).map_err(StackError::DataDir)?;
-        let admin_token = AdminToken::load_or_create(&config.data_dir).map_err(StackError::DataDir)?;
+        let admin_token =
+            AdminToken::load_or_create(&config.data_dir).map_err(StackError::DataDir)?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| StackError::Listen(config.listen, e))?;
@@ -290,7 +291,10 @@ impl Setup {
             clock: self.clock.clone(),
             notify_url: self.notify_url,
         }))
-        .layer(axum::middleware::from_fn_with_state(self.admin_token, guard));
+        .layer(axum::middleware::from_fn_with_state(
+            self.admin_token,
+            guard,
+        ));
         let reader = store.clone();
         let records: Arc<RecordsFn> = Arc::new(move |order_no| {
             let reader = reader.clone();
