@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use system_tests::events::{HttpApiEvent, HttpResponse, load_fixture};
 use system_tests::function_process::{
-    FunctionProcess, FunctionSpec, LambdaFunction, locate_binary,
+    FUNCTIONS, FunctionProcess, FunctionSpec, LambdaFunction, locate_binary,
 };
 use system_tests::runtime_api::{InvokeError, RuntimeApi};
 use tempfile::TempDir;
@@ -791,7 +791,7 @@ async fn secrets_come_from_secrets_manager_when_wxpay_secret_id_is_set() {
 
 #[tokio::test]
 async fn a_function_missing_configuration_fails_its_init_naming_the_variable() {
-    // GIVEN the storefront function without WXPAY_MCHID
+    // GIVEN each function without WXPAY_MCHID
     let Some(aws) = aws_env() else {
         return;
     };
@@ -799,7 +799,7 @@ async fn a_function_missing_configuration_fails_its_init_naming_the_variable() {
         .into_iter()
         .chain([("ORDERS_TABLE".to_owned(), "orders".to_owned())])
         .collect();
-    for binary in ["native-order", "pay-notify", "order-reconcile"] {
+    for binary in FUNCTIONS {
         let api = RuntimeApi::start(binary).await.unwrap();
         // WHEN it starts
         let mut process = FunctionProcess::spawn(&spec(binary, &env), &api).unwrap();
