@@ -57,9 +57,9 @@ cargo test -p wxpay --locked --no-default-features --features rust-crypto 2>&1 |
 
 # The workspace build unifies features across every crate (the local stack's SSO credential
 # providers, the simulator's RUST_LOG directives...); the deployed bootstraps are built from the
-# three functions alone. Run the binaries tests again on builds with exactly that feature set.
+# four functions alone. Run the binaries tests again on builds with exactly that feature set.
 step "the function binaries built alone (their deployed feature set), under the Runtime API emulator"
-cargo build --locked -p native-order -p pay-notify -p order-reconcile --target-dir target/deployable-features
+cargo build --locked -p native-order -p pay-notify -p order-reconcile -p merchant-admin --target-dir target/deployable-features
 SYSTEM_TESTS_BIN_DIR="$PWD/target/deployable-features/debug" \
   cargo test --locked -p system-tests --test binaries 2>&1 | tee -a "$log"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the three Lambda bootstraps as they are deployed (cargo-lambda, release profile, arm64 for
+# Builds the four Lambda bootstraps as they are deployed (cargo-lambda, release profile, arm64 for
 # provided.al2023) and prints their sizes; with --x86_64 also the x86_64 bootstraps, for comparison
 # and for the cold-start benchmark, which can only run binaries of this machine's architecture.
 #
@@ -15,7 +15,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-functions=(native-order pay-notify order-reconcile)
+functions=(native-order pay-notify order-reconcile merchant-admin)
 cargo_lambda_version="1.9.2"
 arm64=1
 x86=0

@@ -17,7 +17,7 @@
 # on `Resource: "*"`, so a second step checks what the template promises (issue 6):
 # least privilege (no "*" resources or wildcard actions, real action names, no SAM
 # policy templates or managed policies, no hard-coded partition in ARNs), and the
-# three Rust functions built as deployed (provided.al2023, arm64, bootstrap,
+# four Rust functions built as deployed (provided.al2023, arm64, bootstrap,
 # rust-cargolambda with their binary names, JSON logs, timeouts under API Gateway's).
 #
 # Exits non-zero on any finding (error, warning or informational).
@@ -169,7 +169,9 @@ for where_root in ("Resources", "Outputs", "Globals"):
                 bad(where, f"hard-coded partition {partition!r}: use arn:${{AWS::Partition}}:")
 
 # -- the functions, built and run as deployed ---------------------------------------------
-expected_binaries = {"native-order", "pay-notify", "order-reconcile"}
+expected_binaries = {"native-order", "pay-notify", "order-reconcile", "merchant-admin"}
+# The one API with an authorizer: the merchant admin API, IAM (SigV4) on every route.
+ADMIN_API, ADMIN_FUNCTION = "MerchantAdminApi", "MerchantAdminFunction"
 if "Policies" in globals_function:
     bad("Globals/Function", "Policies (SAM policy templates) are not allowed")
 seen = {}
@@ -177,8 +179,13 @@ for name, resource in resources.items():
     kind = resource.get("Type")
     props = resource.get("Properties") or {}
     where = f"Resources/{name}"
-    if kind in ("AWS::Serverless::HttpApi", "AWS::Serverless::Api") and "Auth" in props:
-        bad(where, "no authorizer anywhere (pay-notify is authenticated by WeChat Pay's signature)")
+    if kind in ("AWS::Serverless::HttpApi", "AWS::Serverless::Api") and name != ADMIN_API and "Auth" in props:
+        bad(where, "no authorizer but on the admin API (pay-notify is authenticated by WeChat Pay's signature)")
+    if name == ADMIN_API:
+        auth = props.get("Auth") or {}
+        if kind != "AWS::Serverless::HttpApi" or auth.get("DefaultAuthorizer") != "AWS_IAM" \
+                or auth.get("EnableIamAuthorizer") is not True:
+            bad(where, "the admin API must be an HttpApi with DefaultAuthorizer AWS_IAM")
     if kind == "AWS::Lambda::Function":
         bad(where, "functions are AWS::Serverless::Function built by cargo-lambda")
     if kind != "AWS::Serverless::Function":
@@ -200,6 +207,16 @@ for name, resource in resources.items():
         bad(where, f"binary {binary!r} already deployed by {seen[binary]}")
     else:
         seen[binary] = name
+    for event_name, event in (props.get("Events") or {}).items():
+        event = event or {}
+        if event.get("Type") not in ("HttpApi", "Api"):
+            continue
+        event_props = event.get("Properties") or {}
+        on_admin_api = event_props.get("ApiId") == {"Ref": ADMIN_API}
+        if on_admin_api != (name == ADMIN_FUNCTION):
+            bad(f"{where}/Events/{event_name}", f"only {ADMIN_FUNCTION} is routed on {ADMIN_API}, and only there")
+        if on_admin_api and (event_props.get("Auth") or {}).get("Authorizer", "AWS_IAM") != "AWS_IAM":
+            bad(f"{where}/Events/{event_name}", "admin routes must keep the AWS_IAM authorizer")
     if "Policies" in props:
         bad(where, "Policies (SAM policy templates / managed policies) are not allowed: use Role")
     if "Role" not in props:

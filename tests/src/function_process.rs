@@ -15,7 +15,12 @@ use std::time::{Duration, Instant, SystemTime};
 /// profile folder of the running test or bench, e.g. `target/debug`).
 pub const BIN_DIR_VAR: &str = "SYSTEM_TESTS_BIN_DIR";
 /// The function packages, whose binaries have the same names.
-pub const FUNCTIONS: [&str; 3] = ["native-order", "pay-notify", "order-reconcile"];
+pub const FUNCTIONS: [&str; 4] = [
+    "native-order",
+    "pay-notify",
+    "order-reconcile",
+    "merchant-admin",
+];
 
 /// Where a function binary is: `$SYSTEM_TESTS_BIN_DIR/<name>` (or `<name>/bootstrap`, the layout
 /// of `cargo lambda build`), else `<name>` in the profile folder the running executable was built
@@ -31,7 +36,7 @@ pub fn locate_binary(name: &str) -> anyhow::Result<PathBuf> {
     let Some(found) = candidates.iter().find(|p| p.is_file()) else {
         bail!(
             "function binary `{name}` not found in {}: build the functions first, e.g. \
-             `cargo build -p native-order -p pay-notify -p order-reconcile` (same profile as the \
+             `cargo build -p native-order -p pay-notify -p order-reconcile -p merchant-admin` (same profile as the \
              tests; tests/run-all.sh does it), or set {BIN_DIR_VAR}",
             dir.display()
         );
@@ -78,7 +83,7 @@ fn check_fresh(name: &str, binary: &Path) -> anyhow::Result<()> {
     {
         bail!(
             "function binary `{name}` ({}) is older than {}: rebuild it with \
-             `cargo build -p native-order -p pay-notify -p order-reconcile`",
+             `cargo build -p native-order -p pay-notify -p order-reconcile -p merchant-admin`",
             binary.display(),
             path.display()
         );

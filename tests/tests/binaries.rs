@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use system_tests::events::{HttpApiEvent, HttpResponse, load_fixture};
 use system_tests::function_process::{
-    FunctionProcess, FunctionSpec, LambdaFunction, locate_binary,
+    FUNCTIONS, FunctionProcess, FunctionSpec, LambdaFunction, locate_binary,
 };
 use system_tests::runtime_api::{InvokeError, RuntimeApi};
 use tempfile::TempDir;
@@ -791,7 +791,7 @@ async fn secrets_come_from_secrets_manager_when_wxpay_secret_id_is_set() {
 
 #[tokio::test]
 async fn a_function_missing_configuration_fails_its_init_naming_the_variable() {
-    // GIVEN the storefront function without WXPAY_MCHID
+    // GIVEN each function without WXPAY_MCHID
     let Some(aws) = aws_env() else {
         return;
     };
@@ -799,7 +799,7 @@ async fn a_function_missing_configuration_fails_its_init_naming_the_variable() {
         .into_iter()
         .chain([("ORDERS_TABLE".to_owned(), "orders".to_owned())])
         .collect();
-    for binary in ["native-order", "pay-notify", "order-reconcile"] {
+    for binary in FUNCTIONS {
         let api = RuntimeApi::start(binary).await.unwrap();
         // WHEN it starts
         let mut process = FunctionProcess::spawn(&spec(binary, &env), &api).unwrap();
@@ -848,4 +848,51 @@ async fn the_storefront_function_refuses_a_notify_url_wechat_pay_would_refuse_at
         message.is_some_and(|m| m.contains("WXPAY_NOTIFY_URL") && m.contains("HTTPS")),
         "{reported:?}\n{output}"
     );
+}
+
+#[tokio::test]
+async fn the_admin_function_answers_iam_principals_only() {
+    // GIVEN a placed order and the merchant-admin binary with the stack's variables
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
+    let order_no = stack.place_order("admin-buyer-token-0001").await["orderNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin = LambdaFunction::start(&spec("merchant-admin", &stack.env), READY)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let event = HttpApiEvent::from_fixture("apigw-v2/admin-order.json")
+        .unwrap()
+        .path_param("orderNo", &order_no)
+        .build()
+        .unwrap();
+    let invoke = |event: Value| {
+        let admin = &admin;
+        async move {
+            let output =
+                admin.api.invoke(&event, CALL).await.unwrap_or_else(|e| {
+                    panic!("merchant-admin: {e}\n{}", admin.process.output_text())
+                });
+            let response = HttpResponse::from_lambda(&output).unwrap();
+            let body = response.json().unwrap();
+            (response.status, body)
+        }
+    };
+    // WHEN API Gateway passes a request it authorized with IAM
+    let (status, body) = invoke(event.clone()).await;
+    // THEN the order is shown
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["order"]["orderNo"], order_no.as_str());
+    assert_eq!(body["data"]["order"]["orderStatus"], "NOTPAY");
+    // AND without an IAM principal in the request context nothing is
+    let mut unsigned = event;
+    unsigned["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    let (status, body) = invoke(unsigned).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["code"], 401);
 }

@@ -691,3 +691,58 @@ async fn with_orders_table_the_stack_runs_on_dynamodb() {
     );
     h.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_admin_api_answers_only_with_the_token_the_stack_generated() {
+    let h = Harness::start().await;
+    let (order_no, code_url) = h.order("1").await;
+    h.scan(&code_url).await;
+    h.wait_for_status(&order_no, "SUCCESS").await;
+    let token = std::fs::read_to_string(h.dir.path().join("admin.token")).unwrap();
+    let token = token.trim();
+    assert_eq!(token, h.stack.admin_token().expose());
+    assert!(token.len() >= 43, "32 random bytes, base64url");
+
+    let path = format!("{}/admin/orders/{order_no}", h.base);
+    let ask = |bearer: Option<String>| {
+        let mut request = h.http.get(&path);
+        if let Some(bearer) = bearer {
+            request = request.header("Authorization", bearer);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    for refused in [
+        None,
+        Some("Bearer not-the-token".to_owned()),
+        Some(format!("Bearer {token}x")),
+        Some(format!("Basic {token}")),
+        Some(token.to_owned()),
+    ] {
+        let (status, body) = ask(refused.clone()).await;
+        assert_eq!(status, 401, "{refused:?}: {body}");
+        assert_eq!(body["code"], 401);
+    }
+    let refund = h
+        .http
+        .post(format!("{path}/refunds"))
+        .header("Idempotency-Key", "k1")
+        .json(&json!({"amount": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refund.status().as_u16(), 401, "no refund without the token");
+
+    let (status, body) = ask(Some(format!("Bearer {token}"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["order"]["orderStatus"], "SUCCESS");
+    assert_eq!(body["data"]["payments"].as_array().unwrap().len(), 1);
+    assert_eq!(body["data"]["refunds"], json!([]));
+    h.stack.shutdown().await;
+}

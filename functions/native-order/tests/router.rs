@@ -696,3 +696,25 @@ async fn unknown_routes_and_methods_are_refused() {
     let (status, _) = api.get("/api/wx-pay/native/2", None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn the_admin_api_is_not_routed_on_the_storefront_api() {
+    let api = Api::new().await;
+    let order_no = api.placed(Some(ALICE), None).await;
+    for (method, uri) in [
+        (Method::GET, "/admin/orders?status=REFUNDED".to_owned()),
+        (Method::GET, format!("/admin/orders/{order_no}")),
+        (Method::POST, format!("/admin/orders/{order_no}/refunds")),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header("authorization", "Bearer anything")
+            .header(IDEMPOTENCY_KEY, "k")
+            .body(Body::from(r#"{"amount": 1}"#))
+            .unwrap();
+        let response = api.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{uri}");
+    }
+    assert_eq!(api.wechat().refund_calls(), 0);
+}

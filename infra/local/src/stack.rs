@@ -1,5 +1,6 @@
 //! Starting and stopping the local stack.
 
+use crate::admin::{AdminToken, guard};
 use crate::catalog::seed_if_empty;
 use crate::merchant::{real_merchant_configured, write_sandbox_env};
 use axum::Router;
@@ -31,7 +32,7 @@ use wxpay_sim::{SimConfig, Simulator};
 pub struct StackConfig {
     /// Where to listen (port 0 picks one).
     pub listen: SocketAddr,
-    /// Local state: the embedded store, the simulator's sandbox, `sandbox.env`.
+    /// Local state: the embedded store, the simulator's sandbox, `sandbox.env`, `admin.token`.
     pub data_dir: PathBuf,
     /// The static storefront (`infra/storefront`).
     pub storefront_dir: PathBuf,
@@ -77,6 +78,7 @@ type RecordsFn = dyn Fn(OrderNo) -> BoxFuture<Result<Vec<PaymentRecord>, StoreEr
 /// A running stack.
 pub struct Stack {
     base_url: Url,
+    admin_token: AdminToken,
     simulator: Option<Arc<Simulator>>,
     sweep: Arc<SweepFn>,
     records: Arc<RecordsFn>,
@@ -88,6 +90,8 @@ impl Stack {
     /// Starts everything and returns once the listener accepts connections.
     pub async fn start(config: StackConfig) -> Result<Self, StackError> {
         std::fs::create_dir_all(&config.data_dir).map_err(StackError::DataDir)?;
+        let admin_token =
+            AdminToken::load_or_create(&config.data_dir).map_err(StackError::DataDir)?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| StackError::Listen(config.listen, e))?;
@@ -133,6 +137,7 @@ impl Stack {
             clock: config.clock.clone(),
             simulator: simulator.clone(),
             storefront_dir: config.storefront_dir.clone(),
+            admin_token: admin_token.clone(),
         };
         let (stop, stopped) = watch::channel(false);
         let (app, sweep, records) = match (&config.orders_table, &aws) {
@@ -171,6 +176,7 @@ impl Stack {
         let timer = tokio::spawn(sweep_timer(sweep.clone(), config.sweep_every, stopped));
         Ok(Self {
             base_url,
+            admin_token,
             simulator,
             sweep,
             records,
@@ -182,6 +188,11 @@ impl Stack {
     /// `http://127.0.0.1:PORT`: the storefront, the API, the notify URL and the simulator.
     pub fn base_url(&self) -> &Url {
         &self.base_url
+    }
+
+    /// The bearer token of the admin API under `/admin/…` (kept in `admin.token`).
+    pub fn admin_token(&self) -> &AdminToken {
+        &self.admin_token
     }
 
     /// The embedded simulator (absent with a real merchant).
@@ -226,8 +237,8 @@ async fn sweep_timer(sweep: Arc<SweepFn>, every: Duration, mut stopped: watch::R
     }
 }
 
-/// The stack's setup: everything the three functions' [`native_order::Deps`],
-/// [`pay_notify::Deps`] and [`order_reconcile::Deps`] are built from, but the store, which
+/// The stack's setup: everything the functions' [`native_order::Deps`], [`pay_notify::Deps`],
+/// [`order_reconcile::Deps`] and [`merchant_admin::Deps`] are built from, but the store, which
 /// decides the concrete types.
 struct Setup {
     gateway: wxpay::Client,
@@ -236,6 +247,7 @@ struct Setup {
     clock: Arc<dyn Clock>,
     simulator: Option<Arc<Simulator>>,
     storefront_dir: PathBuf,
+    admin_token: AdminToken,
 }
 
 impl Setup {
@@ -246,6 +258,7 @@ impl Setup {
             + SweepStore
             + RefundSweepStore
             + PaymentRecordReader
+            + merchant_admin::AdminStore
             + Clone
             + Send
             + Sync,
@@ -269,6 +282,17 @@ impl Setup {
             config: self.orders.clone(),
             deadline: pay_notify::handler::DEFAULT_DEADLINE,
         }));
+        // The merchant admin API: the token, and nothing else, lets a request through.
+        let admin = merchant_admin::router(Arc::new(merchant_admin::Deps {
+            store: store.clone(),
+            gateway: self.gateway.clone(),
+            clock: self.clock.clone(),
+            notify_url: self.notify_url,
+        }))
+        .layer(axum::middleware::from_fn_with_state(
+            self.admin_token,
+            guard,
+        ));
         let reader = store.clone();
         let records: Arc<RecordsFn> = Arc::new(move |order_no| {
             let reader = reader.clone();
@@ -289,7 +313,7 @@ impl Setup {
         });
         let storefront = ServeDir::new(&self.storefront_dir)
             .fallback(ServeFile::new(self.storefront_dir.join("index.html")));
-        let mut app = Router::new().merge(api).merge(notify);
+        let mut app = Router::new().merge(api).merge(notify).merge(admin);
         if let Some(simulator) = &self.simulator {
             app = app.merge(simulator.router());
         }

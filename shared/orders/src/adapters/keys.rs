@@ -4,7 +4,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::domain::{Order, OrderNo, Refund, RefundNo};
+use crate::domain::{Order, OrderListing, OrderNo, Refund, RefundNo};
 use crate::ports::StoreError;
 
 /// Number of `PENDING#{shard}` partitions of the `pending` index. Writers and readers must agree:
@@ -72,6 +72,18 @@ pub fn pending_sk(order: &Order) -> Result<String, StoreError> {
         time_key(order.created_at)?,
         order.order_no
     ))
+}
+
+/// `STATUS#{listing}`: the `byStatus` partition of an operator listing.
+pub fn listing_pk(listing: OrderListing) -> String {
+    format!("STATUS#{listing}")
+}
+
+/// The `byStatus` keys of `order` (partition, `{createdAt}#{orderNo}`), if it is in a listing.
+pub fn listing_keys(order: &Order) -> Result<Option<(String, String)>, StoreError> {
+    OrderListing::of(order)
+        .map(|listing| Ok((listing_pk(listing), pending_sk(order)?)))
+        .transpose()
 }
 
 /// Splits a `{createdAt}#{orderNo}` key.

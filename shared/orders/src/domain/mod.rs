@@ -2,6 +2,7 @@
 //! buyers and the precision of their times.
 
 pub mod buyer;
+pub mod listing;
 pub mod order;
 pub mod order_no;
 pub mod payment;
@@ -12,6 +13,7 @@ pub mod status;
 pub mod transition;
 
 pub use buyer::{BuyerHash, InvalidBuyer};
+pub use listing::OrderListing;
 pub use order::Order;
 pub use order_no::{InvalidOrderNo, OrderNo, OrderNoError, OrderNoGenerator};
 pub use payment::PaymentRecord;

@@ -6,7 +6,7 @@ use std::future::Future;
 use time::OffsetDateTime;
 
 use super::page::{Page, PageRequest};
-use crate::domain::{BuyerHash, Order, OrderNo, PaymentRecord, Product};
+use crate::domain::{BuyerHash, Order, OrderListing, OrderNo, PaymentRecord, Product};
 pub use crate::domain::{CloseReason, CloseRequest, PrepayAnswer, PrepayClaim, Settlement};
 
 /// A storage failure. Domain outcomes (already settled, conflict, …) are not errors; see the outcome enums.
@@ -241,6 +241,18 @@ pub trait BuyerOrderLister: Send + Sync {
     fn list_buyer_orders(
         &self,
         buyer: &BuyerHash,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Order>, StoreError>> + Send;
+}
+
+/// Lists the orders of one operator listing (the sparse `byStatus` index), reading only those.
+pub trait ListedOrderLister: Send + Sync {
+    /// The orders in `listing`, newest first, paged. The index may lag a write briefly in
+    /// DynamoDB: the orders returned are read from the index's copy, so a caller that acts on one
+    /// reads it again.
+    fn list_orders_in(
+        &self,
+        listing: OrderListing,
         page: &PageRequest,
     ) -> impl Future<Output = Result<Page<Order>, StoreError>> + Send;
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::adapters::keys::{
-    open_refund_sk, order_pk, parse_time_key, payment_sk, pending_pk, pending_shard, pending_sk,
-    product_pk, refund_sk, refunding_pk, time_key,
+    listing_keys, open_refund_sk, order_pk, parse_time_key, payment_sk, pending_pk, pending_shard,
+    pending_sk, product_pk, refund_sk, refunding_pk, time_key,
 };
 use crate::domain::{
     BuyerHash, Order, OrderNo, OrderStatus, PaymentRecord, Product, Refund, RefundNo, RefundOrigin,
@@ -61,6 +61,13 @@ pub const REFUNDING_INDEX: &str = "refunding";
 pub const REFUNDING_PK: &str = "refundingPk";
 /// Sort key of the `refunding` GSI.
 pub const REFUNDING_SK: &str = "refundingSk";
+/// GSI of the operator listings (sparse: only orders in an
+/// [`OrderListing`](crate::domain::OrderListing) carry its keys).
+pub const BY_STATUS_INDEX: &str = "byStatus";
+/// Partition key of the `byStatus` GSI: `STATUS#{listing}`.
+pub const STATUS_PK: &str = "statusPk";
+/// Sort key of the `byStatus` GSI: `{createdAt}#{orderNo}`.
+pub const STATUS_SK: &str = "statusSk";
 /// State of a refund item (conditions name it).
 pub const REFUND_STATE: &str = "refundState";
 /// Fen of the refunds that hold money.
@@ -132,6 +139,10 @@ pub fn order_item(order: &Order) -> Result<Item, StoreError> {
         if value != 0 {
             item.insert(name.into(), n(value));
         }
+    }
+    if let Some((pk, sk)) = listing_keys(order)? {
+        item.insert(STATUS_PK.into(), s(pk));
+        item.insert(STATUS_SK.into(), s(sk));
     }
     if order.order_status.is_pending() {
         item.insert(

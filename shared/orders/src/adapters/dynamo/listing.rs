@@ -1,4 +1,4 @@
-//! Paged Query listings over the `pending` and `byBuyer` GSIs, with opaque cursors.
+//! Paged Query listings over the `pending`, `byBuyer` and `byStatus` GSIs, with opaque cursors.
 
 use std::collections::HashMap;
 
@@ -6,13 +6,17 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
 use super::item::{
-    BUYER_HASH, BY_BUYER_INDEX, CREATED_AT, Item, ORDER_SK, PENDING_INDEX, PENDING_PK, PENDING_SK,
-    PK, SK, order_from_item, req_str,
+    BUYER_HASH, BY_BUYER_INDEX, BY_STATUS_INDEX, CREATED_AT, Item, ORDER_SK, PENDING_INDEX,
+    PENDING_PK, PENDING_SK, PK, SK, STATUS_PK, STATUS_SK, order_from_item, req_str,
 };
 use super::{DynamoOrderStore, s, sdk_error};
-use crate::adapters::keys::{PENDING_SHARDS, order_pk, pending_pk, split_time_order, time_key};
-use crate::domain::{BuyerHash, Order};
-use crate::ports::{BuyerOrderLister, Cursor, Page, PageRequest, PendingOrderLister, StoreError};
+use crate::adapters::keys::{
+    PENDING_SHARDS, listing_pk, order_pk, pending_pk, split_time_order, time_key,
+};
+use crate::domain::{BuyerHash, Order, OrderListing};
+use crate::ports::{
+    BuyerOrderLister, Cursor, ListedOrderLister, Page, PageRequest, PendingOrderLister, StoreError,
+};
 
 /// Position in the pending listing: a shard, and the last `pendingSk` read in it (if any).
 struct PendingPosition {
@@ -183,6 +187,54 @@ impl BuyerOrderLister for DynamoOrderStore {
                 last.order_no
             ))),
             _ => None,
+        };
+        Ok(Page { items, next })
+    }
+}
+
+impl ListedOrderLister for DynamoOrderStore {
+    async fn list_orders_in(
+        &self,
+        listing: OrderListing,
+        page: &PageRequest,
+    ) -> Result<Page<Order>, StoreError> {
+        let partition = listing_pk(listing);
+        let start_key = match &page.cursor {
+            Some(cursor) => {
+                let text = cursor.decode()?;
+                let rest = text.strip_prefix("s|").ok_or(StoreError::InvalidCursor)?;
+                let (_, order_no) = split_time_order(rest)?;
+                Some(HashMap::from([
+                    (PK.to_owned(), s(order_pk(&order_no))),
+                    (SK.to_owned(), s(ORDER_SK)),
+                    (STATUS_PK.to_owned(), s(partition.clone())),
+                    (STATUS_SK.to_owned(), s(rest)),
+                ]))
+            }
+            None => None,
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(self.table.as_ref())
+            .index_name(BY_STATUS_INDEX)
+            .key_condition_expression("statusPk = :listing")
+            .expression_attribute_values(":listing", s(partition))
+            .scan_index_forward(false)
+            .limit(i32::try_from(page.clamped_limit()).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start_key)
+            .set_return_consumed_capacity(Self::capacity_report())
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        self.count_capacity(
+            u64::try_from(output.scanned_count()).unwrap_or(0),
+            output.consumed_capacity(),
+        );
+        let items = items_to_orders(output.items())?;
+        let next = match &output.last_evaluated_key {
+            Some(key) => Some(Cursor::encode(&format!("s|{}", req_str(key, STATUS_SK)?))),
+            None => None,
         };
         Ok(Page { items, next })
     }

@@ -12,13 +12,14 @@ use aws_sdk_dynamodb::types::{
 use time::OffsetDateTime;
 
 use super::item::{
-    Item, ORDER_STATUS, PK, REFUNDING_INDEX, REFUNDING_PK, REFUNDING_SK, SK, order_key,
-    refund_from_item, refund_item, refund_totals, req_str,
+    Item, ORDER_STATUS, PK, REFUNDING_INDEX, REFUNDING_PK, REFUNDING_SK, SK, STATUS_PK, STATUS_SK,
+    order_key, refund_from_item, refund_item, refund_totals, req_str,
 };
 use super::settle::{Transacted, failed, transact};
 use super::{DynamoOrderStore, TRANSACTION_ATTEMPTS, back_off, invalid, s, sdk_error};
 use crate::adapters::keys::{
-    PENDING_SHARDS, order_pk, refund_key_sk, refund_sk, refunding_pk, split_open_refund, time_key,
+    PENDING_SHARDS, listing_keys, order_pk, refund_key_sk, refund_sk, refunding_pk,
+    split_open_refund, time_key,
 };
 use crate::domain::refund::{self, AskDecision, RefundAsk, RefundReport, ReportDecision};
 use crate::domain::{Order, OrderNo, Refund, RefundNo};
@@ -68,9 +69,19 @@ impl DynamoOrderStore {
                 .expression_attribute_values(was, AttributeValue::N(before.to_string()))
                 .expression_attribute_values(now, AttributeValue::N(after.to_string()));
         }
+        let expression = match listing_keys(new)? {
+            Some((pk, sk)) => {
+                sets.push(format!("{STATUS_PK} = :lpk, {STATUS_SK} = :lsk"));
+                update = update
+                    .expression_attribute_values(":lpk", s(pk))
+                    .expression_attribute_values(":lsk", s(sk));
+                format!("SET {}", sets.join(", "))
+            }
+            None => format!("SET {} REMOVE {STATUS_PK}, {STATUS_SK}", sets.join(", ")),
+        };
         update
             .condition_expression(conditions.join(" AND "))
-            .update_expression(format!("SET {}", sets.join(", ")))
+            .update_expression(expression)
             .build()
             .map_err(invalid)
     }

@@ -12,11 +12,12 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 
 use super::item::{
-    IDEMPOTENCY_SK, Item, ORDER_STATUS, PAID_AFTER_CLOSE, PK, PREPAY_LEASE_UNTIL, SK, TTL,
-    order_from_item, order_key, payment_item, refund_totals, refund_totals_none, req_str,
+    IDEMPOTENCY_SK, Item, ORDER_STATUS, PAID_AFTER_CLOSE, PK, PREPAY_LEASE_UNTIL, SK, STATUS_PK,
+    STATUS_SK, TTL, order_from_item, order_key, payment_item, refund_totals, refund_totals_none,
+    req_str,
 };
 use super::{DynamoOrderStore, TRANSACTION_ATTEMPTS, back_off, invalid, s, sdk_error};
-use crate::adapters::keys::{idempotency_pk, time_key};
+use crate::adapters::keys::{idempotency_pk, listing_keys, time_key};
 use crate::domain::transition::{self, SettleDecision};
 use crate::domain::{Order, OrderNo, OrderStatus};
 use crate::ports::{
@@ -161,22 +162,26 @@ impl DynamoOrderStore {
         settlement: &Settlement,
         expected: Option<&Order>,
     ) -> Result<Update, StoreError> {
-        let (from, target, totals) = match expected {
+        let (from, target, totals, listing) = match expected {
             Some(current) => {
-                let target = match transition::settle(current, settlement) {
-                    SettleDecision::Settle(new) | SettleDecision::SettleAfterClose(new) => {
-                        new.order_status
-                    }
+                let new = match transition::settle(current, settlement) {
+                    SettleDecision::Settle(new) | SettleDecision::SettleAfterClose(new) => new,
                     SettleDecision::AlreadySettled | SettleDecision::DoublePayment => {
                         return Err(StoreError::Contention);
                     }
                 };
-                (current.order_status, target, refund_totals(current))
+                (
+                    current.order_status,
+                    new.order_status,
+                    refund_totals(current),
+                    listing_keys(&new)?,
+                )
             }
             None => (
                 OrderStatus::Notpay,
                 OrderStatus::Success,
                 refund_totals_none(),
+                None,
             ),
         };
         let mut expression =
@@ -215,9 +220,17 @@ impl DynamoOrderStore {
             expression.push_str(&format!(", {PAID_AFTER_CLOSE} = :after"));
             update = update.expression_attribute_values(":after", AttributeValue::Bool(true));
         }
-        expression.push_str(&format!(
-            " REMOVE pendingPk, pendingSk, {PREPAY_LEASE_UNTIL}"
-        ));
+        let mut removed = format!("pendingPk, pendingSk, {PREPAY_LEASE_UNTIL}");
+        match listing {
+            Some((pk, sk)) => {
+                expression.push_str(&format!(", {STATUS_PK} = :lpk, {STATUS_SK} = :lsk"));
+                update = update
+                    .expression_attribute_values(":lpk", s(pk))
+                    .expression_attribute_values(":lsk", s(sk));
+            }
+            None => removed.push_str(&format!(", {STATUS_PK}, {STATUS_SK}")),
+        }
+        expression.push_str(&format!(" REMOVE {removed}"));
         update
             .condition_expression(condition)
             .update_expression(expression)

@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{
-    BUYER_HASH, BY_BUYER_INDEX, CREATED_AT, PENDING_INDEX, PENDING_PK, PENDING_SK, PK,
-    REFUNDING_INDEX, REFUNDING_PK, REFUNDING_SK, SK, TTL,
+    BUYER_HASH, BY_BUYER_INDEX, BY_STATUS_INDEX, CREATED_AT, PENDING_INDEX, PENDING_PK, PENDING_SK,
+    PK, REFUNDING_INDEX, REFUNDING_PK, REFUNDING_SK, SK, STATUS_PK, STATUS_SK, TTL,
 };
 use super::sdk_error;
 use crate::ports::StoreError;
@@ -50,7 +50,8 @@ fn index(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, St
 }
 
 /// Creates `table` (on-demand): key `pk`/`sk`, GSIs `pending` (`pendingPk`, `pendingSk`),
-/// `byBuyer` (`buyerHash`, `createdAt`) and `refunding` (`refundingPk`, `refundingSk`), all
+/// `byBuyer` (`buyerHash`, `createdAt`), `refunding` (`refundingPk`, `refundingSk`) and
+/// `byStatus` (`statusPk`, `statusSk`), all
 /// projecting all attributes, and TTL on `ttl`.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let mut request = client
@@ -61,7 +62,8 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .key_schema(key(SK, KeyType::Range)?)
         .global_secondary_indexes(index(PENDING_INDEX, PENDING_PK, PENDING_SK)?)
         .global_secondary_indexes(index(BY_BUYER_INDEX, BUYER_HASH, CREATED_AT)?)
-        .global_secondary_indexes(index(REFUNDING_INDEX, REFUNDING_PK, REFUNDING_SK)?);
+        .global_secondary_indexes(index(REFUNDING_INDEX, REFUNDING_PK, REFUNDING_SK)?)
+        .global_secondary_indexes(index(BY_STATUS_INDEX, STATUS_PK, STATUS_SK)?);
     for name in [
         PK,
         SK,
@@ -71,6 +73,8 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         CREATED_AT,
         REFUNDING_PK,
         REFUNDING_SK,
+        STATUS_PK,
+        STATUS_SK,
     ] {
         request = request.attribute_definitions(attribute(name)?);
     }

@@ -20,13 +20,13 @@ use crate::adapters::read_stats::ReadStats;
 use crate::domain::transition::{
     self, AnswerDecision, ClaimDecision, CloseDecision, SettleDecision,
 };
-use crate::domain::{BuyerHash, Order, OrderNo, PaymentRecord, Product};
+use crate::domain::{BuyerHash, Order, OrderListing, OrderNo, PaymentRecord, Product};
 use crate::ports::{
     AnswerOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CloseRequest, CreateOutcome,
-    Cursor, Evidence, EvidenceRecorder, IdempotencyClaim, OrderCloser, OrderCreator, OrderReader,
-    OrderSettler, Page, PageRequest, PaymentRecordReader, PendingOrderLister, PrepayAnswer,
-    PrepayClaim, PrepayRecorder, ProductReader, ProductWriter, SettleOutcome, Settlement,
-    StoreError, SweepFailureRecorder,
+    Cursor, Evidence, EvidenceRecorder, IdempotencyClaim, ListedOrderLister, OrderCloser,
+    OrderCreator, OrderReader, OrderSettler, Page, PageRequest, PaymentRecordReader,
+    PendingOrderLister, PrepayAnswer, PrepayClaim, PrepayRecorder, ProductReader, ProductWriter,
+    SettleOutcome, Settlement, StoreError, SweepFailureRecorder,
 };
 use tables::*;
 
@@ -185,7 +185,7 @@ fn create_tables(db: &Database) -> Result<(), StoreError> {
     for table in [ORDERS, PAYMENTS, PRODUCTS, IDEMPOTENCY, EVIDENCE, REFUNDS] {
         txn.open_table(table).map_err(unavailable)?;
     }
-    for table in [PENDING, BY_BUYER, REFUND_KEYS, OPEN_REFUNDS] {
+    for table in [PENDING, BY_BUYER, BY_STATUS, REFUND_KEYS, OPEN_REFUNDS] {
         txn.open_table(table).map_err(unavailable)?;
     }
     txn.commit().map_err(unavailable)
@@ -226,12 +226,16 @@ fn read_order(txn: &WriteTransaction, order_no: &OrderNo) -> Result<Option<Order
     value.map(|guard| decode(guard.value())).transpose()
 }
 
-/// Writes `new`, replacing `old`, and keeps the `pending` and `byBuyer` indexes in step.
+/// Writes `new`, replacing `old`, and keeps the `pending`, `byBuyer` and `byStatus` indexes in step.
 fn put_order(txn: &WriteTransaction, old: Option<&Order>, new: &Order) -> Result<(), StoreError> {
     let mut orders = txn.open_table(ORDERS).map_err(unavailable)?;
     let mut pending = txn.open_table(PENDING).map_err(unavailable)?;
     let mut by_buyer = txn.open_table(BY_BUYER).map_err(unavailable)?;
+    let mut by_status = txn.open_table(BY_STATUS).map_err(unavailable)?;
     if let Some(old) = old {
+        if let Some(key) = status_key(old)? {
+            by_status.remove(key.as_str()).map_err(unavailable)?;
+        }
         pending
             .remove(pending_sk(old)?.as_str())
             .map_err(unavailable)?;
@@ -252,7 +256,17 @@ fn put_order(txn: &WriteTransaction, old: Option<&Order>, new: &Order) -> Result
             .insert(key.as_str(), new.order_no.as_str())
             .map_err(unavailable)?;
     }
+    if let Some(key) = status_key(new)? {
+        by_status
+            .insert(key.as_str(), new.order_no.as_str())
+            .map_err(unavailable)?;
+    }
     Ok(())
+}
+
+/// `STATUS#{listing}#{createdAt}#{orderNo}`, for an order in an operator listing.
+fn status_key(order: &Order) -> Result<Option<String>, StoreError> {
+    Ok(crate::adapters::keys::listing_keys(order)?.map(|(pk, sk)| format!("{pk}#{sk}")))
 }
 
 /// `{buyerHash}#{createdAt}#{orderNo}`.
@@ -575,6 +589,49 @@ impl BuyerOrderLister for EmbeddedOrderStore {
                 Some((key, _)) if more => {
                     let rest = key.strip_prefix(&lower).ok_or(StoreError::InvalidCursor)?;
                     Some(Cursor::encode(&format!("b|{rest}")))
+                }
+                _ => None,
+            };
+            Ok(Page { items, next })
+        })
+        .await
+    }
+}
+
+impl ListedOrderLister for EmbeddedOrderStore {
+    async fn list_orders_in(
+        &self,
+        listing: OrderListing,
+        page: &PageRequest,
+    ) -> Result<Page<Order>, StoreError> {
+        let lower = format!("{}#", crate::adapters::keys::listing_pk(listing));
+        let upper = match &page.cursor {
+            Some(cursor) => {
+                let position = cursor.decode()?;
+                let rest = position
+                    .strip_prefix("s|")
+                    .ok_or(StoreError::InvalidCursor)?;
+                crate::adapters::keys::split_time_order(rest)?;
+                format!("{lower}{rest}")
+            }
+            None => format!("{}$", crate::adapters::keys::listing_pk(listing)),
+        };
+        let limit = page.clamped_limit();
+        self.read(move |txn, reads| {
+            let index = txn.open_table(BY_STATUS).map_err(unavailable)?;
+            let range = index
+                .range::<&str>((
+                    Bound::Included(lower.as_str()),
+                    Bound::Excluded(upper.as_str()),
+                ))
+                .map_err(unavailable)?;
+            let (entries, more) = take_page(range.rev(), limit)?;
+            let numbers: Vec<String> = entries.iter().map(|(_, no)| no.clone()).collect();
+            let items = orders_by_number(txn, reads, &numbers)?;
+            let next = match entries.last() {
+                Some((key, _)) if more => {
+                    let rest = key.strip_prefix(&lower).ok_or(StoreError::InvalidCursor)?;
+                    Some(Cursor::encode(&format!("s|{rest}")))
                 }
                 _ => None,
             };

@@ -10,6 +10,9 @@ pub(super) const PAYMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("
 pub(super) const PENDING: TableDefinition<&str, &str> = TableDefinition::new("pending");
 /// `{buyerHash}#{createdAt}#{orderNo}` → `orderNo` (the `byBuyer` index).
 pub(super) const BY_BUYER: TableDefinition<&str, &str> = TableDefinition::new("by_buyer");
+/// `STATUS#{listing}#{createdAt}#{orderNo}` → `orderNo`, only for orders in an operator listing
+/// (the `byStatus` index).
+pub(super) const BY_STATUS: TableDefinition<&str, &str> = TableDefinition::new("by_status");
 /// product id → product (JSON).
 pub(super) const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("products");
 /// scoped key → `{orderNo, ttl}` (JSON).

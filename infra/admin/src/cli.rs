@@ -1,0 +1,188 @@
+//! The command line and what each command does.
+
+use crate::output;
+use crate::target::Target;
+use anyhow::bail;
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use url::Url;
+use wxpay::random::{OsRandom, alphanumeric};
+
+/// The local stack's default address (`wxpay-local`'s `--listen`).
+pub const LOCAL_URL: &str = "http://127.0.0.1:3000";
+/// The local stack's default token file.
+pub const LOCAL_TOKEN_FILE: &str = ".data/admin.token";
+
+/// Refund WeChat Pay orders and look at them, through the merchant admin API.
+#[derive(Debug, Parser)]
+#[command(name = "wxpay-admin", version)]
+pub struct Cli {
+    /// The admin API's base URL (default: the local stack, http://127.0.0.1:3000; with --aws,
+    /// the stack's MerchantAdminApiUrl output).
+    #[arg(long, global = true, env = "WXPAY_ADMIN_URL")]
+    pub url: Option<Url>,
+    /// The local stack's admin token file.
+    #[arg(long, global = true, default_value = LOCAL_TOKEN_FILE)]
+    pub token_file: PathBuf,
+    /// Talk to the deployed API, signing with your AWS credentials (SigV4).
+    #[arg(long, global = true)]
+    pub aws: bool,
+    /// The deployed API's region (default: your AWS configuration's).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Print the API's JSON answer instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Refund part or all of a paid order.
+    Refund {
+        /// The order number (out_trade_no).
+        order_no: String,
+        /// Fen to refund.
+        #[arg(long)]
+        amount: i64,
+        /// Shown to the payer (at most 80 characters).
+        #[arg(long)]
+        reason: String,
+        /// Reuse the key of an earlier attempt to retry it without refunding twice (default: a
+        /// new key, printed).
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Show an order with its payment and refunds.
+    Order {
+        /// The order number.
+        order_no: String,
+    },
+    /// List orders by status: REFUND_PROCESSING, PARTIALLY_REFUNDED, REFUNDED, REFUND_ABNORMAL,
+    /// PAID_AFTER_CLOSE.
+    Orders {
+        /// The listing.
+        #[arg(long)]
+        status: String,
+        /// Orders per page.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Continue after this cursor (printed under the previous page).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+}
+
+/// The target the options name.
+pub async fn target(cli: &Cli) -> anyhow::Result<Target> {
+    if cli.aws {
+        let Some(url) = cli.url.clone() else {
+            bail!("--aws needs --url (the stack's MerchantAdminApiUrl output)");
+        };
+        Target::aws(url, cli.region.clone()).await
+    } else {
+        let url = match &cli.url {
+            Some(url) => url.clone(),
+            None => Url::parse(LOCAL_URL)?,
+        };
+        Target::local(url, &cli.token_file)
+    }
+}
+
+/// Runs the command; returns what to print. A refusal by the API is an error with its message.
+pub async fn run(cli: &Cli) -> anyhow::Result<String> {
+    let target = target(cli).await?;
+    run_on(&target, cli).await
+}
+
+/// Runs the command against `target`.
+pub async fn run_on(target: &Target, cli: &Cli) -> anyhow::Result<String> {
+    let mut preface = String::new();
+    let answer = match &cli.command {
+        Command::Refund {
+            order_no,
+            amount,
+            reason,
+            idempotency_key,
+        } => {
+            let key = match idempotency_key {
+                Some(key) => key.clone(),
+                None => {
+                    let key = alphanumeric(&OsRandom, 32);
+                    preface =
+                        format!("Idempotency-Key: {key}  (retry with --idempotency-key {key})\n");
+                    key
+                }
+            };
+            let request = target.request(
+                http::Method::POST,
+                &format!("/admin/orders/{}/refunds", path_segment(order_no)?),
+                Some(&json!({"amount": amount, "reason": reason})),
+                &[("idempotency-key", key.as_str())],
+            )?;
+            target.send(request).await?
+        }
+        Command::Order { order_no } => {
+            let request = target.request(
+                http::Method::GET,
+                &format!("/admin/orders/{}", path_segment(order_no)?),
+                None,
+                &[],
+            )?;
+            target.send(request).await?
+        }
+        Command::Orders {
+            status,
+            limit,
+            cursor,
+        } => {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query.append_pair("status", status);
+            query.append_pair("limit", &limit.to_string());
+            if let Some(cursor) = cursor {
+                query.append_pair("cursor", cursor);
+            }
+            let request = target.request(
+                http::Method::GET,
+                &format!("/admin/orders?{}", query.finish()),
+                None,
+                &[],
+            )?;
+            target.send(request).await?
+        }
+    };
+    if !(200..300).contains(&answer.status) {
+        let message = answer.body["message"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| answer.body.to_string());
+        bail!("{preface}HTTP {}: {message}", answer.status);
+    }
+    if cli.json {
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&answer.body)?));
+    }
+    let data: &Value = &answer.body["data"];
+    let table = match &cli.command {
+        Command::Refund { .. } => output::refund(answer.status, data),
+        Command::Order { .. } => output::order(data),
+        Command::Orders { .. } => output::orders(data),
+    };
+    Ok(format!("{preface}{table}"))
+}
+
+/// An order number as one path segment: only the characters order numbers have.
+fn path_segment(order_no: &str) -> anyhow::Result<&str> {
+    if order_no.is_empty()
+        || order_no.len() > 64
+        || !order_no
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        bail!("{order_no:?} is not an order number");
+    }
+    Ok(order_no)
+}
