@@ -287,7 +287,7 @@ impl Setup {
             store: store.clone(),
             gateway: self.gateway.clone(),
             clock: self.clock.clone(),
-            notify_url: self.notify_url,
+            notify_url: self.notify_url.clone(),
         }))
         .layer(axum::middleware::from_fn_with_state(
             self.admin_token,
@@ -303,7 +303,7 @@ impl Setup {
             gateway: self.gateway,
             clock: self.clock.clone(),
             config: self.orders,
-            notify_url: self.notify_url.clone(),
+            notify_url: self.notify_url,
         });
         let clock = self.clock;
         let sweep: Arc<SweepFn> = Arc::new(move || {
