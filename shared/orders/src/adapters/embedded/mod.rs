@@ -180,6 +180,36 @@ impl EmbeddedOrderStore {
     }
 }
 
+/// A table of JSON values under string keys.
+type JsonTable = redb::TableDefinition<'static, &'static str, &'static [u8]>;
+
+impl EmbeddedOrderStore {
+    /// Every value of `table` whose key is `{prefix}#…`, decoded in key order (`#` sorts before
+    /// every character of the numbers that follow it, and `$` right after it).
+    async fn read_under<T: for<'de> Deserialize<'de> + Send + 'static>(
+        &self,
+        table: JsonTable,
+        prefix: String,
+    ) -> Result<Vec<T>, StoreError> {
+        let lower = format!("{prefix}#");
+        let upper = format!("{prefix}$");
+        self.read(move |txn, reads| {
+            let table = txn.open_table(table).map_err(unavailable)?;
+            let mut found = Vec::new();
+            for entry in table
+                .range::<&str>(lower.as_str()..upper.as_str())
+                .map_err(unavailable)?
+            {
+                let (_, value) = entry.map_err(unavailable)?;
+                found.push(decode(value.value())?);
+            }
+            reads.add(found.len() as u64, 0.0);
+            Ok(found)
+        })
+        .await
+    }
+}
+
 fn create_tables(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write().map_err(unavailable)?;
     for table in [ORDERS, PAYMENTS, PRODUCTS, IDEMPOTENCY, EVIDENCE, REFUNDS] {
@@ -493,22 +523,7 @@ impl EvidenceRecorder for EmbeddedOrderStore {
     }
 
     async fn evidence_for(&self, out_trade_no: &str) -> Result<Vec<Evidence>, StoreError> {
-        let lower = format!("{out_trade_no}#");
-        let upper = format!("{out_trade_no}$");
-        self.read(move |txn, reads| {
-            let table = txn.open_table(EVIDENCE).map_err(unavailable)?;
-            let mut found = Vec::new();
-            for entry in table
-                .range::<&str>(lower.as_str()..upper.as_str())
-                .map_err(unavailable)?
-            {
-                let (_, value) = entry.map_err(unavailable)?;
-                found.push(decode(value.value())?);
-            }
-            reads.add(found.len() as u64, 0.0);
-            Ok(found)
-        })
-        .await
+        self.read_under(EVIDENCE, out_trade_no.to_owned()).await
     }
 }
 
@@ -522,22 +537,7 @@ fn evidence_key(evidence: &Evidence) -> String {
 
 impl PaymentRecordReader for EmbeddedOrderStore {
     async fn payment_records(&self, order_no: &OrderNo) -> Result<Vec<PaymentRecord>, StoreError> {
-        let lower = format!("{order_no}#");
-        let upper = format!("{order_no}$");
-        self.read(move |txn, reads| {
-            let table = txn.open_table(PAYMENTS).map_err(unavailable)?;
-            let mut records = Vec::new();
-            for entry in table
-                .range::<&str>(lower.as_str()..upper.as_str())
-                .map_err(unavailable)?
-            {
-                let (_, value) = entry.map_err(unavailable)?;
-                records.push(decode(value.value())?);
-            }
-            reads.add(records.len() as u64, 0.0);
-            Ok(records)
-        })
-        .await
+        self.read_under(PAYMENTS, order_no.to_string()).await
     }
 }
 

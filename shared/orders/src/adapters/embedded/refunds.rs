@@ -203,23 +203,7 @@ impl RefundReader for EmbeddedOrderStore {
     }
 
     async fn refunds_of(&self, order_no: &OrderNo) -> Result<Vec<Refund>, StoreError> {
-        // `#` sorts before every character of a refund number, and `$` right after it.
-        let from = format!("{order_no}#");
-        let to = format!("{order_no}$");
-        self.read(move |txn, reads| {
-            let table = txn.open_table(REFUNDS).map_err(unavailable)?;
-            let mut refunds = Vec::new();
-            for entry in table
-                .range::<&str>(from.as_str()..to.as_str())
-                .map_err(unavailable)?
-            {
-                let (_, value) = entry.map_err(unavailable)?;
-                refunds.push(decode(value.value())?);
-            }
-            reads.add(refunds.len() as u64, 0.0);
-            Ok(refunds)
-        })
-        .await
+        self.read_under(REFUNDS, order_no.to_string()).await
     }
 }
 
