@@ -2,8 +2,11 @@
 //! key-value store, in one file under a directory. Write transactions are serialized by redb, so each
 //! read-check-write below is atomic; blocking work runs on `spawn_blocking`.
 
+mod index;
 mod refunds;
 mod tables;
+
+use index::{TimeIndex, take_page, values_by_key};
 
 use std::ops::Bound;
 use std::path::Path;
@@ -13,7 +16,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::adapters::keys::{pending_sk, time_key};
+use crate::adapters::keys::{pending_sk, split_time_order};
 use crate::adapters::read_stats::ReadCounter;
 #[cfg(feature = "read-stats")]
 use crate::adapters::read_stats::ReadStats;
@@ -294,49 +297,6 @@ fn buyer_key(order: &Order) -> Result<Option<String>, StoreError> {
         .transpose()
 }
 
-/// Reads the orders named by index entries, counting them as read.
-fn orders_by_number(
-    txn: &redb::ReadTransaction,
-    reads: &ReadCounter,
-    numbers: &[String],
-) -> Result<Vec<Order>, StoreError> {
-    let table = txn.open_table(ORDERS).map_err(unavailable)?;
-    let mut orders = Vec::with_capacity(numbers.len());
-    for number in numbers {
-        if let Some(guard) = table.get(number.as_str()).map_err(unavailable)? {
-            orders.push(decode(guard.value())?);
-        }
-    }
-    reads.add(numbers.len() as u64, 0.0);
-    Ok(orders)
-}
-
-/// Takes up to `limit` `(key, orderNo)` entries from an index iterator, plus whether more remain.
-fn take_page<'a, I>(entries: I, limit: u32) -> Result<(Vec<(String, String)>, bool), StoreError>
-where
-    I: Iterator<
-        Item = Result<
-            (
-                redb::AccessGuard<'a, &'static str>,
-                redb::AccessGuard<'a, &'static str>,
-            ),
-            redb::StorageError,
-        >,
-    >,
-{
-    let mut page = Vec::new();
-    let mut more = false;
-    for entry in entries {
-        let (key, value) = entry.map_err(unavailable)?;
-        if page.len() as u32 >= limit {
-            more = true;
-            break;
-        }
-        page.push((key.value().to_owned(), value.value().to_owned()));
-    }
-    Ok((page, more))
-}
-
 impl OrderCreator for EmbeddedOrderStore {
     async fn create_order(
         &self,
@@ -554,7 +514,7 @@ impl BuyerOrderLister for EmbeddedOrderStore {
                 let rest = position
                     .strip_prefix("b|")
                     .ok_or(StoreError::InvalidCursor)?;
-                crate::adapters::keys::split_time_order(rest)?;
+                split_time_order(rest)?;
                 format!("{buyer}#{rest}")
             }
             None => format!("{buyer}$"),
@@ -569,8 +529,7 @@ impl BuyerOrderLister for EmbeddedOrderStore {
                 ))
                 .map_err(unavailable)?;
             let (entries, more) = take_page(range.rev(), limit)?;
-            let numbers: Vec<String> = entries.iter().map(|(_, no)| no.clone()).collect();
-            let items = orders_by_number(txn, reads, &numbers)?;
+            let items = values_by_key(txn, reads, ORDERS, &entries)?;
             let next = match entries.last() {
                 Some((key, _)) if more => {
                     let rest = key.strip_prefix(&lower).ok_or(StoreError::InvalidCursor)?;
@@ -590,40 +549,18 @@ impl PendingOrderLister for EmbeddedOrderStore {
         created_before: OffsetDateTime,
         page: &PageRequest,
     ) -> Result<Page<Order>, StoreError> {
-        let upper = time_key(created_before)?;
-        let lower = match &page.cursor {
-            Some(cursor) => {
-                let position = cursor.decode()?;
-                let rest = position
-                    .strip_prefix("p|")
-                    .ok_or(StoreError::InvalidCursor)?;
-                crate::adapters::keys::split_time_order(rest)?;
-                Some(rest.to_owned())
-            }
-            None => None,
-        };
-        let limit = page.clamped_limit();
-        self.read(move |txn, reads| {
-            let index = txn.open_table(PENDING).map_err(unavailable)?;
-            let lower_bound = match &lower {
-                Some(after) => Bound::Excluded(after.as_str()),
-                None => Bound::Unbounded,
-            };
-            let range = index
-                .range::<&str>((lower_bound, Bound::Excluded(upper.as_str())))
-                .map_err(unavailable)?;
-            let (entries, more) = take_page(range, limit)?;
-            let numbers: Vec<String> = entries.iter().map(|(_, no)| no.clone()).collect();
-            let items = orders_by_number(txn, reads, &numbers)?;
-            let next = match entries.last() {
-                Some((key, _)) if more => Some(Cursor::encode(&format!("p|{key}"))),
-                _ => None,
-            };
-            Ok(Page { items, next })
-        })
-        .await
+        self.list_time_index(&PENDING_ORDERS, created_before, page)
+            .await
     }
 }
+
+/// The `pending` index: `NOTPAY` orders by creation time.
+const PENDING_ORDERS: TimeIndex = TimeIndex {
+    tag: "p",
+    index: PENDING,
+    values: ORDERS,
+    check: |key| split_time_order(key).map(|_| ()),
+};
 
 impl ProductReader for EmbeddedOrderStore {
     async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
