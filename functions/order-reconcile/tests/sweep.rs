@@ -3,16 +3,14 @@
 //! WeChat Pay: what it returns, what it logs, and how a failure is reported to Lambda.
 
 use std::sync::Arc;
-use wxpay::random::OsRandom;
 
 use lambda_init::testing::LogCapture;
 use lambda_runtime::Diagnostic;
 use order_reconcile::{Deps, SweepError, Trigger, run_sweep};
 use orders::adapters::EmbeddedOrderStore;
-use orders::domain::{OrderNo, OrderNoGenerator, OrderStatus, Product};
+use orders::domain::{OrderNo, OrderStatus, Product};
 use orders::ports::{GatewayError, OrderReader, ProductWriter};
-use orders::services::{PlaceOrderRequest, place_native_order};
-use orders::testing::{FakeWeChatPay, FaultyStore};
+use orders::testing::{FakeWeChatPay, FaultyStore, place_prepaid};
 use orders::{NotifyUrl, OrdersConfig};
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -39,22 +37,17 @@ async fn deps() -> TestDeps {
 }
 
 async fn place(deps: &TestDeps) -> OrderNo {
-    place_native_order(
+    let notify_url = NotifyUrl::parse("https://shop.example/notify").unwrap();
+    place_prepaid(
         deps.store.inner(),
         &deps.gateway,
         &deps.clock,
-        &OrderNoGenerator::new(OsRandom),
         &deps.config,
-        &NotifyUrl::parse("https://shop.example/notify").unwrap(),
-        &PlaceOrderRequest {
-            product_id: "1".into(),
-            buyer: None,
-            idempotency_key: None,
-        },
+        &notify_url,
+        "1",
     )
     .await
     .unwrap()
-    .order
     .order_no
 }
 

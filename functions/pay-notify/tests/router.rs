@@ -7,19 +7,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use wxpay::random::OsRandom;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use lambda_init::testing::LogCapture;
 use orders::adapters::EmbeddedOrderStore;
-use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderNoGenerator, OrderStatus, Product};
+use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderStatus, Product};
 use orders::ports::{
     CloseOutcome, EvidenceRecorder, OrderCloser, OrderReader, PaymentRecordReader, ProductWriter,
 };
-use orders::services::{PlaceOrderRequest, place_native_order};
-use orders::testing::{FakeWeChatPay, FaultyStore};
+use orders::testing::{FakeWeChatPay, FaultyStore, place_prepaid};
 use orders::{NotifyUrl, OrdersConfig};
 use pay_notify::handler::{DEFAULT_DEADLINE, MAX_BODY_BYTES};
 use pay_notify::{Deps, NOTIFY_PATH, router};
@@ -143,22 +141,18 @@ impl Notify {
 
     /// An order placed and prepaid (its QR code shown); returns its number.
     async fn order(&self) -> OrderNo {
-        let placed = place_native_order(
+        let notify_url = NotifyUrl::parse("https://shop.example/notify").unwrap();
+        place_prepaid(
             self.store.inner(),
             &self.wechat,
             &self.clock,
-            &OrderNoGenerator::new(OsRandom),
             &self.config,
-            &NotifyUrl::parse("https://shop.example/notify").unwrap(),
-            &PlaceOrderRequest {
-                product_id: "1".into(),
-                buyer: None,
-                idempotency_key: None,
-            },
+            &notify_url,
+            "1",
         )
         .await
-        .unwrap();
-        placed.order.order_no
+        .unwrap()
+        .order_no
     }
 
     /// The shopper pays the order in full; returns WeChat Pay's transaction.
