@@ -2,19 +2,16 @@
 //! One sweep over the embedded store (in memory, wrapped so that it can fail) and the in-memory
 //! WeChat Pay: what it returns, what it logs, and how a failure is reported to Lambda.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-use wxpay::random::OsRandom;
+use std::sync::Arc;
 
+use lambda_init::testing::LogCapture;
 use lambda_runtime::Diagnostic;
 use order_reconcile::{Deps, SweepError, Trigger, run_sweep};
 use orders::adapters::EmbeddedOrderStore;
-use orders::domain::{OrderNo, OrderNoGenerator, OrderStatus, Product, RefundOrigin};
+use orders::domain::{OrderNo, OrderStatus, Product, RefundOrigin};
 use orders::ports::{GatewayError, OrderReader, ProductWriter};
-use orders::services::{
-    PlaceOrderRequest, RefundCommand, place_native_order, request_refund, settle_transaction,
-};
-use orders::testing::{FakeWeChatPay, FaultyStore};
+use orders::services::{RefundCommand, request_refund, settle_transaction};
+use orders::testing::{FakeWeChatPay, FaultyStore, place_prepaid};
 use orders::{NotifyUrl, OrdersConfig};
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -43,22 +40,16 @@ async fn deps() -> TestDeps {
 }
 
 async fn place(deps: &TestDeps) -> OrderNo {
-    place_native_order(
+    place_prepaid(
         deps.store.inner(),
         &deps.gateway,
         &deps.clock,
-        &OrderNoGenerator::new(OsRandom),
         &deps.config,
         &deps.notify_url,
-        &PlaceOrderRequest {
-            product_id: "1".into(),
-            buyer: None,
-            idempotency_key: None,
-        },
+        "1",
     )
     .await
     .unwrap()
-    .order
     .order_no
 }
 
@@ -76,45 +67,9 @@ fn deadline(deps: &TestDeps) -> OffsetDateTime {
     deps.clock.now() + Duration::seconds(60)
 }
 
-/// Log lines (JSON) written while a test runs on this thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
-        let logs = Self::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(move || writer.clone())
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-
-    fn events(&self, message: &str) -> Vec<Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|line| serde_json::from_str::<Value>(line).unwrap()["fields"].clone())
-            .filter(|fields| fields["message"] == message)
-            .collect()
-    }
-}
-
 #[tokio::test]
 async fn a_sweep_settles_the_paid_closes_the_expired_and_logs_its_report_once() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = LogCapture::start();
     let deps = deps().await;
     let paid = place(&deps).await;
     let expired = place(&deps).await;
@@ -145,7 +100,7 @@ async fn a_sweep_settles_the_paid_closes_the_expired_and_logs_its_report_once() 
     assert_eq!(returned["refunds"]["listed"], 0);
 
     // One log line, with `stale_pending` a top-level integer (the template's metric filter).
-    let finished = logs.events("sweep finished");
+    let finished = logs.with_field("message", "sweep finished");
     assert_eq!(finished.len(), 1, "{finished:?}");
     assert_eq!(finished[0]["stale_pending"], json!(1));
     assert!(finished[0]["stale_pending"].is_u64());
@@ -155,11 +110,11 @@ async fn a_sweep_settles_the_paid_closes_the_expired_and_logs_its_report_once() 
 
 #[tokio::test]
 async fn an_empty_sweep_still_logs_zero_stale_orders() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = LogCapture::start();
     let deps = deps().await;
     let run = run_sweep(&deps, deadline(&deps)).await.unwrap();
     assert_eq!(run, Default::default());
-    let finished = logs.events("sweep finished");
+    let finished = logs.with_field("message", "sweep finished");
     assert_eq!(finished.len(), 1);
     assert_eq!(finished[0]["stale_pending"], json!(0));
 }

@@ -4,23 +4,21 @@
 //! (in memory, wrapped so that it can fail) and the in-memory WeChat Pay that took the payment.
 
 use std::future::Future;
-use std::io::Write;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use wxpay::random::OsRandom;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
+use lambda_init::testing::LogCapture;
 use orders::adapters::EmbeddedOrderStore;
-use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderNoGenerator, OrderStatus, Product};
+use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderStatus, Product};
 use orders::ports::{
     CloseOutcome, EvidenceRecorder, OrderCloser, OrderReader, PaymentRecordReader, ProductWriter,
     Reported,
 };
-use orders::services::{PlaceOrderRequest, place_native_order};
-use orders::testing::{FakeWeChatPay, FaultyStore};
+use orders::testing::{FakeWeChatPay, FaultyStore, place_prepaid};
 use orders::{NotifyUrl, OrdersConfig};
 use pay_notify::handler::{DEFAULT_DEADLINE, MAX_BODY_BYTES};
 use pay_notify::{Deps, NOTIFY_PATH, router};
@@ -29,27 +27,35 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use tower::ServiceExt;
 use wxpay::certificate::PlatformCertificate;
+use wxpay::keys::PrivateKey;
 use wxpay::models::Transaction;
+use wxpay::testing::{sign_response, signed_notification, signtest_probe};
 use wxpay::verify::{CertificateSource, CertificateStore, Verifier};
 use wxpay::{Clock, FixedClock, NotificationParser};
 use wxpay_sim::config::SigningMode;
 use wxpay_sim::sandbox::Sandbox;
-use wxpay_sim::signing::ResponseSigner;
 
 const T0: OffsetDateTime = datetime!(2024-05-01 00:00:00 UTC);
 const APPID: &str = "wxd678efh567hg6787";
 const MCHID: &str = "1900007291";
 
 /// The sandbox merchant's keys, made once for all tests (key generation is slow).
-fn sandbox() -> Arc<Sandbox> {
-    static SANDBOX: OnceLock<Arc<Sandbox>> = OnceLock::new();
-    SANDBOX
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let base = url::Url::parse("http://127.0.0.1:1/").unwrap();
-            Arc::new(Sandbox::open_or_create(dir.path(), &base).unwrap())
-        })
-        .clone()
+fn sandbox() -> &'static Sandbox {
+    static SANDBOX: OnceLock<Sandbox> = OnceLock::new();
+    SANDBOX.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let base = url::Url::parse("http://127.0.0.1:1/").unwrap();
+        Sandbox::open_or_create(dir.path(), &base).unwrap()
+    })
+}
+
+/// The sandbox's WeChat Pay key for `mode`, and the serial its signatures name.
+fn signing_key(mode: SigningMode) -> (&'static PrivateKey, &'static str) {
+    let sandbox = sandbox();
+    match mode {
+        SigningMode::PublicKey => (&sandbox.public_key_signer, &sandbox.public_key_id),
+        SigningMode::Certificate => (&sandbox.platform.key, &sandbox.platform.serial),
+    }
 }
 
 type Store = FaultyStore<EmbeddedOrderStore>;
@@ -59,7 +65,6 @@ struct Notify {
     wechat: FakeWeChatPay,
     clock: Arc<FixedClock>,
     config: OrdersConfig,
-    signer: ResponseSigner,
     router: Router,
 }
 
@@ -131,29 +136,24 @@ impl Notify {
             wechat: FakeWeChatPay::new(Arc::clone(&clock)),
             clock,
             config,
-            signer: ResponseSigner::new(sandbox, SigningMode::PublicKey),
             router,
         }
     }
 
     /// An order placed and prepaid (its QR code shown); returns its number.
     async fn order(&self) -> OrderNo {
-        let placed = place_native_order(
+        let notify_url = NotifyUrl::parse("https://shop.example/notify").unwrap();
+        place_prepaid(
             self.store.inner(),
             &self.wechat,
             &self.clock,
-            &OrderNoGenerator::new(OsRandom),
             &self.config,
-            &NotifyUrl::parse("https://shop.example/notify").unwrap(),
-            &PlaceOrderRequest {
-                product_id: "1".into(),
-                buyer: None,
-                idempotency_key: None,
-            },
+            &notify_url,
+            "1",
         )
         .await
-        .unwrap();
-        placed.order.order_no
+        .unwrap()
+        .order_no
     }
 
     /// The shopper pays the order in full; returns WeChat Pay's transaction.
@@ -164,29 +164,32 @@ impl Notify {
 
     /// The notification body of `transaction`, encrypted under the APIv3 key.
     fn body(&self, transaction: &Transaction) -> Vec<u8> {
-        let envelope = wxpay_sim::notify::envelope::transaction_success(
+        let (key, serial) = signing_key(SigningMode::PublicKey);
+        signed_notification(
+            key,
+            serial,
             &sandbox().apiv3_key,
-            transaction,
+            "5a2a9a0e-8c1f-4c7e-9a53-ecf0b1a9c0de",
+            &serde_json::to_vec(transaction).unwrap(),
             self.clock.now(),
         )
-        .unwrap();
-        serde_json::to_vec(&envelope).unwrap()
+        .unwrap()
+        .body
     }
 
-    /// `Wechatpay-*` headers signing `body` now, in `mode`.
+    /// `Wechatpay-*` headers signing `body` now, with the key of `mode`.
     fn signed(&self, mode: SigningMode, body: &[u8]) -> HeaderMap {
-        let headers = self
-            .signer
-            .sign(
-                mode,
-                self.clock.now().unix_timestamp(),
-                "5K8264ILTKCH16CQ2502SI8ZNMTM67VS".into(),
-                body,
-            )
-            .unwrap();
-        let mut map = HeaderMap::new();
-        headers.write_to(&mut map);
-        map
+        let (key, serial) = signing_key(mode);
+        let now = self.clock.now().unix_timestamp();
+        sign_response(key, serial, now, "5K8264ILTKCH16CQ2502SI8ZNMTM67VS", body).unwrap()
+    }
+
+    /// An order placed and paid, and its notification (headers signed with the key of `mode`).
+    async fn paid_notification(&self, mode: SigningMode) -> (OrderNo, HeaderMap, Vec<u8>) {
+        let order_no = self.order().await;
+        let body = self.body(&self.pay(&order_no));
+        let headers = self.signed(mode, &body);
+        (order_no, headers, body)
     }
 
     async fn post(&self, headers: HeaderMap, body: Vec<u8>) -> (StatusCode, Value) {
@@ -227,55 +230,16 @@ fn fail(message: &str) -> Value {
     json!({"code": "FAIL", "message": message})
 }
 
-/// Log lines (JSON) written while a test runs on this thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
-        let logs = Self::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(move || writer.clone())
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-
-    /// Each log event's `fields`.
-    fn events(&self) -> Vec<Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|line| serde_json::from_str::<Value>(line).unwrap()["fields"].clone())
-            .collect()
-    }
-
-    /// The events that raise the template's `notify_verification_failed` metric.
-    fn alerts(&self) -> Vec<Value> {
-        self.events()
-            .into_iter()
-            .filter(|fields| fields["alert"] == "notify_verification_failed")
-            .collect()
-    }
+/// The events that raise the template's `notify_verification_failed` metric.
+fn alerts(logs: &LogCapture) -> Vec<Value> {
+    logs.with_field("alert", "notify_verification_failed")
 }
 
 // ---- settled: 200 SUCCESS ----
 
 #[tokio::test]
 async fn a_genuine_notification_settles_the_order() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = LogCapture::start();
     let notify = Notify::new(Verification::PublicKey).await;
     let order_no = notify.order().await;
     let transaction = notify.pay(&order_no);
@@ -290,12 +254,12 @@ async fn a_genuine_notification_settles_the_order() {
                 && e["out_trade_no"] == order_no.as_str()),
         "{events:?}"
     );
-    assert!(logs.alerts().is_empty());
+    assert!(alerts(&logs).is_empty());
 }
 
 #[tokio::test]
 async fn a_duplicate_notification_is_acknowledged_again() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = LogCapture::start();
     let notify = Notify::new(Verification::PublicKey).await;
     let order_no = notify.order().await;
     let transaction = notify.pay(&order_no);
@@ -312,9 +276,9 @@ async fn a_duplicate_notification_is_acknowledged_again() {
         .unwrap();
     assert_eq!(records.len(), 1);
     assert!(
-        logs.events()
-            .iter()
-            .any(|e| e["message"] == "duplicate notification")
+        !logs
+            .with_field("message", "duplicate notification")
+            .is_empty()
     );
 }
 
@@ -406,7 +370,7 @@ async fn a_store_failure_asks_wechat_pay_to_retry() {
 
 #[tokio::test]
 async fn a_mismatched_transaction_settles_nothing_keeps_evidence_and_alerts() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = LogCapture::start();
     let notify = Notify::new(Verification::PublicKey).await;
     let order_no = notify.order().await;
     notify.wechat.pay_amount(order_no.as_str(), 1).unwrap();
@@ -430,7 +394,7 @@ async fn a_mismatched_transaction_settles_nothing_keeps_evidence_and_alerts() {
         evidence[0].reported,
         Reported::Transaction(tampered.clone())
     );
-    let alerts = logs.alerts();
+    let alerts = alerts(&logs);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     let alert = &alerts[0];
     assert_eq!(alert["out_trade_no"], order_no.as_str());
@@ -469,17 +433,12 @@ async fn a_transaction_for_another_merchant_or_an_unknown_order_is_refused() {
 
 #[tokio::test]
 async fn the_signtest_probe_is_refused_without_an_alert() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = LogCapture::start();
     let notify = Notify::new(Verification::PublicKey).await;
     let order_no = notify.order().await;
     let body = notify.body(&notify.pay(&order_no));
-    let probe = notify.signer.probe(
-        SigningMode::PublicKey,
-        notify.clock.now().unix_timestamp(),
-        "nonce".into(),
-    );
-    let mut headers = HeaderMap::new();
-    probe.write_to(&mut headers);
+    let (_, serial) = signing_key(SigningMode::PublicKey);
+    let headers = signtest_probe(serial, notify.clock.now().unix_timestamp());
     assert_eq!(
         notify.post(headers, body).await,
         (
@@ -487,22 +446,20 @@ async fn the_signtest_probe_is_refused_without_an_alert() {
             fail("signature verification failed")
         )
     );
-    assert!(logs.alerts().is_empty(), "a probe is not an attack");
+    assert!(alerts(&logs).is_empty(), "a probe is not an attack");
     assert!(
-        logs.events()
-            .iter()
-            .any(|e| e["message"] == "WECHATPAY/SIGNTEST probe refused")
+        !logs
+            .with_field("message", "WECHATPAY/SIGNTEST probe refused")
+            .is_empty()
     );
     assert_eq!(notify.status_of(&order_no).await, OrderStatus::Notpay);
 }
 
 #[tokio::test]
 async fn bad_signatures_are_refused_with_an_alert() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = LogCapture::start();
     let notify = Notify::new(Verification::PublicKey).await;
-    let order_no = notify.order().await;
-    let body = notify.body(&notify.pay(&order_no));
-    let headers = notify.signed(SigningMode::PublicKey, &body);
+    let (order_no, headers, body) = notify.paid_notification(SigningMode::PublicKey).await;
 
     // Tampered after signing.
     let mut tampered = body.clone();
@@ -534,14 +491,14 @@ async fn bad_signatures_are_refused_with_an_alert() {
             fail("signature verification failed")
         )
     );
-    let alerts = logs.alerts();
+    let alerts = alerts(&logs);
     assert_eq!(alerts.len(), 4, "{alerts:?}");
     assert_eq!(notify.status_of(&order_no).await, OrderStatus::Notpay);
 }
 
 #[tokio::test]
 async fn a_genuinely_signed_body_that_is_not_a_notification_is_malformed() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = LogCapture::start();
     let notify = Notify::new(Verification::PublicKey).await;
     let order_no = notify.order().await;
     let transaction = notify.pay(&order_no);
@@ -560,13 +517,13 @@ async fn a_genuinely_signed_body_that_is_not_a_notification_is_malformed() {
             (StatusCode::BAD_REQUEST, fail("malformed notification"))
         );
     }
-    assert_eq!(logs.alerts().len(), 3);
+    assert_eq!(alerts(&logs).len(), 3);
     assert_eq!(notify.status_of(&order_no).await, OrderStatus::Notpay);
 }
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_refused_with_413() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = LogCapture::start();
     let notify = Notify::new(Verification::PublicKey).await;
     let body = vec![b' '; MAX_BODY_BYTES + 1];
     let headers = notify.signed(SigningMode::PublicKey, &body);
@@ -574,7 +531,7 @@ async fn a_body_over_the_limit_is_refused_with_413() {
         notify.post(headers, body).await,
         (StatusCode::PAYLOAD_TOO_LARGE, fail("request body rejected"))
     );
-    let alerts = logs.alerts();
+    let alerts = alerts(&logs);
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0]["reason"], "body");
 }
@@ -583,11 +540,9 @@ async fn a_body_over_the_limit_is_refused_with_413() {
 
 #[tokio::test]
 async fn unavailable_platform_certificates_ask_for_a_retry() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = LogCapture::start();
     let notify = Notify::new(Verification::CertificatesFailing).await;
-    let order_no = notify.order().await;
-    let body = notify.body(&notify.pay(&order_no));
-    let headers = notify.signed(SigningMode::Certificate, &body);
+    let (order_no, headers, body) = notify.paid_notification(SigningMode::Certificate).await;
     assert_eq!(
         notify.post(headers, body).await,
         (
@@ -595,20 +550,19 @@ async fn unavailable_platform_certificates_ask_for_a_retry() {
             fail("cannot verify now, retry later")
         )
     );
-    assert!(logs.alerts().is_empty(), "our outage, not an attack");
+    assert!(alerts(&logs).is_empty(), "our outage, not an attack");
     assert!(
-        logs.events()
-            .iter()
-            .any(|e| e["message"] == "platform certificates unavailable")
+        !logs
+            .with_field("message", "platform certificates unavailable")
+            .is_empty()
     );
+    assert_eq!(notify.status_of(&order_no).await, OrderStatus::Notpay);
 }
 
 #[tokio::test]
 async fn handling_past_the_deadline_asks_for_a_retry() {
     let notify = Notify::new(Verification::CertificatesHanging).await;
-    let order_no = notify.order().await;
-    let body = notify.body(&notify.pay(&order_no));
-    let headers = notify.signed(SigningMode::Certificate, &body);
+    let (order_no, headers, body) = notify.paid_notification(SigningMode::Certificate).await;
     assert_eq!(
         notify.post(headers, body).await,
         (

@@ -5,6 +5,8 @@
 pub mod init_error;
 pub mod logging;
 pub mod setup;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use init_error::init_or_report;
 pub use logging::init_logging;

@@ -7,19 +7,15 @@ use std::sync::Arc;
 
 use orders::adapters::EmbeddedOrderStore;
 use orders::domain::refund::RefundRefusal;
-use orders::domain::{Order, OrderNoGenerator, OrderStatus, Product, RefundOrigin, RefundState};
+use orders::domain::{Order, OrderStatus, Product, RefundOrigin, RefundState};
 use orders::ports::{GatewayError, OrderReader, ProductWriter, RefundReader};
 use orders::services::refund::{answer_report, apply_report};
-use orders::services::{
-    PlaceOrderRequest, RefundCommand, RefundError, place_native_order, request_refund,
-    settle_transaction,
-};
-use orders::testing::FakeWeChatPay;
+use orders::services::{RefundCommand, RefundError, request_refund, settle_transaction};
+use orders::testing::{FakeWeChatPay, place_prepaid};
 use orders::{NotifyUrl, OrdersConfig};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use wxpay::FixedClock;
-use wxpay::random::OsRandom;
 use wxpay::refund::RefundStatus;
 
 const T0: OffsetDateTime = datetime!(2024-05-01 00:00:00 UTC);
@@ -62,29 +58,24 @@ fn command(amount: i64, key: &str) -> RefundCommand {
 impl World {
     /// A paid order of 2999 fen.
     async fn paid(&self) -> Order {
-        let placed = place_native_order(
+        let placed = place_prepaid(
             &self.store,
             &self.wechat,
             &*self.clock,
-            &OrderNoGenerator::new(OsRandom),
             &self.config,
             &self.notify_url,
-            &PlaceOrderRequest {
-                product_id: "2".into(),
-                buyer: None,
-                idempotency_key: None,
-            },
+            "2",
         )
         .await
         .unwrap();
-        let number = placed.order.order_no.to_string();
+        let number = placed.order_no.to_string();
         self.wechat.pay(&number).unwrap();
         let transaction = self.wechat.transaction(&number).unwrap();
         settle_transaction(&self.store, &*self.clock, &self.config, &transaction)
             .await
             .unwrap();
         self.store
-            .get_order(&placed.order.order_no)
+            .get_order(&placed.order_no)
             .await
             .unwrap()
             .unwrap()
@@ -400,22 +391,16 @@ mod late_payments {
 
     /// An order closed here (as a stale sweep might have), then paid at WeChat Pay.
     async fn paid_after_close(w: &World) -> (Order, wxpay::models::Transaction) {
-        let placed = place_native_order(
+        let order = place_prepaid(
             &w.store,
             &w.wechat,
             &*w.clock,
-            &OrderNoGenerator::new(OsRandom),
             &w.config,
             &w.notify_url,
-            &PlaceOrderRequest {
-                product_id: "2".into(),
-                buyer: None,
-                idempotency_key: None,
-            },
+            "2",
         )
         .await
         .unwrap();
-        let order = placed.order;
         w.store
             .close_order(
                 &order.order_no,

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Mode, start, start_with, trade_no};
+use common::{Harness, Mode, start, start_with, trade_no};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +27,17 @@ fn fixed_clock() -> Arc<FixedClock> {
     Arc::new(FixedClock::new(
         OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
     ))
+}
+
+/// A simulator on a fixed clock, and that clock.
+async fn start_on_fixed_clock() -> (Harness, Arc<FixedClock>) {
+    let clock = fixed_clock();
+    let sim = start_with({
+        let clock = clock.clone();
+        move |c| c.with_clock(clock)
+    })
+    .await;
+    (sim, clock)
 }
 
 #[tokio::test]
@@ -169,12 +180,7 @@ async fn resubmitting_a_paid_order_is_orderpaid_and_a_closed_one_order_closed() 
 
 #[tokio::test]
 async fn past_time_expire_an_order_cannot_be_paid_or_resubmitted_but_still_queries_notpay() {
-    let clock = fixed_clock();
-    let sim = start_with({
-        let clock = clock.clone();
-        move |c| c.with_clock(clock)
-    })
-    .await;
+    let (sim, clock) = start_on_fixed_clock().await;
     let client = sim.client();
     let no = trade_no("E");
     let mut request = sim.prepay(&no, NOTIFY);
@@ -213,12 +219,7 @@ impl ClockExt for FixedClock {
 
 #[tokio::test]
 async fn time_expire_under_a_minute_is_raised_to_one_minute_and_absent_means_seven_days() {
-    let clock = fixed_clock();
-    let sim = start_with({
-        let clock = clock.clone();
-        move |c| c.with_clock(clock)
-    })
-    .await;
+    let (sim, clock) = start_on_fixed_clock().await;
     let client = sim.client();
     let short = trade_no("M");
     let mut request = sim.prepay(&short, NOTIFY);
@@ -251,12 +252,7 @@ async fn time_expire_under_a_minute_is_raised_to_one_minute_and_absent_means_sev
 
 #[tokio::test]
 async fn a_code_url_older_than_two_hours_is_refused() {
-    let clock = fixed_clock();
-    let sim = start_with({
-        let clock = clock.clone();
-        move |c| c.with_clock(clock)
-    })
-    .await;
+    let (sim, clock) = start_on_fixed_clock().await;
     let client = sim.client();
     let no = trade_no("T");
     let code = client

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Merchant, Mode, start, trade_no};
+use common::{Merchant, Mode, attempt_pairs, start, trade_no};
 use serde_json::{Value, json};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -64,11 +64,7 @@ async fn dropped_notifications_are_retried_once_the_switch_is_cleared() {
     let merchant = Merchant::start(client.notification_parser()).await;
     sim.set_faults(json!({"drop_notifications": true})).await;
     let no = trade_no("D");
-    let code = client
-        .native_prepay(&sim.prepay(&no, &merchant.url))
-        .await
-        .unwrap();
-    sim.scan(&code.code_url).await;
+    sim.order_and_pay(&no, &merchant.url).await;
     // The log shows two attempts, both dropped: nothing can have reached the merchant.
     let record = sim.wait_for_attempts(&no, 2, WAIT).await;
     let attempts = record["attempts"].as_array().unwrap();
@@ -92,11 +88,7 @@ async fn duplicated_notifications_arrive_as_concurrent_verified_copies() {
     let merchant = Merchant::start(client.notification_parser()).await;
     sim.set_faults(json!({"duplicate_notifications": 3})).await;
     let no = trade_no("U");
-    let code = client
-        .native_prepay(&sim.prepay(&no, &merchant.url))
-        .await
-        .unwrap();
-    sim.scan(&code.code_url).await;
+    sim.order_and_pay(&no, &merchant.url).await;
     let copies = merchant.wait_verified(3, WAIT).await;
     assert!(copies.iter().all(|n| n.id == copies[0].id));
     assert!(
@@ -105,12 +97,7 @@ async fn duplicated_notifications_arrive_as_concurrent_verified_copies() {
             .all(|n| n.transaction == copies[0].transaction)
     );
     let record = sim.wait_for_status(&no, "delivered", WAIT).await;
-    let numbers: Vec<_> = record["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| (a["number"].as_u64().unwrap(), a["copy"].as_u64().unwrap()))
-        .collect();
+    let numbers = attempt_pairs(&record, "number", "copy");
     assert_eq!(numbers, [(1, 1), (1, 2), (1, 3)]);
     sim.stop().await;
 }
@@ -141,11 +128,7 @@ async fn a_signtest_probe_precedes_the_real_notification_and_is_refused() {
     let merchant = Merchant::start(client.notification_parser()).await;
     sim.set_faults(json!({"signtest_probe": true})).await;
     let no = trade_no("P");
-    let code = client
-        .native_prepay(&sim.prepay(&no, &merchant.url))
-        .await
-        .unwrap();
-    sim.scan(&code.code_url).await;
+    sim.order_and_pay(&no, &merchant.url).await;
     merchant.wait_verified(1, WAIT).await;
     let rejected = merchant.rejected();
     assert_eq!(rejected.len(), 1);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Merchant, Mode, Received, start, start_with, trade_no};
+use common::{Merchant, Mode, Received, attempt_pairs, start, start_with, trade_no};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use wxpay::models::TradeState;
@@ -18,11 +18,7 @@ async fn a_payment_is_notified_signed_encrypted_and_logged_as_delivered() {
     let client = sim.client();
     let merchant = Merchant::start(client.notification_parser()).await;
     let no = trade_no("N");
-    let code = client
-        .native_prepay(&sim.prepay(&no, &merchant.url))
-        .await
-        .unwrap();
-    let (status, scanned) = sim.scan(&code.code_url).await;
+    let (status, scanned) = sim.order_and_pay(&no, &merchant.url).await;
     assert_eq!(status, 200);
 
     let notification = merchant.wait_verified(1, WAIT).await.remove(0);
@@ -83,19 +79,10 @@ async fn unacknowledged_notifications_are_retried_on_the_scaled_ladder() {
     let client = sim.client();
     let merchant = Merchant::start_with(client.notification_parser(), 2, 0, Duration::ZERO).await;
     let no = trade_no("R");
-    let code = client
-        .native_prepay(&sim.prepay(&no, &merchant.url))
-        .await
-        .unwrap();
-    sim.scan(&code.code_url).await;
+    sim.order_and_pay(&no, &merchant.url).await;
 
     let record = sim.wait_for_status(&no, "delivered", WAIT).await;
-    let statuses: Vec<_> = record["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| (a["number"].as_u64().unwrap(), a["status"].as_u64().unwrap()))
-        .collect();
+    let statuses = attempt_pairs(&record, "number", "status");
     assert_eq!(statuses, [(1, 500), (2, 500), (3, 200)]);
     let verified = merchant.verified();
     assert_eq!(verified.len(), 3);
@@ -122,11 +109,7 @@ async fn an_answer_slower_than_the_timeout_is_a_failed_attempt() {
     let merchant =
         Merchant::start_with(client.notification_parser(), 0, 1, Duration::from_secs(1)).await;
     let no = trade_no("T");
-    let code = client
-        .native_prepay(&sim.prepay(&no, &merchant.url))
-        .await
-        .unwrap();
-    sim.scan(&code.code_url).await;
+    sim.order_and_pay(&no, &merchant.url).await;
     let record = sim.wait_for_status(&no, "delivered", WAIT).await;
     let attempts = record["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 2, "{record}");
@@ -169,11 +152,7 @@ async fn certificate_mode_notifications_verify_with_the_downloaded_platform_cert
     let client = sim.client_with(Mode::Certificates, Duration::from_secs(5));
     let merchant = Merchant::start(client.notification_parser()).await;
     let no = trade_no("C");
-    let code = client
-        .native_prepay(&sim.prepay(&no, &merchant.url))
-        .await
-        .unwrap();
-    sim.scan(&code.code_url).await;
+    sim.order_and_pay(&no, &merchant.url).await;
     merchant.wait_verified(1, WAIT).await;
     let Received::Verified { headers, .. } = merchant.received().remove(0) else {
         panic!("not verified");
@@ -192,11 +171,7 @@ async fn a_slow_merchant_does_not_hold_up_the_api() {
     let merchant =
         Merchant::start_with(client.notification_parser(), 0, 1, Duration::from_secs(2)).await;
     let no = trade_no("S");
-    let code = client
-        .native_prepay(&sim.prepay(&no, &merchant.url))
-        .await
-        .unwrap();
-    sim.scan(&code.code_url).await;
+    sim.order_and_pay(&no, &merchant.url).await;
     merchant.wait_verified(1, WAIT).await; // the merchant is now sitting on its answer
     let started = Instant::now();
     client.query_by_out_trade_no(&no).await.unwrap();

@@ -18,30 +18,28 @@ pub fn request_message(
     nonce: &str,
     body: &[u8],
 ) -> Vec<u8> {
-    let mut message = Vec::with_capacity(canonical_url.len() + nonce.len() + body.len() + 32);
-    for line in [method.as_bytes(), canonical_url.as_bytes()] {
-        message.extend_from_slice(line);
-        message.push(b'\n');
-    }
-    message.extend_from_slice(timestamp.as_bytes());
-    message.push(b'\n');
-    message.extend_from_slice(nonce.as_bytes());
-    message.push(b'\n');
-    message.extend_from_slice(body);
-    message.push(b'\n');
-    message
+    lines(&[
+        method.as_bytes(),
+        canonical_url.as_bytes(),
+        timestamp.as_bytes(),
+        nonce.as_bytes(),
+        body,
+    ])
 }
 
 /// The three-line message WeChat Pay signs on responses and notifications: timestamp, nonce and the
 /// raw body, each followed by `\n`.
 pub fn response_message(timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
-    let mut message = Vec::with_capacity(timestamp.len() + nonce.len() + body.len() + 3);
-    message.extend_from_slice(timestamp.as_bytes());
-    message.push(b'\n');
-    message.extend_from_slice(nonce.as_bytes());
-    message.push(b'\n');
-    message.extend_from_slice(body);
-    message.push(b'\n');
+    lines(&[timestamp.as_bytes(), nonce.as_bytes(), body])
+}
+
+/// `parts`, each followed by `\n`: the shape of every signed message.
+fn lines(parts: &[&[u8]]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(parts.iter().map(|part| part.len() + 1).sum());
+    for part in parts {
+        message.extend_from_slice(part);
+        message.push(b'\n');
+    }
     message
 }
 

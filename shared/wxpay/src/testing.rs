@@ -7,7 +7,7 @@ use crate::keys::{KeyError, PrivateKey};
 use crate::notify::{RefundEvent, seal_refund, seal_transaction};
 use crate::secret::ApiV3Key;
 use crate::time::TimeOutOfRange;
-use crate::verify::SignatureHeaders;
+use crate::verify::{SIGNTEST_PREFIX, SignatureHeaders};
 use http::HeaderMap;
 use time::OffsetDateTime;
 
@@ -45,6 +45,20 @@ pub fn sign_response(
     let mut headers = HeaderMap::new();
     SignatureHeaders::sign(key, serial, timestamp, nonce, body)?.write_to(&mut headers);
     Ok(headers)
+}
+
+/// The `Wechatpay-*` headers of a `WECHATPAY/SIGNTEST/` probe (§2.4) naming `serial`, at
+/// `timestamp`: a deliberately wrong signature that a verifier must refuse.
+pub fn signtest_probe(serial: &str, timestamp: i64) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    SignatureHeaders {
+        timestamp: timestamp.to_string(),
+        nonce: NOTIFICATION_NONCE.to_owned(),
+        signature: format!("{SIGNTEST_PREFIX}ZEtOT3hhVnZ1WkRHUG5mQVlqc1dUMzNkMGpSQ2pxbWdH"),
+        serial: serial.to_owned(),
+    }
+    .write_to(&mut headers);
+    headers
 }
 
 /// A complete payment notification as WeChat Pay posts it.
@@ -137,6 +151,13 @@ mod tests {
                 .await
                 .is_err()
         );
+        let probe = signtest_probe(ID, at.unix_timestamp());
+        assert!(matches!(
+            parser.parse_transaction(&probe, &signed.body, at).await,
+            Err(crate::notify::NotificationError::Verify(
+                crate::verify::VerifyError::SignTestProbe
+            ))
+        ));
     }
 
     #[tokio::test]

@@ -3,21 +3,13 @@
 
 mod common;
 
-use common::{fixture, signed_headers};
+use common::{ID, TS, apiv3, fixture, now, parser_with_key, signed_headers};
 use std::sync::Arc;
-use time::OffsetDateTime;
 use wxpay::aead::AeadError;
 use wxpay::keys::PrivateKey;
 use wxpay::models::TradeState;
 use wxpay::notify::{NotificationParser, seal_transaction};
 use wxpay::{ApiV3Key, NotificationError, Verifier, VerifyError};
-
-const ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
-const TS: i64 = 1_750_000_000;
-
-fn apiv3() -> ApiV3Key {
-    "0123456789ABCDEFabcdef0123456789".parse().unwrap()
-}
 
 fn envelope(event_type: &str, plaintext: &[u8]) -> Vec<u8> {
     let mut envelope = seal_transaction(
@@ -32,19 +24,9 @@ fn envelope(event_type: &str, plaintext: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&envelope).unwrap()
 }
 
-fn setup() -> (PrivateKey, NotificationParser) {
-    let key = PrivateKey::generate().unwrap();
-    let verifier = Verifier::with_public_key(ID, key.public_key().unwrap());
-    (key, NotificationParser::new(Arc::new(verifier), apiv3()))
-}
-
-fn now() -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(TS).unwrap()
-}
-
 #[tokio::test]
 async fn genuine_notification_yields_the_transaction() {
-    let (key, parser) = setup();
+    let (key, parser) = parser_with_key();
     let body = envelope(
         "TRANSACTION.SUCCESS",
         fixture("v8_plaintext.json").as_bytes(),
@@ -62,7 +44,7 @@ async fn genuine_notification_yields_the_transaction() {
 
 #[tokio::test]
 async fn forged_notification_is_refused_before_anything_is_decrypted() {
-    let (_, parser) = setup();
+    let (_, parser) = parser_with_key();
     let forger = PrivateKey::generate().unwrap();
     let body = envelope(
         "TRANSACTION.SUCCESS",
@@ -77,7 +59,7 @@ async fn forged_notification_is_refused_before_anything_is_decrypted() {
 
 #[tokio::test]
 async fn replay_outside_the_window_is_refused() {
-    let (key, parser) = setup();
+    let (key, parser) = parser_with_key();
     let body = envelope(
         "TRANSACTION.SUCCESS",
         fixture("v8_plaintext.json").as_bytes(),
@@ -93,7 +75,7 @@ async fn replay_outside_the_window_is_refused() {
 
 #[tokio::test]
 async fn signed_but_undecryptable_resource_is_a_decrypt_error() {
-    let (key, _) = setup();
+    let (key, _) = parser_with_key();
     let other_apiv3: ApiV3Key = "ffffffffffffffffffffffffffffffff".parse().unwrap();
     let parser = NotificationParser::new(
         Arc::new(Verifier::with_public_key(ID, key.public_key().unwrap())),
@@ -109,7 +91,7 @@ async fn signed_but_undecryptable_resource_is_a_decrypt_error() {
 
 #[tokio::test]
 async fn other_events_and_malformed_bodies_are_refused() {
-    let (key, parser) = setup();
+    let (key, parser) = parser_with_key();
     let refund = envelope("REFUND.SUCCESS", b"{}");
     let headers = signed_headers(&key, ID, TS, "n", &refund);
     assert_eq!(

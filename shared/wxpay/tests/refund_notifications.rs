@@ -4,21 +4,12 @@
 
 mod common;
 
-use common::signed_headers;
-use std::sync::Arc;
-use time::OffsetDateTime;
+use common::{ID, TS, apiv3, now, parser_with_key, signed_headers};
 use wxpay::keys::PrivateKey;
 use wxpay::models::NotificationEnvelope;
-use wxpay::notify::{Notification, NotificationParser};
+use wxpay::notify::Notification;
 use wxpay::refund::RefundStatus;
-use wxpay::{ApiV3Key, NotificationError, Verifier, VerifyError, aead};
-
-const ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
-const TS: i64 = 1_750_000_000;
-
-fn apiv3() -> ApiV3Key {
-    "0123456789ABCDEFabcdef0123456789".parse().unwrap()
-}
+use wxpay::{NotificationError, VerifyError, aead};
 
 fn refund_resource(status: &str) -> String {
     format!(
@@ -40,19 +31,9 @@ fn envelope(event_type: &str, original_type: &str, plaintext: &[u8]) -> Vec<u8> 
     .unwrap()
 }
 
-fn setup() -> (PrivateKey, NotificationParser) {
-    let key = PrivateKey::generate().unwrap();
-    let verifier = Verifier::with_public_key(ID, key.public_key().unwrap());
-    (key, NotificationParser::new(Arc::new(verifier), apiv3()))
-}
-
-fn now() -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(TS).unwrap()
-}
-
 #[tokio::test]
 async fn each_refund_event_yields_its_refund_status() {
-    let (key, parser) = setup();
+    let (key, parser) = parser_with_key();
     for (event, status, expected) in [
         ("REFUND.SUCCESS", "SUCCESS", RefundStatus::Success),
         ("REFUND.ABNORMAL", "ABNORMAL", RefundStatus::Abnormal),
@@ -77,7 +58,7 @@ async fn each_refund_event_yields_its_refund_status() {
 
 #[tokio::test]
 async fn a_payment_event_is_told_apart_from_a_refund() {
-    let (key, parser) = setup();
+    let (key, parser) = parser_with_key();
     let payment = r#"{"mchid":"1900007291","appid":"wxd678efh567hg6787","out_trade_no":"ORDER20240101000001","transaction_id":"4200000000202401010000000001","trade_type":"NATIVE","trade_state":"SUCCESS","trade_state_desc":"支付成功","success_time":"2024-01-01T12:00:05+08:00","amount":{"total":100,"payer_total":100,"currency":"CNY","payer_currency":"CNY"}}"#;
     let body = envelope("TRANSACTION.SUCCESS", "transaction", payment.as_bytes());
     let headers = signed_headers(&key, ID, TS, "n", &body);
@@ -90,7 +71,7 @@ async fn a_payment_event_is_told_apart_from_a_refund() {
 
 #[tokio::test]
 async fn forged_unknown_and_malformed_refund_events_are_refused() {
-    let (key, parser) = setup();
+    let (key, parser) = parser_with_key();
     let forger = PrivateKey::generate().unwrap();
     let body = envelope(
         "REFUND.SUCCESS",

@@ -181,29 +181,22 @@ where
         key,
         expires_at: fresh.created_at + config.idempotency_ttl(),
     });
-    match store.create_order(&fresh, claim.as_ref()).await? {
-        CreateOutcome::Created(order) => {
-            let placer = Placer {
-                store,
-                gateway,
-                clock,
-                config,
-                notify_url,
-                replayed: false,
-            };
-            placer.prepay(order, prepay.at).await
-        }
-        CreateOutcome::Existing(order) => {
-            let placer = Placer {
-                store,
-                gateway,
-                clock,
-                config,
-                notify_url,
-                replayed: true,
-            };
-            placer.replay(order).await
-        }
+    let (order, replayed) = match store.create_order(&fresh, claim.as_ref()).await? {
+        CreateOutcome::Created(order) => (order, false),
+        CreateOutcome::Existing(order) => (order, true),
+    };
+    let placer = Placer {
+        store,
+        gateway,
+        clock,
+        config,
+        notify_url,
+        replayed,
+    };
+    if replayed {
+        placer.replay(order).await
+    } else {
+        placer.prepay(order, prepay.at).await
     }
 }
 

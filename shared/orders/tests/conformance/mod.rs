@@ -70,7 +70,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!($make, when true);
     };
     ($make:expr, when $can_run:expr) => {
-        $crate::conformance_tests!(@each $make, $can_run;
+        $crate::conformance_tests!(@each [$crate::conformance] $make, $can_run;
             created_order_reads_back_unchanged,
             duplicate_order_number_is_refused,
             missing_order_has_no_transitions,
@@ -102,15 +102,17 @@ macro_rules! conformance_tests {
             catalog_puts_gets_and_lists_products,
         );
     };
-    (@each $make:expr, $can_run:expr; $($name:ident),* $(,)?) => {
+    // One test per behaviour `$name` of module `$module` (shared with `refund_conformance_tests`).
+    (@each [$module:path] $make:expr, $can_run:expr; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() {
                 if !$can_run {
                     return;
                 }
+                use $module as behaviours;
                 let store = $make.await;
-                $crate::conformance::$name(store).await;
+                behaviours::$name(store).await;
             }
         )*
     };

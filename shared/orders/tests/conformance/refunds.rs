@@ -31,7 +31,7 @@ macro_rules! refund_conformance_tests {
         $crate::refund_conformance_tests!($make, when true);
     };
     ($make:expr, when $can_run:expr) => {
-        $crate::refund_conformance_tests!(@each $make, $can_run;
+        $crate::conformance_tests!(@each [$crate::conformance::refunds] $make, $can_run;
             a_refund_is_reserved_against_the_paid_order,
             refunds_beyond_the_payment_or_of_unpaid_orders_are_refused,
             the_same_idempotency_key_gives_the_same_refund,
@@ -47,18 +47,6 @@ macro_rules! refund_conformance_tests {
             concurrent_reports_apply_once,
             a_refund_reported_before_the_payment_shows_once_settled,
         );
-    };
-    (@each $make:expr, $can_run:expr; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                if !$can_run {
-                    return;
-                }
-                let store = $make.await;
-                $crate::conformance::refunds::$name(store).await;
-            }
-        )*
     };
 }
 

@@ -195,6 +195,17 @@ impl Harness {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Orders `out_trade_no` (notifications to `notify_url`) and has the shopper pay it: the scan's
+    /// answer.
+    pub async fn order_and_pay(&self, out_trade_no: &str, notify_url: &str) -> (StatusCode, Value) {
+        let code = self
+            .client()
+            .native_prepay(&self.prepay(out_trade_no, notify_url))
+            .await
+            .unwrap();
+        self.scan(&code.code_url).await
+    }
+
     pub async fn scan(&self, code_url: &str) -> (StatusCode, Value) {
         self.post_json("/sim/scan", &json!({ "code_url": code_url }))
             .await
@@ -506,4 +517,14 @@ async fn notify(
 /// A unique out_trade_no.
 pub fn trade_no(prefix: &str) -> String {
     format!("{prefix}{}", wxpay::random::alphanumeric(&OsRandom, 12))
+}
+
+/// Two numeric fields of each delivery attempt in a notification log record, in order.
+pub fn attempt_pairs(record: &Value, first: &str, second: &str) -> Vec<(u64, u64)> {
+    record["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a[first].as_u64().unwrap(), a[second].as_u64().unwrap()))
+        .collect()
 }

@@ -3,8 +3,34 @@
 
 use http::HeaderMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use time::OffsetDateTime;
 use wxpay::keys::PrivateKey;
+use wxpay::notify::NotificationParser;
 use wxpay::verify::SignatureHeaders;
+use wxpay::{ApiV3Key, Verifier};
+
+/// The public key ID notifications name in the notification tests.
+pub const ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
+/// When the notification tests' notifications are signed and received (Unix seconds).
+pub const TS: i64 = 1_750_000_000;
+
+/// The notification tests' APIv3 key.
+pub fn apiv3() -> ApiV3Key {
+    "0123456789ABCDEFabcdef0123456789".parse().unwrap()
+}
+
+/// [`TS`] as a time.
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(TS).unwrap()
+}
+
+/// A fresh WeChat Pay key, and a parser that trusts it under [`ID`] and decrypts with [`apiv3`].
+pub fn parser_with_key() -> (PrivateKey, NotificationParser) {
+    let key = PrivateKey::generate().unwrap();
+    let verifier = Verifier::with_public_key(ID, key.public_key().unwrap());
+    (key, NotificationParser::new(Arc::new(verifier), apiv3()))
+}
 
 pub fn fixture(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 
 use crate::adapters::keys::{
     listing_keys, open_refund_sk, order_pk, parse_time_key, payment_sk, pending_pk, pending_shard,
@@ -239,6 +240,25 @@ pub fn refund_totals_none() -> [(&'static str, i64); 4] {
         (REFUNDS_OPEN, 0),
         (REFUNDS_ABNORMAL, 0),
     ]
+}
+
+/// Conditions `update` on the order's refund totals being `totals` (a zero total may be absent,
+/// as [`order_item`] leaves it out): binds `:was0`… and returns one condition per total.
+pub fn condition_on_totals(
+    mut update: UpdateBuilder,
+    totals: [(&'static str, i64); 4],
+) -> (UpdateBuilder, Vec<String>) {
+    let mut conditions = Vec::with_capacity(totals.len());
+    for (i, (name, value)) in totals.into_iter().enumerate() {
+        let was = format!(":was{i}");
+        conditions.push(if value == 0 {
+            format!("(attribute_not_exists({name}) OR {name} = {was})")
+        } else {
+            format!("{name} = {was}")
+        });
+        update = update.expression_attribute_values(was, AttributeValue::N(value.to_string()));
+    }
+    (update, conditions)
 }
 
 /// A number attribute that is absent when zero.

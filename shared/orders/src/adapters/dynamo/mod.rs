@@ -5,8 +5,10 @@
 
 pub mod item;
 mod listing;
+mod query;
 mod refunds;
 mod settle;
+mod sharded;
 mod table;
 
 use std::collections::HashMap;
@@ -340,61 +342,21 @@ impl EvidenceRecorder for DynamoOrderStore {
     }
 
     async fn evidence_for(&self, out_trade_no: &str) -> Result<Vec<Evidence>, StoreError> {
-        let mut found = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(self.table.as_ref())
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(format!("{EVIDENCE_PREFIX}{out_trade_no}")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in output.items() {
-                found.push(item::evidence_from_item(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(found);
-            }
-        }
+        self.query_partition(format!("{EVIDENCE_PREFIX}{out_trade_no}"), None)
+            .await?
+            .iter()
+            .map(item::evidence_from_item)
+            .collect()
     }
 }
 
 impl PaymentRecordReader for DynamoOrderStore {
     async fn payment_records(&self, order_no: &OrderNo) -> Result<Vec<PaymentRecord>, StoreError> {
-        let mut records = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(self.table.as_ref())
-                .key_condition_expression("pk = :pk AND begins_with(sk, :payment)")
-                .expression_attribute_values(":pk", s(order_pk(order_no)))
-                .expression_attribute_values(":payment", s("PAYMENT#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .set_return_consumed_capacity(Self::capacity_report())
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            self.count_capacity(
-                u64::try_from(output.scanned_count()).unwrap_or(0),
-                output.consumed_capacity(),
-            );
-            for item in output.items() {
-                records.push(payment_from_item(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(records);
-            }
-        }
+        self.query_partition(order_pk(order_no), Some("PAYMENT#"))
+            .await?
+            .iter()
+            .map(payment_from_item)
+            .collect()
     }
 }
 
@@ -480,20 +442,29 @@ impl ProductWriter for DynamoOrderStore {
 impl DynamoOrderStore {
     /// Writes an order without idempotency key: conditional on the number being unused.
     async fn put_new_order(&self, order: &Order) -> Result<(), StoreError> {
+        if self.put_if_absent(item::order_item(order)?).await? {
+            Ok(())
+        } else {
+            Err(StoreError::DuplicateOrderNo)
+        }
+    }
+
+    /// Puts `item` unless an item with its key exists: whether it was written.
+    async fn put_if_absent(&self, item: Item) -> Result<bool, StoreError> {
         let result = self
             .client
             .put_item()
             .table_name(self.table.as_ref())
-            .set_item(Some(item::order_item(order)?))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             Err(SdkError::ServiceError(err))
                 if matches!(err.err(), PutItemError::ConditionalCheckFailedException(_)) =>
             {
-                Err(StoreError::DuplicateOrderNo)
+                Ok(false)
             }
             Err(err) => Err(sdk_error(err)),
         }

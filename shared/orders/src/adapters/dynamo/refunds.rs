@@ -6,26 +6,24 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use time::OffsetDateTime;
 
 use super::item::{
-    Item, ORDER_STATUS, PK, REFUNDING_INDEX, REFUNDING_PK, REFUNDING_SK, SK, STATUS_PK, STATUS_SK,
-    order_key, refund_from_item, refund_item, refund_totals, req_str,
+    ORDER_STATUS, PK, REFUNDING_INDEX, REFUNDING_PK, REFUNDING_SK, SK, STATUS_PK, STATUS_SK,
+    condition_on_totals, order_key, refund_from_item, refund_item, refund_totals, req_str,
 };
 use super::settle::{Transacted, failed, transact};
-use super::{DynamoOrderStore, TRANSACTION_ATTEMPTS, back_off, invalid, s, sdk_error};
+use super::sharded::ShardedIndex;
+use super::{DynamoOrderStore, TRANSACTION_ATTEMPTS, back_off, invalid, s};
 use crate::adapters::keys::{
-    PENDING_SHARDS, listing_keys, order_pk, refund_key_sk, refund_sk, refunding_pk,
-    split_open_refund, time_key,
+    listing_keys, order_pk, refund_key_sk, refund_sk, refunding_pk, split_open_refund, time_key,
 };
 use crate::domain::refund::{self, AskDecision, RefundAsk, RefundReport, ReportDecision};
 use crate::domain::{Order, OrderNo, Refund, RefundNo};
 use crate::ports::{
-    AskOutcome, Cursor, OpenRefundLister, OrderReader, Page, PageRequest, RefundReader,
-    RefundRecorder, RefundRequester, RejectOutcome, ReportOutcome, StoreError,
+    AskOutcome, OpenRefundLister, OrderReader, Page, PageRequest, RefundReader, RefundRecorder,
+    RefundRequester, RejectOutcome, ReportOutcome, StoreError,
 };
 
 /// What one attempt decided to write.
@@ -40,7 +38,6 @@ impl DynamoOrderStore {
     /// The update of the order's status and refund totals from `old` to `new`, conditioned on
     /// `old`'s status and totals (a zero total may be absent).
     fn totals_update(&self, old: &Order, new: &Order) -> Result<Update, StoreError> {
-        let mut conditions = vec!["#status = :old_status".to_owned()];
         let mut sets = vec![
             "#status = :new_status".to_owned(),
             "updatedAt = :now".to_owned(),
@@ -52,22 +49,10 @@ impl DynamoOrderStore {
             .expression_attribute_values(":old_status", s(old.order_status.as_str()))
             .expression_attribute_values(":new_status", s(new.order_status.as_str()))
             .expression_attribute_values(":now", s(time_key(new.updated_at)?));
-        for (i, ((name, before), (_, after))) in refund_totals(old)
-            .into_iter()
-            .zip(refund_totals(new))
-            .enumerate()
-        {
-            let was = format!(":was{i}");
-            if before == 0 {
-                conditions.push(format!("(attribute_not_exists({name}) OR {name} = {was})"));
-            } else {
-                conditions.push(format!("{name} = {was}"));
-            }
+        for (i, (name, after)) in refund_totals(new).into_iter().enumerate() {
             let now = format!(":is{i}");
             sets.push(format!("{name} = {now}"));
-            update = update
-                .expression_attribute_values(was, AttributeValue::N(before.to_string()))
-                .expression_attribute_values(now, AttributeValue::N(after.to_string()));
+            update = update.expression_attribute_values(now, AttributeValue::N(after.to_string()));
         }
         let expression = match listing_keys(new)? {
             Some((pk, sk)) => {
@@ -79,6 +64,9 @@ impl DynamoOrderStore {
             }
             None => format!("SET {} REMOVE {STATUS_PK}, {STATUS_SK}", sets.join(", ")),
         };
+        let (update, totals) = condition_on_totals(update, refund_totals(old));
+        let mut conditions = vec!["#status = :old_status".to_owned()];
+        conditions.extend(totals);
         update
             .condition_expression(conditions.join(" AND "))
             .update_expression(expression)
@@ -314,69 +302,26 @@ impl RefundReader for DynamoOrderStore {
     }
 
     async fn refunds_of(&self, order_no: &OrderNo) -> Result<Vec<Refund>, StoreError> {
-        let mut refunds = Vec::new();
-        let mut start_key: Option<Item> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(self.table.as_ref())
-                .key_condition_expression("pk = :pk AND begins_with(sk, :refund)")
-                .expression_attribute_values(":pk", s(order_pk(order_no)))
-                .expression_attribute_values(":refund", s("REFUND#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start_key.take())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            self.count_capacity(
-                u64::try_from(output.scanned_count()).unwrap_or(0),
-                output.consumed_capacity(),
-            );
-            for item in output.items() {
-                refunds.push(refund_from_item(item)?);
-            }
-            match output.last_evaluated_key {
-                Some(key) => start_key = Some(key),
-                None => return Ok(refunds),
-            }
-        }
+        self.query_partition(order_pk(order_no), Some("REFUND#"))
+            .await?
+            .iter()
+            .map(refund_from_item)
+            .collect()
     }
 }
 
-/// Position in the open-refund listing: a shard, and the last `refundingSk` read in it (if any).
-struct OpenPosition {
-    shard: u32,
-    after: Option<String>,
-}
-
-impl OpenPosition {
-    fn encode(&self) -> Cursor {
-        Cursor::encode(&format!(
-            "r|{}|{}",
-            self.shard,
-            self.after.as_deref().unwrap_or_default()
-        ))
-    }
-
-    fn decode(cursor: &Cursor) -> Result<Self, StoreError> {
-        let text = cursor.decode()?;
-        let rest = text.strip_prefix("r|").ok_or(StoreError::InvalidCursor)?;
-        let (shard, after) = rest.split_once('|').ok_or(StoreError::InvalidCursor)?;
-        let shard: u32 = shard.parse().map_err(|_| StoreError::InvalidCursor)?;
-        if shard >= PENDING_SHARDS {
-            return Err(StoreError::InvalidCursor);
-        }
-        let after = if after.is_empty() {
-            None
-        } else {
-            split_open_refund(after)?;
-            Some(after.to_owned())
-        };
-        Ok(Self { shard, after })
-    }
-}
+/// The `refunding` index: open refunds by creation time, in as many shards as pending orders.
+const REFUNDING: ShardedIndex = ShardedIndex {
+    tag: "r",
+    name: REFUNDING_INDEX,
+    pk: REFUNDING_PK,
+    sk: REFUNDING_SK,
+    shard_pk: refunding_pk,
+    base_key: |after| {
+        let (_, order_no, out_refund_no) = split_open_refund(after)?;
+        Ok((order_pk(&order_no), refund_sk(&out_refund_no)))
+    },
+};
 
 impl OpenRefundLister for DynamoOrderStore {
     async fn list_open_refunds(
@@ -384,78 +329,12 @@ impl OpenRefundLister for DynamoOrderStore {
         created_before: OffsetDateTime,
         page: &PageRequest,
     ) -> Result<Page<Refund>, StoreError> {
-        let cutoff = time_key(created_before)?;
-        let limit = page.clamped_limit() as usize;
-        let mut position = match &page.cursor {
-            Some(cursor) => OpenPosition::decode(cursor)?,
-            None => OpenPosition {
-                shard: 0,
-                after: None,
-            },
-        };
-        let mut refunds = Vec::new();
-        loop {
-            let start_key = match &position.after {
-                Some(after) => {
-                    let (_, order_no, number) = split_open_refund(after)?;
-                    Some(HashMap::from([
-                        (PK.to_owned(), s(order_pk(&order_no))),
-                        (SK.to_owned(), s(refund_sk(&number))),
-                        (REFUNDING_PK.to_owned(), s(refunding_pk(position.shard))),
-                        (REFUNDING_SK.to_owned(), s(after.clone())),
-                    ]))
-                }
-                None => None,
-            };
-            let output = self
-                .client
-                .query()
-                .table_name(self.table.as_ref())
-                .index_name(REFUNDING_INDEX)
-                .key_condition_expression(format!(
-                    "{REFUNDING_PK} = :shard AND {REFUNDING_SK} < :cutoff"
-                ))
-                .expression_attribute_values(":shard", s(refunding_pk(position.shard)))
-                .expression_attribute_values(":cutoff", s(cutoff.clone()))
-                .limit(i32::try_from(limit - refunds.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start_key)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            self.count_capacity(
-                u64::try_from(output.scanned_count()).unwrap_or(0),
-                output.consumed_capacity(),
-            );
-            for item in output.items() {
-                refunds.push(refund_from_item(item)?);
-            }
-            let continues_at = match &output.last_evaluated_key {
-                Some(key) => Some(req_str(key, REFUNDING_SK)?.to_owned()),
-                None => None,
-            };
-            position = match continues_at {
-                Some(after) => OpenPosition {
-                    shard: position.shard,
-                    after: Some(after),
-                },
-                None if position.shard + 1 < PENDING_SHARDS => OpenPosition {
-                    shard: position.shard + 1,
-                    after: None,
-                },
-                None => {
-                    return Ok(Page {
-                        items: refunds,
-                        next: None,
-                    });
-                }
-            };
-            if refunds.len() >= limit {
-                return Ok(Page {
-                    items: refunds,
-                    next: Some(position.encode()),
-                });
-            }
-        }
+        self.list_sharded(
+            &REFUNDING,
+            time_key(created_before)?,
+            page,
+            refund_from_item,
+        )
+        .await
     }
 }

@@ -9,12 +9,10 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update,
 };
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-
 use super::item::{
     IDEMPOTENCY_SK, Item, ORDER_STATUS, PAID_AFTER_CLOSE, PK, PREPAY_LEASE_UNTIL, SK, STATUS_PK,
-    STATUS_SK, TTL, order_from_item, order_key, payment_item, refund_totals, refund_totals_none,
-    req_str,
+    STATUS_SK, TTL, condition_on_totals, order_from_item, order_key, payment_item, refund_totals,
+    refund_totals_none, req_str,
 };
 use super::{DynamoOrderStore, TRANSACTION_ATTEMPTS, back_off, invalid, s, sdk_error};
 use crate::adapters::keys::{idempotency_pk, listing_keys, time_key};
@@ -187,7 +185,7 @@ impl DynamoOrderStore {
         let mut expression =
             String::from("SET #status = :success, transactionId = :tx, updatedAt = :now");
         let mut condition = String::from("#status = :from");
-        let mut update = Update::builder()
+        let update = Update::builder()
             .table_name(self.table.as_ref())
             .set_key(Some(order_key(order_no)))
             .expression_attribute_names("#status", ORDER_STATUS)
@@ -196,17 +194,9 @@ impl DynamoOrderStore {
             .expression_attribute_values(":tx", s(&settlement.record.transaction_id))
             .expression_attribute_values(":now", s(time_key(settlement.settled_at)?))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        for (i, (name, value)) in totals.into_iter().enumerate() {
-            let placeholder = format!(":total{i}");
-            if value == 0 {
-                condition.push_str(&format!(
-                    " AND (attribute_not_exists({name}) OR {name} = {placeholder})"
-                ));
-            } else {
-                condition.push_str(&format!(" AND {name} = {placeholder}"));
-            }
-            update = update
-                .expression_attribute_values(placeholder, AttributeValue::N(value.to_string()));
+        let (mut update, totals) = condition_on_totals(update, totals);
+        for total in totals {
+            condition.push_str(&format!(" AND {total}"));
         }
         if let Some(at) = settlement.success_time {
             expression.push_str(", successTime = :paid");
@@ -240,23 +230,9 @@ impl DynamoOrderStore {
 
     /// Writes the payment record alone, unless it exists.
     async fn keep_payment_record(&self, settlement: &Settlement) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(self.table.as_ref())
-            .set_item(Some(payment_item(&settlement.record)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(err))
-                if matches!(err.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(sdk_error(err)),
-        }
+        self.put_if_absent(payment_item(&settlement.record)?)
+            .await
+            .map(|_| ())
     }
 }
 

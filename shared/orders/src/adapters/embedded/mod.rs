@@ -2,8 +2,11 @@
 //! key-value store, in one file under a directory. Write transactions are serialized by redb, so each
 //! read-check-write below is atomic; blocking work runs on `spawn_blocking`.
 
+mod index;
 mod refunds;
 mod tables;
+
+use index::{TimeIndex, take_page, values_by_key};
 
 use std::ops::Bound;
 use std::path::Path;
@@ -13,7 +16,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::adapters::keys::{pending_sk, time_key};
+use crate::adapters::keys::{pending_sk, split_time_order};
 use crate::adapters::read_stats::ReadCounter;
 #[cfg(feature = "read-stats")]
 use crate::adapters::read_stats::ReadStats;
@@ -180,6 +183,36 @@ impl EmbeddedOrderStore {
     }
 }
 
+/// A table of JSON values under string keys.
+type JsonTable = redb::TableDefinition<'static, &'static str, &'static [u8]>;
+
+impl EmbeddedOrderStore {
+    /// Every value of `table` whose key is `{prefix}#…`, decoded in key order (`#` sorts before
+    /// every character of the numbers that follow it, and `$` right after it).
+    async fn read_under<T: for<'de> Deserialize<'de> + Send + 'static>(
+        &self,
+        table: JsonTable,
+        prefix: String,
+    ) -> Result<Vec<T>, StoreError> {
+        let lower = format!("{prefix}#");
+        let upper = format!("{prefix}$");
+        self.read(move |txn, reads| {
+            let table = txn.open_table(table).map_err(unavailable)?;
+            let mut found = Vec::new();
+            for entry in table
+                .range::<&str>(lower.as_str()..upper.as_str())
+                .map_err(unavailable)?
+            {
+                let (_, value) = entry.map_err(unavailable)?;
+                found.push(decode(value.value())?);
+            }
+            reads.add(found.len() as u64, 0.0);
+            Ok(found)
+        })
+        .await
+    }
+}
+
 fn create_tables(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write().map_err(unavailable)?;
     for table in [ORDERS, PAYMENTS, PRODUCTS, IDEMPOTENCY, EVIDENCE, REFUNDS] {
@@ -276,49 +309,6 @@ fn buyer_key(order: &Order) -> Result<Option<String>, StoreError> {
         .as_ref()
         .map(|buyer| Ok(format!("{buyer}#{}", pending_sk(order)?)))
         .transpose()
-}
-
-/// Reads the orders named by index entries, counting them as read.
-fn orders_by_number(
-    txn: &redb::ReadTransaction,
-    reads: &ReadCounter,
-    numbers: &[String],
-) -> Result<Vec<Order>, StoreError> {
-    let table = txn.open_table(ORDERS).map_err(unavailable)?;
-    let mut orders = Vec::with_capacity(numbers.len());
-    for number in numbers {
-        if let Some(guard) = table.get(number.as_str()).map_err(unavailable)? {
-            orders.push(decode(guard.value())?);
-        }
-    }
-    reads.add(numbers.len() as u64, 0.0);
-    Ok(orders)
-}
-
-/// Takes up to `limit` `(key, orderNo)` entries from an index iterator, plus whether more remain.
-fn take_page<'a, I>(entries: I, limit: u32) -> Result<(Vec<(String, String)>, bool), StoreError>
-where
-    I: Iterator<
-        Item = Result<
-            (
-                redb::AccessGuard<'a, &'static str>,
-                redb::AccessGuard<'a, &'static str>,
-            ),
-            redb::StorageError,
-        >,
-    >,
-{
-    let mut page = Vec::new();
-    let mut more = false;
-    for entry in entries {
-        let (key, value) = entry.map_err(unavailable)?;
-        if page.len() as u32 >= limit {
-            more = true;
-            break;
-        }
-        page.push((key.value().to_owned(), value.value().to_owned()));
-    }
-    Ok((page, more))
 }
 
 impl OrderCreator for EmbeddedOrderStore {
@@ -507,22 +497,7 @@ impl EvidenceRecorder for EmbeddedOrderStore {
     }
 
     async fn evidence_for(&self, out_trade_no: &str) -> Result<Vec<Evidence>, StoreError> {
-        let lower = format!("{out_trade_no}#");
-        let upper = format!("{out_trade_no}$");
-        self.read(move |txn, reads| {
-            let table = txn.open_table(EVIDENCE).map_err(unavailable)?;
-            let mut found = Vec::new();
-            for entry in table
-                .range::<&str>(lower.as_str()..upper.as_str())
-                .map_err(unavailable)?
-            {
-                let (_, value) = entry.map_err(unavailable)?;
-                found.push(decode(value.value())?);
-            }
-            reads.add(found.len() as u64, 0.0);
-            Ok(found)
-        })
-        .await
+        self.read_under(EVIDENCE, out_trade_no.to_owned()).await
     }
 }
 
@@ -536,22 +511,7 @@ fn evidence_key(evidence: &Evidence) -> String {
 
 impl PaymentRecordReader for EmbeddedOrderStore {
     async fn payment_records(&self, order_no: &OrderNo) -> Result<Vec<PaymentRecord>, StoreError> {
-        let lower = format!("{order_no}#");
-        let upper = format!("{order_no}$");
-        self.read(move |txn, reads| {
-            let table = txn.open_table(PAYMENTS).map_err(unavailable)?;
-            let mut records = Vec::new();
-            for entry in table
-                .range::<&str>(lower.as_str()..upper.as_str())
-                .map_err(unavailable)?
-            {
-                let (_, value) = entry.map_err(unavailable)?;
-                records.push(decode(value.value())?);
-            }
-            reads.add(records.len() as u64, 0.0);
-            Ok(records)
-        })
-        .await
+        self.read_under(PAYMENTS, order_no.to_string()).await
     }
 }
 
@@ -568,7 +528,7 @@ impl BuyerOrderLister for EmbeddedOrderStore {
                 let rest = position
                     .strip_prefix("b|")
                     .ok_or(StoreError::InvalidCursor)?;
-                crate::adapters::keys::split_time_order(rest)?;
+                split_time_order(rest)?;
                 format!("{buyer}#{rest}")
             }
             None => format!("{buyer}$"),
@@ -583,8 +543,7 @@ impl BuyerOrderLister for EmbeddedOrderStore {
                 ))
                 .map_err(unavailable)?;
             let (entries, more) = take_page(range.rev(), limit)?;
-            let numbers: Vec<String> = entries.iter().map(|(_, no)| no.clone()).collect();
-            let items = orders_by_number(txn, reads, &numbers)?;
+            let items = values_by_key(txn, reads, ORDERS, &entries)?;
             let next = match entries.last() {
                 Some((key, _)) if more => {
                     let rest = key.strip_prefix(&lower).ok_or(StoreError::InvalidCursor)?;
@@ -626,8 +585,7 @@ impl ListedOrderLister for EmbeddedOrderStore {
                 ))
                 .map_err(unavailable)?;
             let (entries, more) = take_page(range.rev(), limit)?;
-            let numbers: Vec<String> = entries.iter().map(|(_, no)| no.clone()).collect();
-            let items = orders_by_number(txn, reads, &numbers)?;
+            let items = values_by_key(txn, reads, ORDERS, &entries)?;
             let next = match entries.last() {
                 Some((key, _)) if more => {
                     let rest = key.strip_prefix(&lower).ok_or(StoreError::InvalidCursor)?;
@@ -647,40 +605,18 @@ impl PendingOrderLister for EmbeddedOrderStore {
         created_before: OffsetDateTime,
         page: &PageRequest,
     ) -> Result<Page<Order>, StoreError> {
-        let upper = time_key(created_before)?;
-        let lower = match &page.cursor {
-            Some(cursor) => {
-                let position = cursor.decode()?;
-                let rest = position
-                    .strip_prefix("p|")
-                    .ok_or(StoreError::InvalidCursor)?;
-                crate::adapters::keys::split_time_order(rest)?;
-                Some(rest.to_owned())
-            }
-            None => None,
-        };
-        let limit = page.clamped_limit();
-        self.read(move |txn, reads| {
-            let index = txn.open_table(PENDING).map_err(unavailable)?;
-            let lower_bound = match &lower {
-                Some(after) => Bound::Excluded(after.as_str()),
-                None => Bound::Unbounded,
-            };
-            let range = index
-                .range::<&str>((lower_bound, Bound::Excluded(upper.as_str())))
-                .map_err(unavailable)?;
-            let (entries, more) = take_page(range, limit)?;
-            let numbers: Vec<String> = entries.iter().map(|(_, no)| no.clone()).collect();
-            let items = orders_by_number(txn, reads, &numbers)?;
-            let next = match entries.last() {
-                Some((key, _)) if more => Some(Cursor::encode(&format!("p|{key}"))),
-                _ => None,
-            };
-            Ok(Page { items, next })
-        })
-        .await
+        self.list_time_index(&PENDING_ORDERS, created_before, page)
+            .await
     }
 }
+
+/// The `pending` index: `NOTPAY` orders by creation time.
+const PENDING_ORDERS: TimeIndex = TimeIndex {
+    tag: "p",
+    index: PENDING,
+    values: ORDERS,
+    check: |key| split_time_order(key).map(|_| ()),
+};
 
 impl ProductReader for EmbeddedOrderStore {
     async fn list_products(&self) -> Result<Vec<Product>, StoreError> {

@@ -1,19 +1,18 @@
 //! Refunds in the embedded store: each change reads the order and the refund, asks
 //! [`domain::refund`](crate::domain::refund), and writes both in the same (serialized) transaction.
 
-use std::ops::Bound;
-
 use redb::{ReadableTable, WriteTransaction};
 use time::OffsetDateTime;
 
+use super::index::TimeIndex;
 use super::tables::{OPEN_REFUNDS, REFUND_KEYS, REFUNDS};
-use super::{EmbeddedOrderStore, decode, encode, put_order, read_order, take_page, unavailable};
+use super::{EmbeddedOrderStore, decode, encode, put_order, read_order, unavailable};
 use crate::adapters::keys::{open_refund_sk, refund_key, split_open_refund};
 use crate::domain::refund::{self, AskDecision, RefundAsk, RefundReport, ReportDecision};
 use crate::domain::{Order, OrderNo, Refund, RefundNo};
 use crate::ports::{
-    AskOutcome, Cursor, OpenRefundLister, Page, PageRequest, RefundReader, RefundRecorder,
-    RefundRequester, RejectOutcome, ReportOutcome, StoreError,
+    AskOutcome, OpenRefundLister, Page, PageRequest, RefundReader, RefundRecorder, RefundRequester,
+    RejectOutcome, ReportOutcome, StoreError,
 };
 
 /// The refund in a write transaction.
@@ -203,23 +202,7 @@ impl RefundReader for EmbeddedOrderStore {
     }
 
     async fn refunds_of(&self, order_no: &OrderNo) -> Result<Vec<Refund>, StoreError> {
-        // `#` sorts before every character of a refund number, and `$` right after it.
-        let from = format!("{order_no}#");
-        let to = format!("{order_no}$");
-        self.read(move |txn, reads| {
-            let table = txn.open_table(REFUNDS).map_err(unavailable)?;
-            let mut refunds = Vec::new();
-            for entry in table
-                .range::<&str>(from.as_str()..to.as_str())
-                .map_err(unavailable)?
-            {
-                let (_, value) = entry.map_err(unavailable)?;
-                refunds.push(decode(value.value())?);
-            }
-            reads.add(refunds.len() as u64, 0.0);
-            Ok(refunds)
-        })
-        .await
+        self.read_under(REFUNDS, order_no.to_string()).await
     }
 }
 
@@ -229,43 +212,14 @@ impl OpenRefundLister for EmbeddedOrderStore {
         created_before: OffsetDateTime,
         page: &PageRequest,
     ) -> Result<Page<Refund>, StoreError> {
-        let upper = crate::adapters::keys::time_key(created_before)?;
-        let lower = match &page.cursor {
-            Some(cursor) => {
-                let position = cursor.decode()?;
-                let rest = position
-                    .strip_prefix("r|")
-                    .ok_or(StoreError::InvalidCursor)?;
-                split_open_refund(rest)?;
-                Some(rest.to_owned())
-            }
-            None => None,
-        };
-        let limit = page.clamped_limit();
-        self.read(move |txn, reads| {
-            let index = txn.open_table(OPEN_REFUNDS).map_err(unavailable)?;
-            let lower_bound = match &lower {
-                Some(after) => Bound::Excluded(after.as_str()),
-                None => Bound::Unbounded,
-            };
-            let range = index
-                .range::<&str>((lower_bound, Bound::Excluded(upper.as_str())))
-                .map_err(unavailable)?;
-            let (entries, more) = take_page(range, limit)?;
-            let table = txn.open_table(REFUNDS).map_err(unavailable)?;
-            let mut items = Vec::with_capacity(entries.len());
-            for (_, key) in &entries {
-                if let Some(guard) = table.get(key.as_str()).map_err(unavailable)? {
-                    items.push(decode(guard.value())?);
-                }
-            }
-            reads.add(entries.len() as u64, 0.0);
-            let next = match entries.last() {
-                Some((key, _)) if more => Some(Cursor::encode(&format!("r|{key}"))),
-                _ => None,
-            };
-            Ok(Page { items, next })
-        })
-        .await
+        self.list_time_index(&OPEN, created_before, page).await
     }
 }
+
+/// The `refunding` index: open refunds by creation time.
+const OPEN: TimeIndex = TimeIndex {
+    tag: "r",
+    index: OPEN_REFUNDS,
+    values: REFUNDS,
+    check: |key| split_open_refund(key).map(|_| ()),
+};
