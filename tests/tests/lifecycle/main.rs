@@ -7,9 +7,13 @@
 //! notifications dropped, duplicated, delayed and reordered; WeChat Pay errors, throttling and
 //! timeouts, including calls that time out on our side after they took effect; both answers of a
 //! close for paid and for unknown orders; store writes that fail before or after they took effect;
-//! overlapping sweeps. The real services (`place_native_order`, `cancel_order`,
-//! `sweep_pending`), the real `pay-notify` router (signature, decryption, settle), the real
-//! embedded store and the simulator's own order rules run in process on virtual time.
+//! overlapping sweeps; the merchant refunding paid orders (in part or in full, retried under the
+//! same `Idempotency-Key`, some concurrently, some for more than is left) and refunding by hand in
+//! the merchant platform; refunds that end `SUCCESS`, `ABNORMAL` or `CLOSED`; the late-payment
+//! policy either way. The real services (`place_native_order`, `cancel_order`, `request_refund`),
+//! the real sweep run (`order_reconcile::run_sweep`: open refunds, then pending orders), the real
+//! `pay-notify` router (signature, decryption, settle or refund), the real embedded store and the
+//! simulator's own order and refund rules run in process on virtual time.
 //!
 //! Invariants, checked as transitions happen and against WeChat Pay's ledger at the end:
 //! - every payment WeChat Pay holds has exactly one payment record, and its order is SUCCESS;
@@ -17,7 +21,13 @@
 //! - no order is CLOSED or CANCELLED while WeChat Pay could still take its payment;
 //! - every order is final within the TTL plus four sweeps after the faults stop;
 //! - no order moves backward; no QR code is returned for an order that cannot be paid, or that
-//!   WeChat Pay no longer accepts.
+//!   WeChat Pay no longer accepts;
+//! - every refund WeChat Pay holds is recorded here once, with its amount and final state (and as
+//!   `EXTERNAL` if made by hand); none is left in flight or unsent; none is recorded that WeChat
+//!   Pay does not hold, except refused ones, whose amount is released;
+//! - the sum refunded at WeChat Pay equals the sum recorded as refunded, never more than was
+//!   paid; each order's refund totals and state follow from its refunds;
+//! - under `LATE_PAYMENT_POLICY=refund`, a payment taken after the order was closed is refunded.
 //!
 //! A tenth of the seeds break two assumptions on purpose (WeChat Pay's clock behind ours by more
 //! than the skew allowance, and a close of an unpaid order that answers 204 without closing it):
@@ -93,7 +103,7 @@ fn run_seeds(
         None => std::thread::available_parallelism().map_or(2, |n| n.get()),
     };
     let next = AtomicU64::new(0);
-    let totals: [AtomicU64; 5] = Default::default();
+    let totals: [AtomicU64; 6] = Default::default();
     let failures = std::sync::Mutex::new(Vec::new());
     let started = Instant::now();
     std::thread::scope(|scope| {
@@ -112,6 +122,7 @@ fn run_seeds(
                                 tally.closed,
                                 tally.cancelled,
                                 tally.paid_after_close,
+                                tally.refunds,
                             ]) {
                                 total.fetch_add(n, Ordering::Relaxed);
                             }
@@ -123,9 +134,10 @@ fn run_seeds(
         }
     });
     let elapsed = started.elapsed().as_secs_f64();
-    let [orders, paid, closed, cancelled, paid_after_close] = totals.map(|t| t.into_inner());
+    let [orders, paid, closed, cancelled, paid_after_close, refunds] =
+        totals.map(|t| t.into_inner());
     println!(
-        "lifecycle ({store}): {} seeds in {elapsed:.1} s ({:.0} seeds/s on {threads} threads): {orders} orders, {paid} paid, {closed} closed, {cancelled} cancelled; {paid_after_close} paid after close where the seed broke the assumptions",
+        "lifecycle ({store}): {} seeds in {elapsed:.1} s ({:.0} seeds/s on {threads} threads): {orders} orders, {paid} paid, {closed} closed, {cancelled} cancelled, {refunds} refunds; {paid_after_close} paid after close where the seed broke the assumptions",
         seeds.len(),
         seeds.len() as f64 / elapsed
     );

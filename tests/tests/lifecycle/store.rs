@@ -125,6 +125,12 @@ impl SimStore {
         on_backend!(&self.backend, |s| s.evidence_for(&no)).unwrap()
     }
 
+    /// The refunds of an order (no fault injected).
+    pub async fn refunds(&self, order_no: &OrderNo) -> Vec<Refund> {
+        let no = order_no.clone();
+        on_backend!(&self.backend, |s| s.refunds_of(&no)).unwrap()
+    }
+
     /// Seeds the catalog.
     pub async fn add_product(&self, product: Product) {
         on_backend!(&self.backend, |s| s.put_product(&product)).unwrap();

@@ -1,8 +1,10 @@
-//! WeChat Pay's side: the simulator's own order rules and close answers (`wxpay_sim`), called in
-//! process over a network with seeded latency, errors, throttling and timeouts (including calls
-//! that time out on our side after they took effect), the shopper who scans a code, and
-//! notification delivery on the retry ladder with drops, duplicates and delays, signed and
-//! encrypted as the simulator sends them, into the real `pay-notify` router.
+//! WeChat Pay's side: the simulator's own order and refund rules and close answers (`wxpay_sim`),
+//! called in process over a network with seeded latency, errors, throttling and timeouts
+//! (including calls that time out on our side after they took effect), the shopper who scans a
+//! code, refunds that end after a while (mostly `SUCCESS`, some `ABNORMAL` or `CLOSED`), refunds
+//! the merchant makes by hand in the merchant platform, and notification delivery (payments and
+//! refunds) on the retry ladder with drops, duplicates and delays, signed and encrypted as the
+//! simulator sends them, into the real `pay-notify` router.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,20 +12,26 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use http::Request;
-use orders::ports::{GatewayError, PaymentGateway};
+use orders::ports::{GatewayError, PaymentGateway, RefundGateway};
 use tower::ServiceExt;
 use wxpay::Clock;
 use wxpay::models::{NativePrepayRequest, Transaction};
+use wxpay::notify::RefundEvent;
+use wxpay::refund::{Refund, RefundRequest, RefundResource};
 use wxpay_sim::config::SigningMode;
 use wxpay_sim::notify::RETRY_LADDER_SECS;
 use wxpay_sim::order::{CODE_URL_PREFIX, OrderState, ResubmitError};
+use wxpay_sim::refund::{MIN_INTERVAL, NewRefund, RefundError, RefundOutcome, platform_request};
 use wxpay_sim::sandbox::Sandbox;
 use wxpay_sim::signing::ResponseSigner;
-use wxpay_sim::store::{CloseAnswer, OrderStore, PrepayError};
+use wxpay_sim::store::{CloseAnswer, OrderStore, PrepayError, RefundStoreError};
 use wxpay_sim::{ClosePaidAnswer, CloseUnknownAnswer, Faults};
 
 use super::clock::VirtualClock;
 use super::rng::Rng;
+
+/// The longest a refund stays `PROCESSING` at WeChat Pay here.
+pub const REFUND_TAKES_UP_TO: Duration = Duration::from_secs(120);
 
 /// The merchant client's timeout (`WXPAY_TIMEOUT_MS`).
 pub const CLIENT_TIMEOUT: Duration = Duration::from_millis(3000);
@@ -39,6 +47,14 @@ struct Network {
 pub struct Broken {
     /// How far WeChat Pay's clock is behind ours.
     pub clock_behind: time::Duration,
+}
+
+/// What WeChat Pay notifies the merchant of.
+pub enum Event {
+    /// A payment (`TRANSACTION.SUCCESS`).
+    Paid(Transaction),
+    /// A refund that ended (`REFUND.SUCCESS`, `REFUND.ABNORMAL`, `REFUND.CLOSED`).
+    RefundEnded(RefundResource),
 }
 
 /// WeChat Pay, as the merchant's gateway and as the shopper's app. Cheap to clone.
@@ -59,8 +75,8 @@ pub struct WeChat {
     broken: Option<Broken>,
     /// Every prepay WeChat Pay accepted: `out_trade_no` and when.
     accepted: Arc<Mutex<Vec<(String, time::OffsetDateTime)>>>,
-    /// Every payment WeChat Pay takes, for its notification to be delivered.
-    payments: tokio::sync::mpsc::UnboundedSender<Transaction>,
+    /// Every payment WeChat Pay takes and every refund that ends, for its notification.
+    events: tokio::sync::mpsc::UnboundedSender<Event>,
 }
 
 /// An error answer as the `wxpay` client reports it; mapped to what the services see by the real
@@ -89,7 +105,7 @@ impl WeChat {
         rng: Rng,
         clock: VirtualClock,
         sandbox: Arc<Sandbox>,
-        payments: tokio::sync::mpsc::UnboundedSender<Transaction>,
+        events: tokio::sync::mpsc::UnboundedSender<Event>,
     ) -> Self {
         let faults = Faults {
             close_paid_answer: if rng.chance(0.5) {
@@ -121,7 +137,7 @@ impl WeChat {
             sandbox,
             pay_during_close: Arc::default(),
             accepted: Arc::default(),
-            payments,
+            events,
         }
     }
 
@@ -229,7 +245,7 @@ impl WeChat {
             )
             .ok()?;
         let transaction = paid.transaction();
-        let _ = self.payments.send(transaction.clone());
+        let _ = self.events.send(Event::Paid(transaction.clone()));
         Some(transaction)
     }
 
@@ -242,19 +258,30 @@ impl WeChat {
     }
 
     /// As [`Self::deliver`], owning its WeChat Pay (for `tokio::spawn`).
-    pub async fn deliver_owned(self, transaction: Transaction, notify: Router) {
-        self.deliver(transaction, notify).await;
+    pub async fn deliver_owned(self, event: Event, notify: Router) {
+        self.deliver(event, notify).await;
     }
 
-    /// Delivers the `TRANSACTION.SUCCESS` notification of `transaction` on the retry ladder until
-    /// `notify` acknowledges it, with drops, duplicates and delays while faults are on.
-    pub async fn deliver(&self, transaction: Transaction, notify: Router) {
-        let envelope = wxpay_sim::notify::envelope::transaction_success(
-            &self.sandbox.apiv3_key,
-            &transaction,
-            self.now(),
-        )
-        .unwrap();
+    /// Delivers the notification of `event` on the retry ladder until `notify` acknowledges it,
+    /// with drops, duplicates and delays while faults are on.
+    pub async fn deliver(&self, event: Event, notify: Router) {
+        let envelope = match &event {
+            Event::Paid(transaction) => wxpay_sim::notify::envelope::transaction_success(
+                &self.sandbox.apiv3_key,
+                transaction,
+                self.now(),
+            )
+            .unwrap(),
+            Event::RefundEnded(resource) => wxpay::notify::seal_refund(
+                &self.sandbox.apiv3_key,
+                format!("{:032x}", self.rng.next_u64()),
+                wxpay::time::format(self.now()).unwrap(),
+                &format!("{:012x}", self.rng.next_u64() & 0xffff_ffff_ffff),
+                RefundEvent::of(&resource.refund_status).unwrap(),
+                &serde_json::to_vec(resource).unwrap(),
+            )
+            .unwrap(),
+        };
         let body = serde_json::to_vec(&envelope).unwrap();
         for wait in std::iter::once(0).chain(RETRY_LADDER_SECS) {
             tokio::time::sleep(Duration::from_secs(wait)).await;
@@ -279,6 +306,50 @@ impl WeChat {
             if answers.into_iter().any(|ok| ok) {
                 return;
             }
+        }
+    }
+
+    /// How the next refund ends: mostly `SUCCESS`, sometimes `ABNORMAL` or `CLOSED`.
+    fn refund_outcome(&self) -> RefundOutcome {
+        match self.rng.range(0, 9) {
+            0 => RefundOutcome::Abnormal,
+            1 => RefundOutcome::Closed,
+            _ => RefundOutcome::Success,
+        }
+    }
+
+    /// A fresh refund id, in WeChat Pay's shape.
+    fn refund_id(&self) -> String {
+        format!("50300{:015}", self.rng.range(0, 999_999_999_999_999))
+    }
+
+    /// Ends the refund `out_refund_no` after a while (as WeChat Pay does), then notifies it.
+    fn finish_later(&self, out_refund_no: String) {
+        let wechat = self.clone();
+        tokio::spawn(async move {
+            let takes = u64::try_from(REFUND_TAKES_UP_TO.as_millis()).unwrap();
+            tokio::time::sleep(wechat.rng.millis(1_000, takes)).await;
+            if let Ok(Some(ended)) = wechat.ledger.finish_refund(&out_refund_no, wechat.now()) {
+                let resource = ended.refund.resource(&ended.order);
+                let _ = wechat.events.send(Event::RefundEnded(resource));
+            }
+        });
+    }
+
+    /// The merchant refunds `amount` fen of the paid `out_trade_no` by hand in the merchant
+    /// platform, under a number the services never issued; `false` if WeChat Pay refuses.
+    pub fn refund_by_hand(&self, out_trade_no: &str, out_refund_no: String, amount: i64) -> bool {
+        let Some(order) = self.ledger.by_out_trade_no(out_trade_no) else {
+            return false;
+        };
+        let request = platform_request(&order, out_refund_no, Some(amount), None);
+        let new = NewRefund::platform(self.refund_id(), self.refund_outcome());
+        match self.ledger.refund(request, self.now(), new) {
+            Ok((of, true)) => {
+                self.finish_later(of.refund.out_refund_no().to_owned());
+                true
+            }
+            _ => false,
         }
     }
 
@@ -375,5 +446,61 @@ impl PaymentGateway for WeChat {
             }
         })
         .await
+    }
+}
+
+impl RefundGateway for WeChat {
+    async fn refund(&self, request: &RefundRequest) -> Result<Refund, GatewayError> {
+        let request = request.clone();
+        self.over_network(|| {
+            wxpay::validate::refund(&request).map_err(|e| api(400, "PARAM_ERROR", &e.issue))?;
+            let new = NewRefund::api(self.refund_id(), self.refund_outcome(), MIN_INTERVAL);
+            match self.ledger.refund(request.clone(), self.now(), new) {
+                Ok((of, created)) => {
+                    if created {
+                        self.finish_later(of.refund.out_refund_no().to_owned());
+                    }
+                    Ok(of.refund.answer(&of.order))
+                }
+                Err(RefundStoreError::UnknownOrder) => {
+                    Err(api(404, "RESOURCE_NOT_EXISTS", "订单不存在"))
+                }
+                Err(RefundStoreError::Reused) => Err(api(400, "INVALID_REQUEST", "重入参数不一致")),
+                Err(RefundStoreError::Rule(RefundError::NotPaid)) => {
+                    Err(api(400, "INVALID_REQUEST", "订单状态不正确"))
+                }
+                Err(RefundStoreError::Rule(RefundError::TotalMismatch)) => {
+                    Err(api(400, "PARAM_ERROR", "订单金额与原订单不一致"))
+                }
+                Err(RefundStoreError::Rule(RefundError::Exceeds)) => {
+                    Err(api(400, "INVALID_REQUEST", "申请退款金额超过订单可退金额"))
+                }
+                Err(RefundStoreError::Rule(RefundError::TooMany)) => {
+                    Err(api(403, "RULE_LIMIT", "退款次数超过限制"))
+                }
+                Err(RefundStoreError::Rule(RefundError::TooSoon)) => {
+                    Err(api(429, "FREQUENCY_LIMITED", "频率超限"))
+                }
+                Err(_) => Err(api(500, "SYSTEM_ERROR", "系统错误")),
+            }
+        })
+        .await
+    }
+
+    async fn query_refund(&self, out_refund_no: &str) -> Result<Option<Refund>, GatewayError> {
+        let answer = self
+            .over_network(|| match self.ledger.by_out_refund_no(out_refund_no) {
+                Some(of) => Ok(of.refund.answer(&of.order)),
+                None => Err(api(404, "RESOURCE_NOT_EXISTS", "退款单不存在")),
+            })
+            .await;
+        // As the `wxpay` client adapter does: only RESOURCE_NOT_EXISTS on a 404 means "unknown".
+        match answer {
+            Ok(refund) => Ok(Some(refund)),
+            Err(GatewayError::Rejected {
+                status: 404, code, ..
+            }) if code == "RESOURCE_NOT_EXISTS" => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! One seed: shoppers, replays, cancels, payments, notifications and sweeps on virtual time, with
+//! One seed: shoppers, replays, cancels, payments, the merchant's refunds (through the refund
+//! service, and by hand in the merchant platform), notifications and sweeps on virtual time, with
 //! faults for a while and none after; then the invariants, checked against WeChat Pay's ledger.
 
 use std::sync::Arc;
@@ -6,11 +7,15 @@ use std::time::Duration;
 use wxpay::random::OsRandom;
 
 use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
-use orders::domain::{BuyerHash, OrderNo, OrderNoGenerator, OrderStatus, Product};
-use orders::services::{
-    PlaceOrderError, PlaceOrderRequest, cancel_order, place_native_order, sweep_pending,
+use orders::domain::refund::paid_status;
+use orders::domain::{
+    BuyerHash, OrderNo, OrderNoGenerator, OrderStatus, Product, RefundOrigin, RefundState,
 };
-use orders::{NotifyUrl, OrdersConfig};
+use orders::services::{
+    PlaceOrderError, PlaceOrderRequest, RefundCommand, cancel_order, place_native_order,
+    request_refund,
+};
+use orders::{LatePaymentPolicy, NotifyUrl, OrdersConfig};
 use time::macros::datetime;
 use wxpay::Clock;
 use wxpay_sim::order::OrderState;
@@ -19,7 +24,7 @@ use wxpay_sim::sandbox::Sandbox;
 use super::clock::VirtualClock;
 use super::rng::Rng;
 use super::store::{Backend, SimStore, Violations};
-use super::wechat::{CLIENT_TIMEOUT, WeChat};
+use super::wechat::{CLIENT_TIMEOUT, REFUND_TAKES_UP_TO, WeChat};
 
 /// How often the sweep runs (the EventBridge schedule).
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -39,6 +44,8 @@ pub struct Tally {
     pub cancelled: u64,
     /// Paid after they were closed here (only where the seed breaks the assumptions).
     pub paid_after_close: u64,
+    /// Refunds WeChat Pay holds (asked through the service or made by hand).
+    pub refunds: u64,
 }
 
 /// Everything one shopper needs.
@@ -116,8 +123,8 @@ impl Dynamo {
 async fn world(seed: u64, sandbox: Arc<Sandbox>, backend: Backend) -> Result<Tally, Vec<String>> {
     let rng = Rng::new(seed);
     let clock = VirtualClock::new(datetime!(2026-11-29 02:00:00 UTC));
-    let (payments, mut paid) = tokio::sync::mpsc::unbounded_channel();
-    let wechat = WeChat::new(rng.clone(), clock.clone(), sandbox.clone(), payments);
+    let (events, mut notified) = tokio::sync::mpsc::unbounded_channel();
+    let wechat = WeChat::new(rng.clone(), clock.clone(), sandbox.clone(), events);
     let violations = Violations::default();
     let store = SimStore::new(backend, rng.clone(), wechat.clone(), violations.clone());
     let price = i64::try_from(rng.range(1, 50_000)).unwrap();
@@ -128,6 +135,12 @@ async fn world(seed: u64, sandbox: Arc<Sandbox>, backend: Backend) -> Result<Tal
     config.order_ttl_secs = u32::try_from(rng.range(90, 600)).unwrap();
     config.sweep_concurrency = usize::try_from(rng.range(1, 8)).unwrap();
     config.wxpay_timeout_ms = u32::try_from(CLIENT_TIMEOUT.as_millis()).unwrap();
+    config.late_payment_policy = if rng.chance(0.5) {
+        LatePaymentPolicy::Refund
+    } else {
+        LatePaymentPolicy::Honor
+    };
+    let notify_url = NotifyUrl::parse("https://shop.example/api/wx-pay/native/notify").unwrap();
 
     let verifier = wxpay::verify::Verifier::with_public_key(
         sandbox.public_key_id.clone(),
@@ -143,16 +156,19 @@ async fn world(seed: u64, sandbox: Arc<Sandbox>, backend: Backend) -> Result<Tal
     let deliveries = {
         let wechat = wechat.clone();
         tokio::spawn(async move {
-            while let Some(transaction) = paid.recv().await {
-                tokio::spawn(wechat.clone().deliver_owned(transaction, notify.clone()));
+            while let Some(event) = notified.recv().await {
+                tokio::spawn(wechat.clone().deliver_owned(event, notify.clone()));
             }
         })
     };
     let sweeps = tokio::spawn(sweep_forever(
-        store.clone(),
-        wechat.clone(),
-        clock.clone(),
-        config.clone(),
+        order_reconcile::Deps {
+            store: store.clone(),
+            gateway: wechat.clone(),
+            clock: clock.clone(),
+            config: config.clone(),
+            notify_url: notify_url.clone(),
+        },
         rng.clone(),
     ));
 
@@ -161,23 +177,35 @@ async fn world(seed: u64, sandbox: Arc<Sandbox>, backend: Backend) -> Result<Tal
         wechat: wechat.clone(),
         clock: clock.clone(),
         config: config.clone(),
-        notify_url: NotifyUrl::parse("https://shop.example/api/wx-pay/native/notify").unwrap(),
+        notify_url,
         numbers: Arc::new(OrderNoGenerator::new(OsRandom)),
         rng: rng.clone(),
         violations: violations.clone(),
     };
-    let shoppers: Vec<_> = (0..rng.range(1, 5))
+    let mut shoppers: Vec<_> = (0..rng.range(1, 5))
         .map(|n| tokio::spawn(shopper(shop.clone(), n)))
         .collect();
 
     // Faults for as long as any order can be placed or paid, then none.
     let ttl = Duration::from_secs(u64::from(config.order_ttl_secs));
-    tokio::time::sleep(Duration::from_secs(ARRIVALS_WITHIN_SECS) + ttl + Duration::from_secs(120))
-        .await;
+    let faulty = Duration::from_secs(ARRIVALS_WITHIN_SECS) + ttl + Duration::from_secs(120);
+    shoppers.push(tokio::spawn(merchant(
+        shop.clone(),
+        clock.now() + time::Duration::try_from(faulty).unwrap(),
+    )));
+    tokio::time::sleep(faulty).await;
     wechat.stop_faults();
     store.stop_faults();
     let faults_stopped = clock.now();
-    tokio::time::sleep(ttl + SWEEP_EVERY * u32::try_from(SWEEPS_TO_SETTLE).unwrap()).await;
+    // Orders: final within the TTL and four sweeps. Refunds: a refund asked just before the faults
+    // stopped may wait a sweep or two to be sent (WeChat Pay takes one refund of an order a
+    // minute), then up to `REFUND_TAKES_UP_TO` to end, then a sweep if its notification is lost.
+    tokio::time::sleep(
+        ttl + SWEEP_EVERY * u32::try_from(SWEEPS_TO_SETTLE).unwrap()
+            + REFUND_TAKES_UP_TO
+            + SWEEP_EVERY * 2,
+    )
+    .await;
     for shopper in shoppers {
         shopper.abort();
     }
@@ -185,7 +213,7 @@ async fn world(seed: u64, sandbox: Arc<Sandbox>, backend: Backend) -> Result<Tal
     deliveries.abort();
 
     let mut problems = violations.take();
-    let tally = check_ledger(&store, &wechat, &mut problems).await;
+    let tally = check_ledger(&store, &wechat, &config, &mut problems).await;
     if problems.is_empty() {
         Ok(tally)
     } else {
@@ -201,25 +229,79 @@ async fn world(seed: u64, sandbox: Arc<Sandbox>, backend: Backend) -> Result<Tal
     }
 }
 
-/// The scheduled sweep, with an occasional second run overlapping the first.
-async fn sweep_forever(
-    store: SimStore,
-    wechat: WeChat,
-    clock: VirtualClock,
-    config: OrdersConfig,
-    rng: Rng,
-) {
+/// The scheduled sweep (open refunds, then pending orders, as `order-reconcile` runs them), with
+/// an occasional second run overlapping the first.
+async fn sweep_forever(deps: order_reconcile::Deps<SimStore, WeChat, VirtualClock>, rng: Rng) {
+    let deps = Arc::new(deps);
     let mut schedule = tokio::time::interval(SWEEP_EVERY);
     loop {
         schedule.tick().await;
         let runs = if rng.chance(0.15) { 2 } else { 1 };
         for _ in 0..runs {
-            let (store, wechat, clock, config) =
-                (store.clone(), wechat.clone(), clock.clone(), config.clone());
+            let deps = deps.clone();
             tokio::spawn(async move {
-                let deadline = clock.now() + SWEEP_BUDGET;
-                let _ = sweep_pending(&store, &wechat, &clock, &config, deadline).await;
+                let deadline = deps.clock.now() + SWEEP_BUDGET;
+                let _ = order_reconcile::run_sweep(&deps, deadline).await;
             });
+        }
+    }
+}
+
+/// The merchant's staff, while shoppers come and go (until `until`): now and then they refund part
+/// or all of a paid order through the refund service (with retries under the same
+/// `Idempotency-Key`, some concurrent, some asking more than is left), or by hand in the merchant
+/// platform.
+async fn merchant(shop: Shop, until: time::OffsetDateTime) {
+    let rng = &shop.rng;
+    let mut asked = 0u64;
+    loop {
+        tokio::time::sleep(rng.millis(10_000, 90_000)).await;
+        if shop.clock.now() >= until {
+            return;
+        }
+        let mut paid = Vec::new();
+        for number in shop.store.created() {
+            if let Some(order) = shop.store.order(&number).await
+                && order.order_status.is_paid()
+            {
+                paid.push(order);
+            }
+        }
+        if paid.is_empty() {
+            continue;
+        }
+        let order = &paid[usize::try_from(rng.range(0, paid.len() as u64 - 1)).unwrap()];
+        asked += 1;
+        let left = order.refundable_fee().max(1);
+        // Now and then more than is left, which must be refused.
+        let amount = i64::try_from(rng.range(1, u64::try_from(left).unwrap() + 5)).unwrap();
+        if rng.chance(0.15) {
+            shop.wechat
+                .refund_by_hand(order.order_no.as_str(), format!("MP{asked:08}"), amount);
+            continue;
+        }
+        let command = RefundCommand {
+            amount,
+            reason: Some("课程取消".into()),
+            origin: RefundOrigin::Merchant,
+            requested_by: Some("lifecycle-merchant".into()),
+            idempotency_key: Some(format!("refund-{asked}")),
+        };
+        let tries = rng.range(1, 3);
+        let concurrent = if rng.chance(0.3) { 2 } else { 1 };
+        for _ in 0..tries {
+            let asks = (0..concurrent).map(|_| {
+                request_refund(
+                    &shop.store,
+                    &shop.wechat,
+                    &shop.clock,
+                    &shop.notify_url,
+                    &order.order_no,
+                    &command,
+                )
+            });
+            futures::future::join_all(asks).await;
+            tokio::time::sleep(rng.millis(0, 5_000)).await;
         }
     }
 }
@@ -369,7 +451,12 @@ impl Shop {
 }
 
 /// The money invariants, against WeChat Pay's own ledger.
-async fn check_ledger(store: &SimStore, wechat: &WeChat, problems: &mut Vec<String>) -> Tally {
+async fn check_ledger(
+    store: &SimStore,
+    wechat: &WeChat,
+    config: &OrdersConfig,
+    problems: &mut Vec<String>,
+) -> Tally {
     let mut tally = Tally::default();
     let theirs = wechat.ledger().newest(usize::MAX);
     let ours = store.created();
@@ -384,8 +471,14 @@ async fn check_ledger(store: &SimStore, wechat: &WeChat, problems: &mut Vec<Stri
             OrderStatus::Notpay => problems.push(format!(
                 "{number} is still NOTPAY {SWEEPS_TO_SETTLE} sweeps after the faults stopped"
             )),
-            OrderStatus::Success => {
+            status if status.is_paid() => {
                 tally.paid += 1;
+                if status != paid_status(&order) {
+                    problems.push(format!(
+                        "{number} is {status} but its refunds make it {}",
+                        paid_status(&order)
+                    ));
+                }
                 let paid = at_wechat.and_then(|o| match &o.state {
                     OrderState::Success(payment) => Some(payment),
                     _ => None,
@@ -441,8 +534,9 @@ async fn check_ledger(store: &SimStore, wechat: &WeChat, problems: &mut Vec<Stri
         if !store.evidence(number).await.is_empty() {
             problems.push(format!("{number} has evidence of a refused transaction"));
         }
+        tally.refunds += check_refunds(store, wechat, config, &order, problems).await;
         let paid_records = records.len();
-        let expected = usize::from(order.order_status == OrderStatus::Success);
+        let expected = usize::from(order.order_status.is_paid());
         if paid_records != expected {
             problems.push(format!(
                 "{number} has {paid_records} payment records, expected {expected}"
@@ -470,4 +564,156 @@ async fn check_ledger(store: &SimStore, wechat: &WeChat, problems: &mut Vec<Stri
         }
     }
     tally
+}
+
+/// The refund invariants of one order, against WeChat Pay's ledger: every refund WeChat Pay holds
+/// is recorded here once, with its amount and final state; none is left in flight or unsent; none
+/// is recorded here that WeChat Pay does not hold (except refused ones, released); the order's
+/// totals are the sum of its refunds; the sum refunded at WeChat Pay equals the sum recorded as
+/// refunded, and is never more than was paid. Returns how many refunds WeChat Pay holds.
+async fn check_refunds(
+    store: &SimStore,
+    wechat: &WeChat,
+    config: &OrdersConfig,
+    order: &orders::domain::Order,
+    problems: &mut Vec<String>,
+) -> u64 {
+    use wxpay::refund::RefundStatus;
+    let number = &order.order_no;
+    let ours = store.refunds(number).await;
+    let theirs = wechat
+        .ledger()
+        .by_out_trade_no(number.as_str())
+        .map(|o| o.refunds.clone())
+        .unwrap_or_default();
+    let has_refunds = !ours.is_empty() || !theirs.is_empty();
+    if has_refunds && !order.order_status.is_paid() {
+        problems.push(format!(
+            "{number} is {} yet has refunds ({} here, {} at WeChat Pay)",
+            order.order_status,
+            ours.len(),
+            theirs.len()
+        ));
+    }
+    for refund in &theirs {
+        let recorded: Vec<_> = ours
+            .iter()
+            .filter(|r| r.out_refund_no.as_str() == refund.out_refund_no())
+            .collect();
+        let [ours] = recorded[..] else {
+            problems.push(format!(
+                "WeChat Pay holds refund {} of {number} ({} fen, {}) but {} are recorded here",
+                refund.out_refund_no(),
+                refund.amount(),
+                refund.status.as_str(),
+                recorded.len()
+            ));
+            continue;
+        };
+        if ours.amount != refund.amount() {
+            problems.push(format!(
+                "refund {} of {number}: {} fen here, {} at WeChat Pay",
+                refund.out_refund_no(),
+                ours.amount,
+                refund.amount()
+            ));
+        }
+        if RefundState::from_wechat(&refund.status) != Some(ours.state) {
+            problems.push(format!(
+                "refund {} of {number} is {} here but {} at WeChat Pay",
+                refund.out_refund_no(),
+                ours.state,
+                refund.status.as_str()
+            ));
+        }
+        if refund.external != (ours.origin == RefundOrigin::External) {
+            problems.push(format!(
+                "refund {} of {number}: made by hand {} but recorded as {}",
+                refund.out_refund_no(),
+                refund.external,
+                ours.origin.as_str()
+            ));
+        }
+    }
+    for refund in &ours {
+        let held = theirs
+            .iter()
+            .any(|r| r.out_refund_no() == refund.out_refund_no.as_str());
+        let there = theirs
+            .iter()
+            .find(|r| r.out_refund_no() == refund.out_refund_no.as_str());
+        match refund.state {
+            RefundState::Submitting | RefundState::Processing => problems.push(format!(
+                "refund {} of {number} is still {} after the faults stopped (WeChat Pay: {:?}; refund id here {:?}, there {:?})",
+                refund.out_refund_no,
+                refund.state,
+                there.map(|r| r.status.as_str()),
+                refund.refund_id,
+                there.map(|r| r.refund_id.as_str())
+            )),
+            RefundState::Rejected if held => problems.push(format!(
+                "refund {} of {number} was released as refused, yet WeChat Pay holds it",
+                refund.out_refund_no
+            )),
+            RefundState::Rejected => {}
+            _ if !held => problems.push(format!(
+                "refund {} of {number} is {} here but unknown to WeChat Pay",
+                refund.out_refund_no, refund.state
+            )),
+            _ => {}
+        }
+    }
+    let sum = |states: &[RefundState]| -> i64 {
+        ours.iter()
+            .filter(|r| states.contains(&r.state))
+            .map(|r| r.amount)
+            .sum()
+    };
+    let refunded_here = sum(&[RefundState::Success]);
+    let refunded_there: i64 = theirs
+        .iter()
+        .filter(|r| r.status == RefundStatus::Success)
+        .map(|r| r.amount())
+        .sum();
+    if refunded_here != refunded_there {
+        problems.push(format!(
+            "{number}: {refunded_there} fen refunded at WeChat Pay, {refunded_here} recorded here"
+        ));
+    }
+    let held_there: i64 = theirs
+        .iter()
+        .filter(|r| r.status != RefundStatus::Closed)
+        .map(|r| r.amount())
+        .sum();
+    if held_there > order.total_fee {
+        problems.push(format!(
+            "{number}: {held_there} fen refunded of a {} fen payment",
+            order.total_fee
+        ));
+    }
+    let holding = sum(&[
+        RefundState::Submitting,
+        RefundState::Processing,
+        RefundState::Success,
+        RefundState::Abnormal,
+    ]);
+    let abnormal = ours
+        .iter()
+        .filter(|r| r.state == RefundState::Abnormal)
+        .count();
+    if (order.refunded_fee, order.refunds_abnormal as usize) != (holding, abnormal) {
+        problems.push(format!(
+            "{number}: totals say {} fen and {} abnormal, its refunds {holding} fen and {abnormal}",
+            order.refunded_fee, order.refunds_abnormal
+        ));
+    }
+    if order.paid_after_close
+        && config.late_payment_policy == LatePaymentPolicy::Refund
+        && !ours.iter().any(|r| r.origin == RefundOrigin::LatePayment)
+    {
+        problems.push(format!(
+            "{number} was paid after it was closed under LATE_PAYMENT_POLICY=refund, but no refund was made"
+        ));
+    }
+    theirs.len() as u64
 }
