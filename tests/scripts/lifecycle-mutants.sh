@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures the lifecycle simulation's power: puts each money-safety defect of issue 11 back into the
+# Measures the lifecycle simulation's power: puts each money-safety defect of issues 11 and 13 back into the
 # code (tests/lifecycle-mutants/*.patch), runs the simulation, and reports the first seed that
 # fails. A mutant that no seed catches is reported as such. The tree is restored on exit.
 #
