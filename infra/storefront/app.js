@@ -450,6 +450,13 @@
     view.tickTimer = null;
   }
 
+  /** "¥x.xx of ¥y.yy refunded" for an order with refunds, else "". */
+  function refundDetail(order) {
+    const refunded = Number(order && order.refundedFee);
+    if (!Number.isSafeInteger(refunded) || refunded <= 0) return "";
+    return `${formatFen(refunded)} of ${formatFen(order.totalFee)} refunded · 已退款`;
+  }
+
   function setStatus(view, status, detail) {
     if (view !== current) return;
     view.status = status;
@@ -527,7 +534,7 @@
       if (!status && env.code === 101) status = "NOTPAY";
       if (status) {
         view.pollErrors = 0;
-        setStatus(view, status, status === "NOTPAY" && expired ? EXPIRED_DETAIL : "");
+        setStatus(view, status, status === "NOTPAY" && expired ? EXPIRED_DETAIL : refundDetail(env.data));
       } else {
         // A non-zero code without a status, e.g. 404: say so, keep trying a while.
         view.pollErrors += 1;
@@ -630,7 +637,15 @@
     time.className = "order-row-time muted small";
     if (o.createdAt) time.dateTime = String(o.createdAt);
     time.textContent = o.createdAt ? formatDateTime(o.createdAt) : "";
-    meta.append(amount, badge, time);
+    meta.append(amount, badge);
+    const refunded = refundDetail(o);
+    if (refunded) {
+      const note = document.createElement("span");
+      note.className = "order-row-refund muted small";
+      note.textContent = refunded;
+      meta.append(note);
+    }
+    meta.append(time);
 
     li.append(main, meta);
     return li;

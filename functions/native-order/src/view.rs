@@ -55,6 +55,8 @@ pub struct OrderView<'a> {
     pub expires_at: Option<String>,
     /// When it was paid.
     pub success_time: Option<String>,
+    /// Fen being refunded or refunded (refunds not closed or refused); 0 without refunds.
+    pub refunded_fee: i64,
 }
 
 fn wechat_time(at: OffsetDateTime) -> Option<String> {
@@ -72,6 +74,7 @@ impl<'a> From<&'a Order> for OrderView<'a> {
             created_at: wechat_time(order.created_at),
             expires_at: wechat_time(order.expires_at),
             success_time: order.success_time.and_then(wechat_time),
+            refunded_fee: order.refunded_fee,
         }
     }
 }

@@ -11,9 +11,11 @@ use native_order::handlers::{BUYER_TOKEN, IDEMPOTENCY_KEY};
 use native_order::state::MAX_BODY_BYTES;
 use native_order::{Deps, router};
 use orders::adapters::EmbeddedOrderStore;
+use orders::domain::RefundOrigin;
 use orders::domain::{CloseReason, CloseRequest, OrderNo, OrderNoGenerator, Product};
 use orders::ports::{CloseOutcome, GatewayError, OrderCloser, OrderReader, ProductWriter};
-use orders::services::{SettleResult, settle_transaction};
+use orders::services::refund::{answer_report, apply_report};
+use orders::services::{RefundCommand, SettleResult, request_refund, settle_transaction};
 use orders::testing::{FakeWeChatPay, FaultyStore, PrepayTimeout};
 use orders::{NotifyUrl, OrdersConfig};
 use serde_json::Value;
@@ -175,12 +177,13 @@ fn keys(value: &Value) -> Vec<&str> {
 
 /// The fields of the public order view (the storefront, the tests and the tutorial's front end
 /// read them): nothing more, nothing less.
-const ORDER_VIEW: [&str; 8] = [
+const ORDER_VIEW: [&str; 9] = [
     "createdAt",
     "expiresAt",
     "orderNo",
     "orderStatus",
     "productId",
+    "refundedFee",
     "successTime",
     "title",
     "totalFee",
@@ -415,6 +418,58 @@ async fn bodies_over_the_limit_are_refused_with_413() {
 }
 
 // ---- order status ----
+
+#[tokio::test]
+async fn refunds_show_in_the_status_with_the_amount_refunded() {
+    let api = Api::new().await;
+    let paid = api.placed(None, None).await;
+    api.pay_and_settle(&paid).await;
+    let order_no = OrderNo::parse(&paid).unwrap();
+    let command = RefundCommand {
+        amount: 999,
+        reason: None,
+        origin: RefundOrigin::Merchant,
+        requested_by: None,
+        idempotency_key: Some("k".into()),
+    };
+    let asked = request_refund(
+        api.state.store.inner(),
+        api.wechat(),
+        &api.state.clock,
+        &api.state.notify_url,
+        &order_no,
+        &command,
+    )
+    .await
+    .unwrap();
+    let answer = api.status_of(&paid).await;
+    assert_answer(&answer, StatusCode::OK, 104);
+    assert_eq!(answer.1["message"], "退款中");
+    assert_order_view(&answer.1["data"]);
+    assert_eq!(answer.1["data"]["refundedFee"], 999);
+
+    api.wechat()
+        .finish_refunds(wxpay::refund::RefundStatus::Success);
+    let ended = api
+        .wechat()
+        .refund_of(asked.refund.out_refund_no.as_str())
+        .unwrap();
+    let report = answer_report(&ended, api.state.clock.now()).unwrap();
+    apply_report(
+        api.state.store.inner(),
+        &order_no,
+        &asked.refund.out_refund_no,
+        &report,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let answer = api.status_of(&paid).await;
+    assert_answer(&answer, StatusCode::OK, 107);
+    assert_eq!(answer.1["message"], "部分退款");
+    assert_eq!(answer.1["data"]["orderStatus"], "PARTIALLY_REFUNDED");
+    assert_eq!(answer.1["data"]["refundedFee"], 999);
+}
 
 #[tokio::test]
 async fn order_status_answers_the_tutorials_codes() {
