@@ -2,7 +2,9 @@
 //! the stack's token, the storefront's status and list API, and the simulator (its refund fault
 //! switches, its merchant platform, its ledger and notification log). The simulator runs at time
 //! scale 1000, so its minute between two refunds of one order is 60 ms of real time; every refund
-//! here stays `PROCESSING` at least that long, so the next one is never too soon.
+//! here stays `PROCESSING` at least that long, so the next one is never too soon. The admin
+//! detail reads the order before its refunds, so the tests wait on the order's state: the refunds
+//! read after it are at least as recent.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -45,6 +47,7 @@ async fn accepted_refund(h: &Harness, order_no: &str, key: &str, amount: i64) ->
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["data"]["refund"]["status"], "PROCESSING", "{body}");
     assert_eq!(body["data"]["refund"]["amount"], amount);
+    assert_eq!(body["data"]["order"]["orderStatus"], "REFUND_PROCESSING");
     body["data"]["refund"]["outRefundNo"]
         .as_str()
         .unwrap()
@@ -92,7 +95,6 @@ async fn refund_in_two_parts(h: &Harness) {
 
     let first = accepted_refund(h, &order_no, "part-1", 1).await;
     assert_eq!(first, format!("{order_no}R01"));
-    assert_eq!(h.status(&order_no).await, "REFUND_PROCESSING");
     h.wait_for_refund_notification(&first, "was delivered", |r| r["status"] == "delivered")
         .await;
     let detail = h.admin_order(&order_no).await;
@@ -179,13 +181,16 @@ async fn ten_concurrent_refunds_never_refund_more_than_was_paid() {
     );
 
     // Refunds WeChat Pay throttled (too soon after another) are still SUBMITTING: the sweep sends
-    // them again until every refund has ended.
+    // them again until every refund has ended. (The admin detail reads the order, then its
+    // refunds: the order's state is checked too, so a refund ending between the two reads does
+    // not end the wait early.)
     let open = |detail: &Value| {
-        detail["refunds"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| matches!(r["status"].as_str(), Some("SUBMITTING" | "PROCESSING")))
+        detail["order"]["orderStatus"] == "REFUND_PROCESSING"
+            || detail["refunds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| matches!(r["status"].as_str(), Some("SUBMITTING" | "PROCESSING")))
     };
     let mut detail = h.admin_order(&order_no).await;
     for _ in 0..50 {
@@ -205,8 +210,12 @@ async fn ten_concurrent_refunds_never_refund_more_than_was_paid() {
         .filter(|r| r["status"] == "SUCCESS")
         .map(|r| r["amount"].as_i64().unwrap())
         .sum();
-    assert_eq!(detail["order"]["refundedFee"], succeeded, "{detail}");
-    assert!(succeeded <= 3, "{detail}");
+    assert_eq!(
+        succeeded, 3,
+        "every accepted refund ended SUCCESS: {detail}"
+    );
+    assert_eq!(detail["order"]["refundedFee"], 3, "{detail}");
+    assert_eq!(detail["order"]["orderStatus"], "REFUNDED", "{detail}");
     let at_wechat = h.sim_refunds(&order_no).await;
     assert_eq!(sim_sum_held(&at_wechat), succeeded, "{at_wechat:?}");
     assert!(at_wechat.iter().all(|r| r["status"] == "SUCCESS"));
@@ -237,6 +246,7 @@ async fn a_lost_refund_notification_is_made_good_by_the_sweep() {
     let detail = h.admin_order(&order_no).await;
     assert_eq!(refund_status(&detail, &number), "PROCESSING", "{detail}");
     assert_eq!(detail["order"]["orderStatus"], "REFUND_PROCESSING");
+    storefront_shows(&h, &order_no, "REFUND_PROCESSING", 2).await;
 
     h.clock.advance(PAST_SWEEP_AFTER);
     let report = h.stack.sweep_now().await.unwrap().refunds;
@@ -257,14 +267,12 @@ async fn an_abnormal_refund_shows_on_the_order() {
         .await;
     let number = accepted_refund(&h, &order_no, "abnormal-1", 1).await;
     let detail = h
-        .wait_for_admin(&order_no, "showed the refund ABNORMAL", |d| {
-            refund_status(d, &number) == "ABNORMAL"
+        .wait_for_admin(&order_no, "became REFUND_ABNORMAL", |d| {
+            d["order"]["orderStatus"] == "REFUND_ABNORMAL"
         })
         .await;
-    assert_eq!(
-        detail["order"]["orderStatus"], "REFUND_ABNORMAL",
-        "{detail}"
-    );
+    assert_eq!(refund_status(&detail, &number), "ABNORMAL", "{detail}");
+    assert_eq!(detail["order"]["refundedFee"], 1, "the money is still held");
     assert_eq!(h.sim_refunds(&order_no).await[0]["status"], "ABNORMAL");
     storefront_shows(&h, &order_no, "REFUND_ABNORMAL", 1).await;
     h.stack.shutdown().await;
@@ -278,11 +286,11 @@ async fn a_closed_refund_releases_its_amount() {
         .await;
     let closed = accepted_refund(&h, &order_no, "closed-1", 3).await;
     let detail = h
-        .wait_for_admin(&order_no, "showed the refund CLOSED", |d| {
-            refund_status(d, &closed) == "CLOSED"
+        .wait_for_admin(&order_no, "was paid again after its refund", |d| {
+            d["order"]["orderStatus"] == "SUCCESS"
         })
         .await;
-    assert_eq!(detail["order"]["orderStatus"], "SUCCESS", "{detail}");
+    assert_eq!(refund_status(&detail, &closed), "CLOSED", "{detail}");
     assert_eq!(detail["order"]["refundedFee"], 0);
     assert_eq!(detail["order"]["refundableFee"], 3);
 
@@ -318,9 +326,10 @@ async fn a_refund_made_in_the_merchant_platform_is_recorded_as_external() {
     let number = body["refund"]["out_refund_no"].as_str().unwrap().to_owned();
     let detail = h
         .wait_for_admin(&order_no, "recorded the platform's refund", |d| {
-            refund_status(d, &number) == "SUCCESS"
+            d["order"]["orderStatus"] == "PARTIALLY_REFUNDED"
         })
         .await;
+    assert_eq!(refund_status(&detail, &number), "SUCCESS", "{detail}");
     let refund = refund_of(&detail, &number).unwrap();
     assert_eq!(refund["origin"], "EXTERNAL", "{refund}");
     assert_eq!(refund["amount"], 1);
