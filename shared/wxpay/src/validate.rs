@@ -184,6 +184,11 @@ pub fn out_refund_no(value: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// `reason` of a refund: at most 80 characters, none of them 4-byte UTF-8 (emoji).
+pub fn refund_reason(value: &str) -> Result<(), ValidationError> {
+    bmp_text("/reason", value, 80, false)
+}
+
 /// Every rule of a refund request that can be checked without WeChat Pay's records: the payment
 /// named one way, the refund number, a reason of at most 80 characters, and 1 fen ≤ refund ≤ total.
 pub fn refund(req: &RefundRequest) -> Result<(), ValidationError> {
@@ -199,7 +204,7 @@ pub fn refund(req: &RefundRequest) -> Result<(), ValidationError> {
     }
     out_refund_no(&req.out_refund_no)?;
     if let Some(reason) = &req.reason {
-        bmp_text("/reason", reason, 80, false)?;
+        refund_reason(reason)?;
     }
     if let Some(url) = &req.notify_url {
         notify_url(url)?;

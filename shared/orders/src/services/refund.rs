@@ -90,7 +90,7 @@ where
     C: Clock,
 {
     if let Some(reason) = &command.reason
-        && (reason.chars().count() > 80 || reason.chars().any(|c| c.len_utf8() > 3))
+        && wxpay::validate::refund_reason(reason).is_err()
     {
         return Err(RefundError::InvalidReason);
     }
@@ -266,7 +266,20 @@ where
         Ok::<_, StoreError>(Some(RefundResult { refund, order }))
     };
     match store.apply_refund_report(order_no, number, report).await? {
-        ReportOutcome::Applied { order, refund, .. } => {
+        ReportOutcome::Applied {
+            order,
+            refund,
+            before,
+        } => {
+            if before == RefundState::Rejected {
+                tracing::error!(
+                    alert = "refund_reported_after_rejection",
+                    out_trade_no = %order_no,
+                    out_refund_no = %number,
+                    state = refund.state.as_str(),
+                    "WeChat Pay reports a refund we released as refused; it counts again"
+                );
+            }
             alert_if_abnormal(&refund);
             Ok(Some(RefundResult { refund, order }))
         }
