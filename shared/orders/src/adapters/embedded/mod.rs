@@ -515,27 +515,32 @@ impl PaymentRecordReader for EmbeddedOrderStore {
     }
 }
 
-impl BuyerOrderLister for EmbeddedOrderStore {
-    async fn list_buyer_orders(
+impl EmbeddedOrderStore {
+    /// The orders of the `{partition}#{createdAt}#{orderNo}` entries of `index` under `partition`,
+    /// newest first, paged; cursors are tagged `tag` (the byBuyer and byStatus listings).
+    async fn list_newest_first(
         &self,
-        buyer: &BuyerHash,
+        index: redb::TableDefinition<'static, &'static str, &'static str>,
+        partition: String,
+        tag: &'static str,
         page: &PageRequest,
     ) -> Result<Page<Order>, StoreError> {
-        let lower = format!("{buyer}#");
+        let lower = format!("{partition}#");
         let upper = match &page.cursor {
             Some(cursor) => {
                 let position = cursor.decode()?;
                 let rest = position
-                    .strip_prefix("b|")
+                    .strip_prefix(tag)
+                    .and_then(|rest| rest.strip_prefix('|'))
                     .ok_or(StoreError::InvalidCursor)?;
                 split_time_order(rest)?;
-                format!("{buyer}#{rest}")
+                format!("{lower}{rest}")
             }
-            None => format!("{buyer}$"),
+            None => format!("{partition}$"),
         };
         let limit = page.clamped_limit();
         self.read(move |txn, reads| {
-            let index = txn.open_table(BY_BUYER).map_err(unavailable)?;
+            let index = txn.open_table(index).map_err(unavailable)?;
             let range = index
                 .range::<&str>((
                     Bound::Included(lower.as_str()),
@@ -547,7 +552,7 @@ impl BuyerOrderLister for EmbeddedOrderStore {
             let next = match entries.last() {
                 Some((key, _)) if more => {
                     let rest = key.strip_prefix(&lower).ok_or(StoreError::InvalidCursor)?;
-                    Some(Cursor::encode(&format!("b|{rest}")))
+                    Some(Cursor::encode(&format!("{tag}|{rest}")))
                 }
                 _ => None,
             };
@@ -557,45 +562,26 @@ impl BuyerOrderLister for EmbeddedOrderStore {
     }
 }
 
+impl BuyerOrderLister for EmbeddedOrderStore {
+    async fn list_buyer_orders(
+        &self,
+        buyer: &BuyerHash,
+        page: &PageRequest,
+    ) -> Result<Page<Order>, StoreError> {
+        self.list_newest_first(BY_BUYER, buyer.to_string(), "b", page)
+            .await
+    }
+}
+
 impl ListedOrderLister for EmbeddedOrderStore {
     async fn list_orders_in(
         &self,
         listing: OrderListing,
         page: &PageRequest,
     ) -> Result<Page<Order>, StoreError> {
-        let lower = format!("{}#", crate::adapters::keys::listing_pk(listing));
-        let upper = match &page.cursor {
-            Some(cursor) => {
-                let position = cursor.decode()?;
-                let rest = position
-                    .strip_prefix("s|")
-                    .ok_or(StoreError::InvalidCursor)?;
-                crate::adapters::keys::split_time_order(rest)?;
-                format!("{lower}{rest}")
-            }
-            None => format!("{}$", crate::adapters::keys::listing_pk(listing)),
-        };
-        let limit = page.clamped_limit();
-        self.read(move |txn, reads| {
-            let index = txn.open_table(BY_STATUS).map_err(unavailable)?;
-            let range = index
-                .range::<&str>((
-                    Bound::Included(lower.as_str()),
-                    Bound::Excluded(upper.as_str()),
-                ))
-                .map_err(unavailable)?;
-            let (entries, more) = take_page(range.rev(), limit)?;
-            let items = values_by_key(txn, reads, ORDERS, &entries)?;
-            let next = match entries.last() {
-                Some((key, _)) if more => {
-                    let rest = key.strip_prefix(&lower).ok_or(StoreError::InvalidCursor)?;
-                    Some(Cursor::encode(&format!("s|{rest}")))
-                }
-                _ => None,
-            };
-            Ok(Page { items, next })
-        })
-        .await
+        let partition = crate::adapters::keys::listing_pk(listing);
+        self.list_newest_first(BY_STATUS, partition, "s", page)
+            .await
     }
 }
 
