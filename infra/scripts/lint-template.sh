@@ -18,7 +18,11 @@
 # least privilege (no "*" resources or wildcard actions, real action names, no SAM
 # policy templates or managed policies, no hard-coded partition in ARNs), and the
 # four Rust functions built as deployed (provided.al2023, arm64, bootstrap,
-# rust-cargolambda with their binary names, JSON logs, timeouts under API Gateway's).
+# rust-cargolambda with their binary names, JSON logs, timeouts under API Gateway's), each
+# function's CodeUri its own crate (built alone), DynamoDB writes limited by LeadingKeys (the
+# public function never writes the catalog), LogLevel values that never log requests, CORS
+# exposing Date, the outputs publish-storefront.sh reads. Then infra/samconfig.toml (the beta
+# opt-in in every environment) and the deploy scripts (check-scripts.sh, no AWS needed).
 #
 # Exits non-zero on any finding (error, warning or informational).
 set -euo pipefail
@@ -82,6 +86,7 @@ fi
 
 echo "lint-template: project invariants on $template" >&2
 "$venv/bin/python" - "$template" <<'PY'
+import fnmatch
 import sys
 
 from cfnlint.data import AdditionalSpecs
@@ -232,6 +237,60 @@ for name, resource in resources.items():
 for binary in sorted(expected_binaries - set(seen)):
     bad("Resources", f"no function builds binary {binary!r}")
 
+# -- each function built alone (sam build runs cargo lambda in its CodeUri) ---------------------
+if "CodeUri" in globals_function:
+    bad("Globals/Function", "CodeUri: each function's CodeUri is its own crate")
+for binary, name in seen.items():
+    code_uri = (resources[name].get("Properties") or {}).get("CodeUri")
+    if code_uri != f"../functions/{binary}":
+        bad(f"Resources/{name}", f"CodeUri must be ../functions/{binary} (its crate alone, not the "
+            "workspace: a workspace build unifies in the other crates' features)")
+
+# -- DynamoDB writes only under each function's own partition keys ------------------------------
+WRITE_ACTIONS = {"dynamodb:putitem", "dynamodb:updateitem", "dynamodb:deleteitem",
+                 "dynamodb:batchwriteitem", "dynamodb:partiqlinsert", "dynamodb:partiqlupdate",
+                 "dynamodb:partiqldelete"}
+# The public function must not be able to write the catalog.
+NEVER_WRITES = {"NativeOrderRole": ["PRODUCT#1", "CATALOG"]}
+for name, resource in resources.items():
+    if resource.get("Type") != "AWS::IAM::Role":
+        continue
+    for statement, where in statements(resource.get("Properties") or {}, f"Resources/{name}"):
+        if statement.get("Effect") != "Allow" or "Principal" in statement:
+            continue
+        actions = {a.lower() for a in as_list(statement.get("Action")) if isinstance(a, str)}
+        if not actions & WRITE_ACTIONS:
+            continue
+        condition = (statement.get("Condition") or {}).get("ForAllValues:StringLike") or {}
+        keys = condition.get("dynamodb:LeadingKeys")
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+            bad(where, "DynamoDB writes need Condition ForAllValues:StringLike dynamodb:LeadingKeys "
+                "(a list of the function's partition key patterns)")
+            continue
+        if any(k in ("*", "") for k in keys):
+            bad(where, f"LeadingKeys {keys} allow every partition key")
+        for forbidden in NEVER_WRITES.get(name, []):
+            if any(fnmatch.fnmatchcase(forbidden, k) for k in keys):
+                bad(where, f"{name} may write {forbidden!r} (LeadingKeys {keys})")
+
+# -- logs never carry request headers or bodies ---------------------------------------------------
+QUIET_LEVELS = {"INFO", "WARN", "ERROR"}
+log_level = (template.get("Parameters") or {}).get("LogLevel") or {}
+allowed_levels = set(log_level.get("AllowedValues") or [])
+if not allowed_levels or not allowed_levels <= QUIET_LEVELS or log_level.get("Default") not in QUIET_LEVELS:
+    bad("Parameters/LogLevel", f"AllowedValues and Default must be among {sorted(QUIET_LEVELS)}: "
+        "DEBUG and TRACE log requests (headers such as X-Buyer-Token, bodies)")
+
+# -- the storefront's clock correction reads Date across origins ----------------------------------
+cors = ((resources.get("StorefrontApi") or {}).get("Properties") or {}).get("CorsConfiguration") or {}
+if "date" not in [h.lower() for h in as_list(cors.get("ExposeHeaders") or []) if isinstance(h, str)]:
+    bad("Resources/StorefrontApi/Properties/CorsConfiguration", "ExposeHeaders must include date")
+
+# -- what infra/scripts/publish-storefront.sh reads -----------------------------------------------
+for output in ("ApiUrl", "StorefrontBucketName", "StorefrontDistributionId", "StorefrontUrl"):
+    if output not in (template.get("Outputs") or {}):
+        bad("Outputs", f"{output} is missing (publish-storefront.sh reads it)")
+
 for problem in problems:
     print(f"{path}: {problem}")
 if problems:
@@ -240,3 +299,31 @@ if problems:
 PY
 
 echo "lint-template: $template is clean" >&2
+
+# The beta opt-in that BuildMethod rust-cargolambda needs, in every samconfig.toml environment:
+# an environment does not inherit from [default] (each needs its own build and sync parameters).
+if [[ -z "${LINT_TEMPLATE:-}" ]]; then
+    "$venv/bin/python" - infra/samconfig.toml <<'PY'
+import sys
+import tomllib
+
+path = sys.argv[1]
+with open(path, "rb") as f:
+    config = tomllib.load(f)
+problems = []
+environments = [name for name, value in config.items() if isinstance(value, dict)]
+for env in ("default", "prod"):
+    if env not in environments:
+        problems.append(f"environment [{env}] is missing")
+for env in environments:
+    for command in ("build", "sync"):
+        params = ((config[env].get(command) or {}).get("parameters")) or {}
+        if params.get("beta_features") is not True:
+            problems.append(f"[{env}.{command}.parameters] needs beta_features = true")
+for problem in problems:
+    print(f"{path}: {problem}")
+sys.exit(1 if problems else 0)
+PY
+    echo "lint-template: infra/samconfig.toml opts in to the beta in every environment" >&2
+    bash infra/scripts/check-scripts.sh
+fi

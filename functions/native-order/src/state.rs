@@ -2,7 +2,7 @@
 
 use crate::handlers;
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Method};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::{get, post};
 use orders::domain::OrderNoGenerator;
 use orders::ports::{
@@ -104,6 +104,8 @@ where
                     HeaderName::from_static("x-buyer-token"),
                     HeaderName::from_static("idempotency-key"),
                 ])
+                // The storefront reads `Date` to correct its countdown for its clock's offset.
+                .expose_headers([header::DATE])
                 .max_age(std::time::Duration::from_secs(600)),
         ),
         None => routes,

@@ -724,6 +724,15 @@ async fn cors_allows_exactly_the_configured_origin() {
         response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         ORIGIN
     );
+    // The storefront's clock correction reads `Date`, which a browser hides cross-origin
+    // unless it is exposed.
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase(),
+        "date"
+    );
 }
 
 #[tokio::test]

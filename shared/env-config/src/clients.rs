@@ -17,12 +17,13 @@ pub fn wxpay_client(
     settings: &WxPaySettings,
     secrets: MerchantSecrets,
 ) -> Result<Client, ConfigError> {
+    let verification = settings.verification.resolve(&secrets)?;
     let mut config = ClientConfig::new(
         settings.mchid.clone(),
         settings.merchant_serial.clone(),
         secrets.merchant_key,
         secrets.apiv3_key,
-        settings.verification.clone(),
+        verification,
     )
     .map_err(|e| ConfigError::Client(e.to_string()))?;
     config.base_url = settings.base_url.clone();

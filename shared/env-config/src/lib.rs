@@ -8,9 +8,11 @@ pub mod env;
 pub mod error;
 pub mod secrets;
 pub mod settings;
+pub mod verification;
 
 pub use clients::{aws_config, dynamodb_client, secrets_manager_client, wxpay_client};
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::ConfigError;
 pub use secrets::{MerchantSecrets, SecretSource};
 pub use settings::{FlowSettings, WxPaySettings, notify_url, orders_config};
+pub use verification::{PublicKeySource, VerificationSettings};

@@ -1,5 +1,7 @@
 //! The merchant's secrets: the API private key and the APIv3 key. In AWS they come from one
-//! Secrets Manager secret (JSON with `merchant_private_key` and `apiv3_key`); locally from
+//! Secrets Manager secret (JSON with `merchant_private_key` and `apiv3_key`, and optionally
+//! `wechatpay_public_key`, the WeChat Pay public key PEM, which is not secret but is kept with the
+//! keys so that no multi-line value travels as a parameter); locally from
 //! `WXPAY_MERCHANT_KEY_FILE` and `WXPAY_APIV3_KEY`.
 
 use crate::env::Env;
@@ -7,7 +9,7 @@ use crate::error::ConfigError;
 use crate::settings::read_file;
 use serde::Deserialize;
 use std::path::PathBuf;
-use wxpay::{ApiV3Key, PrivateKey};
+use wxpay::{ApiV3Key, PrivateKey, PublicKey};
 use zeroize::Zeroizing;
 
 /// Where the secrets are read from.
@@ -70,12 +72,16 @@ pub struct MerchantSecrets {
     pub merchant_key: PrivateKey,
     /// APIv3 key.
     pub apiv3_key: ApiV3Key,
+    /// The secret's `wechatpay_public_key`, if it has one (never from the local variables).
+    pub wechatpay_public_key: Option<PublicKey>,
 }
 
 #[derive(Deserialize)]
 struct SecretJson {
     merchant_private_key: Zeroizing<String>,
     apiv3_key: Zeroizing<String>,
+    #[serde(default)]
+    wechatpay_public_key: Option<String>,
 }
 
 impl MerchantSecrets {
@@ -99,6 +105,7 @@ impl MerchantSecrets {
                 Ok(Self {
                     merchant_key,
                     apiv3_key: apiv3_key.clone(),
+                    wechatpay_public_key: None,
                 })
             }
             SecretSource::SecretsManager { secret_id } => {
@@ -125,7 +132,9 @@ impl MerchantSecrets {
                 // serde's message would quote the offending input: replace it.
                 let parsed: SecretJson = serde_json::from_str(&text).map_err(|_| {
                     failure(
-                        "must be JSON with string fields merchant_private_key and apiv3_key".into(),
+                        "must be JSON with string fields merchant_private_key and apiv3_key \
+                         (and optionally wechatpay_public_key)"
+                            .into(),
                     )
                 })?;
                 let merchant_key = PrivateKey::from_pem(&parsed.merchant_private_key)
@@ -137,9 +146,16 @@ impl MerchantSecrets {
                         .map_err(|e: wxpay::secret::ApiV3KeyLengthError| {
                             failure(format!("apiv3_key: {e}"))
                         })?;
+                let wechatpay_public_key = parsed
+                    .wechatpay_public_key
+                    .as_deref()
+                    .map(PublicKey::from_pem)
+                    .transpose()
+                    .map_err(|e| failure(format!("wechatpay_public_key: {e}")))?;
                 Ok(Self {
                     merchant_key,
                     apiv3_key,
+                    wechatpay_public_key,
                 })
             }
         }

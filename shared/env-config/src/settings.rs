@@ -3,12 +3,11 @@
 use crate::env::Env;
 use crate::error::ConfigError;
 use crate::secrets::SecretSource;
+use crate::verification::VerificationSettings;
 use orders::LatePaymentPolicy;
 use orders::config::{DEFAULT_ORDER_TTL_SECS, DEFAULT_SWEEP_AFTER_SECS, DEFAULT_SWEEP_CONCURRENCY};
-use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
-use wxpay::{PublicKey, Verification};
 
 /// The merchant's WeChat Pay settings.
 #[derive(Debug, Clone)]
@@ -23,7 +22,7 @@ pub struct WxPaySettings {
     pub base_url: Url,
     /// How WeChat Pay's signatures are verified: `WXPAY_PUBLIC_KEY_ID` with the key
     /// (public-key mode), `WXPAY_PLATFORM_CERTS=auto` (certificate mode), or both while migrating.
-    pub verification: Verification,
+    pub verification: VerificationSettings,
     /// Where the private key and the APIv3 key come from.
     pub secrets: SecretSource,
     /// `WXPAY_TIMEOUT_MS` (default [`wxpay::client::DEFAULT_TIMEOUT_MS`]): whole-call timeout
@@ -33,10 +32,10 @@ pub struct WxPaySettings {
 
 impl WxPaySettings {
     /// Reads `WXPAY_MCHID`, `WXPAY_APPID`, `WXPAY_MERCHANT_SERIAL`, `WXPAY_BASE_URL`,
-    /// `WXPAY_PUBLIC_KEY_ID` + `WXPAY_PUBLIC_KEY_FILE` (or inline `WXPAY_PUBLIC_KEY`),
+    /// `WXPAY_PUBLIC_KEY_ID` + `WXPAY_PUBLIC_KEY_FILE` (or the secret's `wechatpay_public_key`),
     /// `WXPAY_PLATFORM_CERTS`, `WXPAY_TIMEOUT_MS`, and the secret source (`WXPAY_SECRET_ID`, or
-    /// `WXPAY_MERCHANT_KEY_FILE` + `WXPAY_APIV3_KEY`). The WeChat Pay public key is parsed here,
-    /// so a malformed one fails at start, naming its variable.
+    /// `WXPAY_MERCHANT_KEY_FILE` + `WXPAY_APIV3_KEY`). A public key file is parsed here, so a
+    /// malformed one fails at start, naming its variable.
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let mchid = env.required("WXPAY_MCHID")?;
         wxpay::validate::mchid("mchid", &mchid).map_err(|e| ConfigError::Invalid {
@@ -54,58 +53,17 @@ impl WxPaySettings {
             "WXPAY_TIMEOUT_MS",
             u64::from(wxpay::client::DEFAULT_TIMEOUT_MS),
         )?;
+        let secrets = SecretSource::from_env(env)?;
         Ok(Self {
             mchid,
             appid: env.required("WXPAY_APPID")?,
             merchant_serial: env.required("WXPAY_MERCHANT_SERIAL")?,
             base_url,
-            verification: verification(env)?,
-            secrets: SecretSource::from_env(env)?,
+            verification: VerificationSettings::from_env(env, &secrets)?,
+            secrets,
             timeout: Duration::from_millis(timeout_ms),
         })
     }
-}
-
-fn verification(env: &impl Env) -> Result<Verification, ConfigError> {
-    let certificates = match env.var("WXPAY_PLATFORM_CERTS").as_deref() {
-        None => false,
-        Some("auto") => true,
-        Some(_) => {
-            return Err(ConfigError::Invalid {
-                name: "WXPAY_PLATFORM_CERTS",
-                reason: "the only supported value is `auto`".into(),
-            });
-        }
-    };
-    let public_key = match env.var("WXPAY_PUBLIC_KEY_ID") {
-        None => None,
-        Some(id) => Some((id, public_key(env)?)),
-    };
-    match (public_key, certificates) {
-        (Some((id, key)), false) => Ok(Verification::PublicKey { id, key }),
-        (Some((id, key)), true) => Ok(Verification::Combined { id, key }),
-        (None, true) => Ok(Verification::PlatformCertificates),
-        (None, false) => Err(ConfigError::Missing(
-            "WXPAY_PUBLIC_KEY_ID (or WXPAY_PLATFORM_CERTS=auto)",
-        )),
-    }
-}
-
-/// The WeChat Pay public key: inline `WXPAY_PUBLIC_KEY` (`\n` for line breaks), else the PEM file
-/// `WXPAY_PUBLIC_KEY_FILE`.
-fn public_key(env: &impl Env) -> Result<PublicKey, ConfigError> {
-    let (name, pem) = match env.var("WXPAY_PUBLIC_KEY") {
-        Some(pem) => ("WXPAY_PUBLIC_KEY", pem.replace("\\n", "\n")),
-        None => {
-            let path = env.required("WXPAY_PUBLIC_KEY_FILE")?;
-            let pem = read_file("WXPAY_PUBLIC_KEY_FILE", &PathBuf::from(path))?;
-            ("WXPAY_PUBLIC_KEY_FILE", pem)
-        }
-    };
-    PublicKey::from_pem(&pem).map_err(|e| ConfigError::Invalid {
-        name,
-        reason: e.to_string(),
-    })
 }
 
 /// Reads a file named by variable `name`.

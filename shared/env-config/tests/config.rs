@@ -3,7 +3,10 @@
 //! skipped, saying so, when it is unset).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use env_config::{ConfigError, FlowSettings, MapEnv, MerchantSecrets, SecretSource, WxPaySettings};
+use env_config::{
+    ConfigError, FlowSettings, MapEnv, MerchantSecrets, PublicKeySource, SecretSource,
+    WxPaySettings,
+};
 use orders::testing::aws_suite_can_run;
 use std::collections::HashMap;
 use wxpay::{PrivateKey, Verification};
@@ -64,13 +67,13 @@ async fn local_sandbox_builds_a_client() {
     let dir = tempfile::tempdir().unwrap();
     let vars = map(sandbox(dir.path()));
     let settings = WxPaySettings::from_env(&vars).unwrap();
-    assert!(matches!(
-        settings.verification,
-        Verification::PublicKey { .. }
-    ));
     let secrets = MerchantSecrets::load(&settings.secrets, None)
         .await
         .unwrap();
+    assert!(matches!(
+        settings.verification.resolve(&secrets).unwrap(),
+        Verification::PublicKey { .. }
+    ));
     let client = env_config::wxpay_client(&settings, secrets).unwrap();
     assert_eq!(client.mchid(), "1900007291");
 }
@@ -107,15 +110,22 @@ fn each_missing_variable_is_named() {
     );
 }
 
-#[test]
-fn key_modes_follow_the_variables() {
+/// The verification a sandbox with these variables ends up with.
+async fn resolved(vars: &MapEnv) -> Verification {
+    let settings = WxPaySettings::from_env(vars).unwrap();
+    let secrets = MerchantSecrets::load(&settings.secrets, None)
+        .await
+        .unwrap();
+    settings.verification.resolve(&secrets).unwrap()
+}
+
+#[tokio::test]
+async fn key_modes_follow_the_variables() {
     let dir = tempfile::tempdir().unwrap();
     let mut pairs = sandbox(dir.path());
     pairs.push(("WXPAY_PLATFORM_CERTS".into(), "auto".into()));
     assert!(matches!(
-        WxPaySettings::from_env(&map(pairs.clone()))
-            .unwrap()
-            .verification,
+        resolved(&map(pairs.clone())).await,
         Verification::Combined { .. }
     ));
     let certs_only = map(pairs
@@ -123,9 +133,34 @@ fn key_modes_follow_the_variables() {
         .filter(|(k, _)| !k.starts_with("WXPAY_PUBLIC_KEY"))
         .collect());
     assert!(matches!(
-        WxPaySettings::from_env(&certs_only).unwrap().verification,
+        resolved(&certs_only).await,
         Verification::PlatformCertificates
     ));
+}
+
+#[test]
+fn without_a_key_file_the_key_is_expected_in_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let without_file: Vec<_> = sandbox(dir.path())
+        .into_iter()
+        .filter(|(k, _)| k != "WXPAY_PUBLIC_KEY_FILE")
+        .collect();
+    // Local secrets: the file is required, by name.
+    let err = WxPaySettings::from_env(&map(without_file.clone())).unwrap_err();
+    assert!(
+        matches!(err, ConfigError::Missing("WXPAY_PUBLIC_KEY_FILE")),
+        "{err}"
+    );
+    // A Secrets Manager secret: the key is read from it once loaded.
+    let mut with_secret = without_file;
+    with_secret.push(("WXPAY_SECRET_ID".into(), "wxpay-secret".into()));
+    let settings = WxPaySettings::from_env(&map(with_secret)).unwrap();
+    let (id, source) = settings.verification.public_key.unwrap();
+    assert_eq!(id, "PUB_KEY_ID_0114232134912410000000000000");
+    assert!(
+        matches!(source, PublicKeySource::Secret { ref secret_id } if secret_id == "wxpay-secret"),
+        "{source:?}"
+    );
 }
 
 #[test]
@@ -253,8 +288,13 @@ async fn secrets_come_from_secrets_manager_when_a_secret_id_is_set() {
         return;
     };
     let key = PrivateKey::generate().unwrap();
+    let wechat_key = PrivateKey::generate().unwrap();
     let name = format!("wxpay-test-{}", std::process::id());
-    let secret = serde_json::json!({"merchant_private_key": key.to_pkcs8_pem().unwrap().as_str(), "apiv3_key": APIV3});
+    let secret = serde_json::json!({
+        "merchant_private_key": key.to_pkcs8_pem().unwrap().as_str(),
+        "apiv3_key": APIV3,
+        "wechatpay_public_key": wechat_key.public_key().unwrap().to_spki_pem().unwrap(),
+    });
     client
         .create_secret()
         .name(&name)
@@ -263,12 +303,68 @@ async fn secrets_come_from_secrets_manager_when_a_secret_id_is_set() {
         .await
         .unwrap();
 
-    let source = SecretSource::from_env(&env(&[("WXPAY_SECRET_ID", &name)])).unwrap();
-    let loaded = MerchantSecrets::load(&source, Some(&client)).await.unwrap();
+    let vars = env(&[
+        ("WXPAY_MCHID", "1900007291"),
+        ("WXPAY_APPID", "wxd678efh567hg6787"),
+        (
+            "WXPAY_MERCHANT_SERIAL",
+            "408B07E79B8269FEC3D5D3E6AB8ED163A6A380DB",
+        ),
+        ("WXPAY_SECRET_ID", &name),
+        (
+            "WXPAY_PUBLIC_KEY_ID",
+            "PUB_KEY_ID_0114232134912410000000000000",
+        ),
+    ]);
+    let settings = WxPaySettings::from_env(&vars).unwrap();
+    let loaded = MerchantSecrets::load(&settings.secrets, Some(&client))
+        .await
+        .unwrap();
     let message = b"GET\n/v3/certificates\n1\nn\n\n";
     assert_eq!(
         loaded.merchant_key.sign_sha256(message).unwrap(),
         key.sign_sha256(message).unwrap()
+    );
+    // The public key comes from the secret: it verifies WeChat Pay's signature, not another's.
+    let Verification::PublicKey { id, key: public } =
+        settings.verification.resolve(&loaded).unwrap()
+    else {
+        panic!("public-key mode expected");
+    };
+    assert_eq!(id, "PUB_KEY_ID_0114232134912410000000000000");
+    let signature = wechat_key.sign_sha256(message).unwrap();
+    assert!(public.verify_sha256(message, &signature));
+    assert!(!public.verify_sha256(message, &key.sign_sha256(message).unwrap()));
+
+    // A secret without the field: the client is refused, naming the field and the secret.
+    let bare = format!("wxpay-bare-{}", std::process::id());
+    let secret = serde_json::json!({"merchant_private_key": key.to_pkcs8_pem().unwrap().as_str(), "apiv3_key": APIV3});
+    client
+        .create_secret()
+        .name(&bare)
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .unwrap();
+    let source = SecretSource::SecretsManager {
+        secret_id: bare.clone(),
+    };
+    let loaded = MerchantSecrets::load(&source, Some(&client)).await.unwrap();
+    assert!(loaded.wechatpay_public_key.is_none());
+    let mut settings = settings;
+    settings.secrets = source;
+    settings.verification.public_key = Some((
+        "PUB_KEY_ID_0114232134912410000000000000".into(),
+        PublicKeySource::Secret {
+            secret_id: bare.clone(),
+        },
+    ));
+    let err = env_config::wxpay_client(&settings, loaded)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("wechatpay_public_key") && err.contains(&bare),
+        "{err}"
     );
 }
 
