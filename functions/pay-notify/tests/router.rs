@@ -230,7 +230,7 @@ fn fail(message: &str) -> Value {
     json!({"code": "FAIL", "message": message})
 }
 
-/// The events that raise the template's `notify_verification_failed` metric.
+/// The log lines of refused notifications (`alert = notify_verification_failed`).
 fn alerts(logs: &LogCapture) -> Vec<Value> {
     logs.with_field("alert", "notify_verification_failed")
 }
