@@ -175,6 +175,7 @@ impl Stack {
             ("ORDERS_TABLE".to_owned(), table),
             ("WXPAY_NOTIFY_URL".to_owned(), notify_url),
             ("STOREFRONT_ORIGIN".to_owned(), ORIGIN.to_owned()),
+            ("METRICS_NAMESPACE".to_owned(), "WxPayNative/binaries".to_owned()),
         ]);
 
         let native = LambdaFunction::start(&spec("native-order", &env), READY)
@@ -509,6 +510,30 @@ async fn a_shopper_pays_through_the_deployable_binaries() {
             .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()),
         "{placed}"
     );
+
+    // AND it counted the order in a bare embedded-metric-format line (the JSON object itself, not
+    // nested in a log event), under METRICS_NAMESPACE, which CloudWatch Logs turns into a metric
+    let metric = stack
+        .native
+        .process
+        .output()
+        .into_iter()
+        .filter_map(|line| line.strip_prefix("stdout: ").map(str::to_owned))
+        .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+        .find(|entry| entry["OrdersPlaced"] == 1)
+        .unwrap_or_else(|| {
+            panic!(
+                "no metric line of the order:\n{}",
+                stack.native.process.output_text()
+            )
+        });
+    let directive = &metric["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "WxPayNative/binaries", "{metric}");
+    assert_eq!(
+        directive["Metrics"][0],
+        serde_json::json!({ "Name": "OrdersPlaced", "Unit": "Count" })
+    );
+    assert!(metric["_aws"]["Timestamp"].is_u64(), "{metric}");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Method, Request, StatusCode, header};
+use lambda_init::testing::LogCapture;
 use merchant_admin::handlers::IDEMPOTENCY_KEY;
 use merchant_admin::state::MAX_BODY_BYTES;
 use merchant_admin::{Deps, Principal, router};
@@ -140,6 +141,7 @@ fn assert_error(answer: &(StatusCode, Value), status: StatusCode, message_has: &
 
 #[tokio::test]
 async fn a_refund_is_created_then_replayed_for_the_same_key() {
+    let (logs, _guard) = LogCapture::start();
     let api = Api::new().await;
     let order = api.paid().await;
     let number = order.order_no.as_str();
@@ -185,6 +187,12 @@ async fn a_refund_is_created_then_replayed_for_the_same_key() {
     let stored = api.state.store.refunds_of(&order.order_no).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].requested_by.as_deref(), Some(ADMIN));
+    // Recorded once asked (SUBMITTING) and once accepted (PROCESSING); the replay records nothing.
+    assert_eq!(logs.metric_total("RefundsRecorded", None), 2);
+    assert_eq!(
+        logs.metric_total("RefundsRecorded", Some(("State", "PROCESSING"))),
+        1
+    );
 }
 
 #[tokio::test]
@@ -275,6 +283,7 @@ async fn malformed_refund_requests_are_answered_400_or_413() {
 
 #[tokio::test]
 async fn an_unanswered_refund_is_accepted_202_and_a_refused_one_is_409_with_the_code() {
+    let (logs, _guard) = LogCapture::start();
     let api = Api::new().await;
     let order = api.paid().await;
     let number = order.order_no.as_str();
@@ -305,6 +314,15 @@ async fn an_unanswered_refund_is_accepted_202_and_a_refused_one_is_409_with_the_
         held.refunded_fee, 100,
         "only the unanswered refund holds money"
     );
+    assert_eq!(
+        logs.metric_total("RefundsRecorded", Some(("State", "SUBMITTING"))),
+        2
+    );
+    assert_eq!(
+        logs.metric_total("RefundsRecorded", Some(("State", "REJECTED"))),
+        1
+    );
+    assert_eq!(logs.metric_total("RefundsNeedingAttention", None), 0);
 }
 
 #[tokio::test]

@@ -108,6 +108,7 @@ pub async fn place_order<S: StorefrontStore, G: PaymentGateway, C: Clock>(
     .map_err(place_error)?;
     let order = &placed.order;
     tracing::info!(out_trade_no = %order.order_no.as_str(), replayed = placed.replayed, "native order placed");
+    crate::metrics::order_answered(placed.replayed);
     let qr_svg = qr::svg_for(&placed.code_url).ok_or_else(|| {
         tracing::error!(out_trade_no = %order.order_no.as_str(), "code_url cannot be encoded as a QR code");
         StorefrontError::PaymentProviderFailed

@@ -4,6 +4,7 @@
 
 pub mod envelope;
 pub mod handlers;
+pub mod metrics;
 pub mod qr;
 pub mod state;
 pub mod view;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
+use lambda_init::testing::LogCapture;
 use native_order::handlers::{BUYER_TOKEN, IDEMPOTENCY_KEY};
 use native_order::state::MAX_BODY_BYTES;
 use native_order::{Deps, router};
@@ -259,6 +260,7 @@ async fn placing_an_order_answers_its_qr_code_and_view() {
 
 #[tokio::test]
 async fn the_same_idempotency_key_returns_the_same_order() {
+    let (logs, _guard) = LogCapture::start();
     let api = Api::new().await;
     let first = api.place("2", Some(ALICE), Some("key-1")).await;
     assert_answer(&first, StatusCode::OK, 0);
@@ -271,6 +273,9 @@ async fn the_same_idempotency_key_returns_the_same_order() {
     assert_answer(&bob, StatusCode::OK, 0);
     assert_ne!(bob.1["data"]["orderNo"], first.1["data"]["orderNo"]);
     assert_eq!(bob.1["data"]["replayed"], false);
+    // Two orders placed (Alice's and Bob's), one answered again.
+    assert_eq!(logs.metric_total("OrdersPlaced", None), 2);
+    assert_eq!(logs.metric_total("OrderReplays", None), 1);
 }
 
 #[tokio::test]

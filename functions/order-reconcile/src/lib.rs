@@ -4,6 +4,7 @@
 //! logs and returns their reports ([`SweepRun`]). A failed invocation is a [`SweepError`],
 //! reported to Lambda with a typed `errorType`.
 
+pub mod metrics;
 pub mod sweep;
 pub mod trigger;
 

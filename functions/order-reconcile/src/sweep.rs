@@ -41,9 +41,9 @@ pub struct SweepRun {
 const REFUND_SHARE: i32 = 3;
 
 /// Runs one sweep that starts no new work at or after `deadline`: first the open refunds (within
-/// a third of the time), then the pending orders. Logs the run once: the whole run as JSON
-/// (`report`), and `stale_pending` as a top-level integer field, which the template's
-/// stale-pending metric filter reads (`$.fields.stale_pending`).
+/// a third of the time), then the pending orders. Logs the run once (the whole run as JSON,
+/// `report`, with `stale_pending` as a top-level field for Logs Insights) and emits its metrics
+/// ([`crate::metrics::emit`]).
 pub async fn run_sweep<S, G, C>(
     deps: &Deps<S, G, C>,
     deadline: OffsetDateTime,
@@ -78,6 +78,7 @@ where
         report = %serde_json::to_value(&run).unwrap_or_default(),
         "sweep finished"
     );
+    crate::metrics::emit(&run);
     Ok(run)
 }
 

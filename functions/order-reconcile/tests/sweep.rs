@@ -99,7 +99,22 @@ async fn a_sweep_settles_the_paid_closes_the_expired_and_logs_its_report_once() 
     assert_eq!(returned["orders"]["deadlineReached"], false);
     assert_eq!(returned["refunds"]["listed"], 0);
 
-    // One log line, with `stale_pending` a top-level integer (the template's metric filter).
+    // One metric line for the orders: what the dashboard and the stale-pending alarm read.
+    let swept = logs.metrics("SweepExamined");
+    assert_eq!(swept.len(), 1, "{swept:?}");
+    assert_eq!(swept[0]["SweepExamined"], 3);
+    assert_eq!(swept[0]["SweepSettled"], 1);
+    assert_eq!(swept[0]["SweepClosed"], 1);
+    assert_eq!(swept[0]["SweepFailed"], 1);
+    assert_eq!(swept[0]["StalePending"], 1);
+    assert_eq!(
+        swept[0]["OldestPendingAge"],
+        300 + 60 + 31,
+        "the failing order's age"
+    );
+    assert_eq!(returned["orders"]["oldestPendingSecs"], 300 + 60 + 31);
+
+    // One log line, with `stale_pending` a top-level integer (for Logs Insights).
     let finished = logs.with_field("message", "sweep finished");
     assert_eq!(finished.len(), 1, "{finished:?}");
     assert_eq!(finished[0]["stale_pending"], json!(1));
@@ -117,10 +132,16 @@ async fn an_empty_sweep_still_logs_zero_stale_orders() {
     let finished = logs.with_field("message", "sweep finished");
     assert_eq!(finished.len(), 1);
     assert_eq!(finished[0]["stale_pending"], json!(0));
+    // Zeros are written too: a missing datapoint means no sweep ran (the alarm treats it so).
+    assert_eq!(logs.metric_total("StalePending", None), 0);
+    assert_eq!(logs.metrics("StalePending").len(), 1);
+    assert_eq!(logs.metrics("OldestPendingAge")[0]["OldestPendingAge"], 0);
+    assert_eq!(logs.metrics("RefundSweepListed").len(), 1);
 }
 
 #[tokio::test]
 async fn a_run_follows_up_open_refunds_before_the_pending_orders() {
+    let (logs, _guard) = LogCapture::start();
     let deps = deps().await;
     let order_no = place(&deps).await;
     deps.gateway.pay(order_no.as_str()).unwrap();
@@ -163,6 +184,18 @@ async fn a_run_follows_up_open_refunds_before_the_pending_orders() {
         .unwrap();
     assert_eq!(order.order_status, OrderStatus::PartiallyRefunded);
     assert_eq!(order.refunded_fee, 999);
+    // Refunds by state: asked (SUBMITTING), accepted (PROCESSING), then finished by the sweep.
+    for state in ["SUBMITTING", "PROCESSING", "SUCCESS"] {
+        assert_eq!(
+            logs.metric_total("RefundsRecorded", Some(("State", state))),
+            1,
+            "{state}"
+        );
+    }
+    assert_eq!(
+        logs.metrics("RefundSweepFinished")[0]["RefundSweepFinished"],
+        1
+    );
 }
 
 #[tokio::test]

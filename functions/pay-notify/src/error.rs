@@ -12,8 +12,10 @@ use serde_json::json;
 use wxpay::verify::VerifyError;
 use wxpay::{NotificationError, RefundNotification, TransactionNotification};
 
-/// The `alert` field of the log lines the template's `notify_verification_failed` metric filter
-/// counts: notifications refused as not genuine, malformed, or wrong for us.
+use crate::metrics::{Outcome, Refusal};
+
+/// The `alert` field of the log lines of notifications refused as not genuine, malformed, or
+/// wrong for us (counted in `NotificationsRefused`, [`Refusal`]).
 pub const VERIFICATION_FAILED_ALERT: &str = "notify_verification_failed";
 
 /// Why a notification was not acknowledged.
@@ -132,6 +134,21 @@ impl NotifyError {
         }
     }
 
+    /// Counts the notification: a refusal by its reason, else its outcome.
+    fn count(&self) {
+        match self {
+            Self::Body(_) => Refusal::Body.count(),
+            Self::SignTestProbe => Outcome::Probe.count(),
+            Self::Signature(_) => Refusal::Signature.count(),
+            Self::Malformed(_) => Refusal::Malformed.count(),
+            Self::Mismatch { .. } => Refusal::Mismatch.count(),
+            Self::RefundRefused { .. } => Refusal::RefundMismatch.count(),
+            Self::CertificatesUnavailable(_) | Self::Store { .. } | Self::DeadlineExceeded => {
+                Outcome::RetryLater.count()
+            }
+        }
+    }
+
     /// The log line of the refusal (with the alert field where the metric counts it).
     fn log(&self) {
         match self {
@@ -200,6 +217,7 @@ impl NotifyError {
 impl IntoResponse for NotifyError {
     fn into_response(self) -> Response {
         self.log();
+        self.count();
         let (status, message) = self.status_and_message();
         (status, Json(json!({ "code": "FAIL", "message": message }))).into_response()
     }

@@ -19,6 +19,7 @@ use wxpay::notify::Notification;
 use wxpay::{Clock, NotificationParser, RefundNotification, TransactionNotification};
 
 use crate::error::NotifyError;
+use crate::metrics::{Outcome, settle_delay};
 
 /// The notification path (contract).
 pub const NOTIFY_PATH: &str = "/api/wx-pay/native/notify";
@@ -112,16 +113,20 @@ where
     let out_trade_no = transaction.out_trade_no.as_str();
     let settled = settle_transaction(&state.store, &state.clock, &state.config, transaction).await;
     match settled {
-        Ok(SettleResult::Settled(_)) => {
+        Ok(SettleResult::Settled(order)) => {
             tracing::info!(out_trade_no, notification_id = %notification.id, "order settled by notification");
+            Outcome::Settled.count();
+            settle_delay(order.success_time, state.clock.now());
         }
         Ok(SettleResult::AlreadySettled(_)) => {
             tracing::info!(out_trade_no, notification_id = %notification.id, "duplicate notification");
+            Outcome::Duplicate.count();
         }
         Ok(SettleResult::SettledAfterClose(_) | SettleResult::DoublePayment(_)) => {
             // Recorded durably with an alert (logged by the settle): WeChat Pay holds the money
             // whatever we answer, so retries would change nothing.
             tracing::info!(out_trade_no, notification_id = %notification.id, "payment of a closed or settled order recorded");
+            Outcome::Recorded.count();
         }
         Err(error) => return Err(NotifyError::settle(notification, error)),
     }
@@ -147,6 +152,7 @@ where
                 order_status = result.order.order_status.as_str(),
                 "refund notification applied"
             );
+            Outcome::RefundApplied.count();
             Ok(())
         }
         Err(error) => Err(NotifyError::refund(notification, error)),

@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod handler;
+pub mod metrics;
 
 pub use error::NotifyError;
 pub use handler::{Deps, NOTIFY_PATH, NotifyStore, router};

@@ -230,7 +230,7 @@ fn fail(message: &str) -> Value {
     json!({"code": "FAIL", "message": message})
 }
 
-/// The events that raise the template's `notify_verification_failed` metric.
+/// The log lines of refused notifications (`alert = notify_verification_failed`).
 fn alerts(logs: &LogCapture) -> Vec<Value> {
     logs.with_field("alert", "notify_verification_failed")
 }
@@ -242,10 +242,21 @@ async fn a_genuine_notification_settles_the_order() {
     let (logs, _guard) = LogCapture::start();
     let notify = Notify::new(Verification::PublicKey).await;
     let order_no = notify.order().await;
-    let transaction = notify.pay(&order_no);
+    let mut transaction = notify.pay(&order_no);
+    // WeChat Pay notifies a few seconds after the payment.
+    transaction.success_time = Some(notify.clock.now());
+    notify.clock.advance(time::Duration::milliseconds(2500));
     let answer = notify.notify(&transaction).await;
     assert_eq!(answer, (StatusCode::OK, success()));
     assert_eq!(notify.status_of(&order_no).await, OrderStatus::Success);
+    assert_eq!(
+        logs.metric_total("Notifications", Some(("Outcome", "settled"))),
+        1
+    );
+    let delays = logs.metrics("SettleDelay");
+    assert_eq!(delays.len(), 1, "{delays:?}");
+    assert_eq!(delays[0]["SettleDelay"], 2500);
+    assert_eq!(logs.metric_total("NotificationsRefused", None), 0);
     let events = logs.events();
     assert!(
         events
@@ -280,10 +291,20 @@ async fn a_duplicate_notification_is_acknowledged_again() {
             .with_field("message", "duplicate notification")
             .is_empty()
     );
+    assert_eq!(
+        logs.metric_total("Notifications", Some(("Outcome", "settled"))),
+        1
+    );
+    assert_eq!(
+        logs.metric_total("Notifications", Some(("Outcome", "duplicate"))),
+        1
+    );
+    assert_eq!(logs.metrics("SettleDelay").len(), 1, "only the settle");
 }
 
 #[tokio::test]
 async fn payment_of_a_closed_order_is_recorded_and_acknowledged() {
+    let (logs, _guard) = LogCapture::start();
     let notify = Notify::new(Verification::PublicKey).await;
     let order_no = notify.order().await;
     let transaction = notify.pay(&order_no);
@@ -323,6 +344,17 @@ async fn payment_of_a_closed_order_is_recorded_and_acknowledged() {
         .unwrap();
     assert_eq!(order.order_status, OrderStatus::Success);
     assert!(order.paid_after_close);
+    assert_eq!(
+        logs.metric_total(
+            "PaymentsNeedingAttention",
+            Some(("Reason", "paid_after_close"))
+        ),
+        1
+    );
+    assert_eq!(
+        logs.metric_total("Notifications", Some(("Outcome", "recorded"))),
+        1
+    );
 }
 
 #[tokio::test]
@@ -447,6 +479,11 @@ async fn the_signtest_probe_is_refused_without_an_alert() {
         )
     );
     assert!(alerts(&logs).is_empty(), "a probe is not an attack");
+    assert_eq!(
+        logs.metric_total("Notifications", Some(("Outcome", "probe"))),
+        1
+    );
+    assert_eq!(logs.metric_total("NotificationsRefused", None), 0);
     assert!(
         !logs
             .with_field("message", "WECHATPAY/SIGNTEST probe refused")
@@ -493,6 +530,14 @@ async fn bad_signatures_are_refused_with_an_alert() {
     );
     let alerts = alerts(&logs);
     assert_eq!(alerts.len(), 4, "{alerts:?}");
+    assert_eq!(
+        logs.metric_total("NotificationsRefused", Some(("Reason", "signature"))),
+        4
+    );
+    assert_eq!(
+        logs.metric_total("Notifications", Some(("Outcome", "refused"))),
+        4
+    );
     assert_eq!(notify.status_of(&order_no).await, OrderStatus::Notpay);
 }
 
@@ -518,6 +563,10 @@ async fn a_genuinely_signed_body_that_is_not_a_notification_is_malformed() {
         );
     }
     assert_eq!(alerts(&logs).len(), 3);
+    assert_eq!(
+        logs.metric_total("NotificationsRefused", Some(("Reason", "malformed"))),
+        3
+    );
     assert_eq!(notify.status_of(&order_no).await, OrderStatus::Notpay);
 }
 
@@ -534,6 +583,10 @@ async fn a_body_over_the_limit_is_refused_with_413() {
     let alerts = alerts(&logs);
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0]["reason"], "body");
+    assert_eq!(
+        logs.metric_total("NotificationsRefused", Some(("Reason", "body"))),
+        1
+    );
 }
 
 // ---- cannot verify now: 503, retried by WeChat Pay ----
@@ -551,6 +604,11 @@ async fn unavailable_platform_certificates_ask_for_a_retry() {
         )
     );
     assert!(alerts(&logs).is_empty(), "our outage, not an attack");
+    assert_eq!(logs.metric_total("NotificationsRefused", None), 0);
+    assert_eq!(
+        logs.metric_total("Notifications", Some(("Outcome", "retry_later"))),
+        1
+    );
     assert!(
         !logs
             .with_field("message", "platform certificates unavailable")

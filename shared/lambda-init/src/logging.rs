@@ -36,7 +36,15 @@ impl LogSettings {
 
 /// Installs the process-wide subscriber writing to stdout (Lambda forwards it to CloudWatch Logs),
 /// without timestamps (CloudWatch adds them) or targets. Does nothing if one is already installed.
+///
+/// Also turns on the metric lines ([`emf`]) on the same stdout, whatever the log level, under the
+/// namespace `METRICS_NAMESPACE` (the template sets `WxPayNative/<stack name>`; unset:
+/// [`emf::DEFAULT_NAMESPACE`]).
 pub fn init_logging(env: &impl Env) {
+    if let Some(namespace) = env.var("METRICS_NAMESPACE") {
+        emf::set_namespace(&namespace);
+    }
+    emf::write_to_stdout();
     let settings = LogSettings::from_env(env);
     let builder = tracing_subscriber::fmt()
         .with_max_level(settings.level)

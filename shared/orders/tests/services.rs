@@ -947,6 +947,7 @@ async fn sweep_settles_paid_closes_expired_and_leaves_the_rest() {
             still_pending: 1,
             failed: 1,
             alerts: 1,
+            oldest_pending_secs: 310,
             ..SweepReport::default()
         }
     );
@@ -1039,6 +1040,7 @@ async fn sweep_does_not_close_an_unknown_order_whose_prepay_lease_is_in_flight()
                 closed_never_prepaid: 1,
                 still_pending: 1,
                 stale_pending: 1,
+                oldest_pending_secs: 400,
                 ..SweepReport::default()
             },
             "{answer:?}"
@@ -1076,6 +1078,7 @@ async fn sweep_leaves_an_order_with_a_code_url_that_wechat_pay_does_not_know_pen
                 examined: 1,
                 alerts: 1,
                 stale_pending: 1,
+                oldest_pending_secs: 400,
                 ..SweepReport::default()
             },
             "{answer:?}"
@@ -1148,6 +1151,7 @@ async fn sweep_starts_no_order_later_than_its_slowest_order_before_the_deadline(
             settled: 5,
             stale_pending: 7,
             deadline_reached: true,
+            oldest_pending_secs: 400,
             ..SweepReport::default()
         }
     );
@@ -1200,6 +1204,7 @@ async fn sweep_serves_orders_that_failed_before_after_the_others() {
             examined: 3,
             still_pending: 3,
             deadline_reached: true,
+            oldest_pending_secs: 150,
             ..SweepReport::default()
         }
     );
@@ -1230,6 +1235,7 @@ async fn sweep_backs_off_when_wechat_pay_throttles() {
             examined: 4,
             throttled: 2,
             still_pending: 2,
+            oldest_pending_secs: 70,
             ..SweepReport::default()
         }
     );
@@ -1277,6 +1283,7 @@ async fn stale_pending_counts_orders_long_expired_and_still_pending_after_the_sw
             failed: 1,
             still_pending: 1,
             stale_pending: 1,
+            oldest_pending_secs: 400,
             ..SweepReport::default()
         }
     );

@@ -4,6 +4,7 @@
 //! query confirms it holds none by that number; an answer that never came leaves the refund
 //! `SUBMITTING` for the sweep to send again.
 
+use crate::metrics::{Attention, refund_recorded};
 use time::OffsetDateTime;
 use wxpay::Clock;
 use wxpay::refund::{Refund as WxRefund, RefundRequest, RefundResource};
@@ -103,7 +104,10 @@ where
         at: now(clock),
     };
     let (order, refund) = match store.ask_refund(order_no, &ask).await? {
-        AskOutcome::Reserved { order, refund } => (order, refund),
+        AskOutcome::Reserved { order, refund } => {
+            refund_recorded(refund.state);
+            (order, refund)
+        }
         AskOutcome::Existing(refund) => {
             if refund.amount != command.amount || refund.reason != command.reason {
                 return Err(RefundError::KeyReused {
@@ -191,7 +195,10 @@ where
                 .reject_refund(&order.order_no, &number, &failure, now(clock))
                 .await?
             {
-                RejectOutcome::Rejected { .. } => Err(RefundError::Rejected { code, message }),
+                RejectOutcome::Rejected { .. } => {
+                    refund_recorded(RefundState::Rejected);
+                    Err(RefundError::Rejected { code, message })
+                }
                 // Changed meanwhile (a notification or the sweep got there): show it as it is.
                 RejectOutcome::NotSubmitting(held) => Ok(RefundResult {
                     order: current(store, &order.order_no).await?,
@@ -230,8 +237,9 @@ where
     C: Clock,
 {
     let Some(report) = answer_report(answer, now(clock)) else {
+        Attention::RefundUnknownStatus.raise();
         tracing::error!(
-            alert = "refund_unknown_status",
+            alert = Attention::RefundUnknownStatus.as_str(),
             out_trade_no = %order_no,
             out_refund_no = %number,
             status = answer.status.as_str(),
@@ -272,20 +280,24 @@ where
             before,
         } => {
             if before == RefundState::Rejected {
+                Attention::RefundReportedAfterRejection.raise();
                 tracing::error!(
-                    alert = "refund_reported_after_rejection",
+                    alert = Attention::RefundReportedAfterRejection.as_str(),
                     out_trade_no = %order_no,
                     out_refund_no = %number,
                     state = refund.state.as_str(),
                     "WeChat Pay reports a refund we released as refused; it counts again"
                 );
             }
+            refund_recorded(refund.state);
             alert_if_abnormal(&refund);
             Ok(Some(RefundResult { refund, order }))
         }
         ReportOutcome::RecordedExternal { order, refund } => {
+            refund_recorded(refund.state);
+            Attention::ExternalRefund.raise();
             tracing::error!(
-                alert = "external_refund",
+                alert = Attention::ExternalRefund.as_str(),
                 out_trade_no = %order_no,
                 out_refund_no = %number,
                 amount = refund.amount,
@@ -295,8 +307,9 @@ where
         }
         ReportOutcome::Unchanged(refund) => held(refund).await,
         ReportOutcome::Conflict(refund) => {
+            Attention::RefundConflict.raise();
             tracing::error!(
-                alert = "refund_conflict",
+                alert = Attention::RefundConflict.as_str(),
                 out_trade_no = %order_no,
                 out_refund_no = %number,
                 held = refund.state.as_str(),
@@ -340,8 +353,9 @@ fn parse_time(text: Option<&str>) -> Option<OffsetDateTime> {
 
 fn alert_if_abnormal(refund: &Refund) {
     if refund.state == RefundState::Abnormal {
+        Attention::RefundAbnormal.raise();
         tracing::error!(
-            alert = "refund_abnormal",
+            alert = Attention::RefundAbnormal.as_str(),
             out_trade_no = %refund.order_no,
             out_refund_no = %refund.out_refund_no,
             amount = refund.amount,

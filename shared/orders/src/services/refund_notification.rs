@@ -3,6 +3,7 @@
 //! refund we never asked for (made in the merchant platform) is recorded as `EXTERNAL`; one that
 //! names no order of ours is kept as [`Evidence`].
 
+use crate::metrics::Attention;
 use wxpay::Clock;
 use wxpay::refund::RefundResource;
 
@@ -55,8 +56,9 @@ where
             received_at: now(clock),
             reported: Reported::Refund(resource.clone()),
         };
+        Attention::RefundRefused.raise();
         tracing::error!(
-            alert = "refund_refused",
+            alert = Attention::RefundRefused.as_str(),
             out_trade_no = %resource.out_trade_no,
             out_refund_no = %resource.out_refund_no,
             reason = %evidence.reason,

@@ -7,6 +7,7 @@
 //! It reads only the sparse index of open refunds, and stops starting work in time for the
 //! slowest refund in flight to end before the deadline.
 
+use crate::metrics::Attention;
 use futures::StreamExt;
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
@@ -175,8 +176,9 @@ where
         RefundState::Processing => match gateway.query_refund(number.as_str()).await {
             Ok(Some(answer)) => record_answer(store, clock, &order_no, &number, &answer).await,
             Ok(None) => {
+                Attention::RefundMissing.raise();
                 tracing::error!(
-                    alert = "refund_missing",
+                    alert = Attention::RefundMissing.as_str(),
                     out_trade_no = %order_no,
                     out_refund_no = %number,
                     "WeChat Pay holds no refund it accepted; left PROCESSING"

@@ -1,5 +1,6 @@
 //! Settling a transaction: one path for the notification, the sweep and cancel.
 
+use crate::metrics::{Attention, refund_recorded};
 use wxpay::Clock;
 use wxpay::models::Transaction;
 
@@ -161,8 +162,9 @@ where
             received_at: super::now(clock),
             reported: Reported::Transaction(tx.clone()),
         };
+        Attention::TransactionRefused.raise();
         tracing::error!(
-            alert = "transaction_refused",
+            alert = Attention::TransactionRefused.as_str(),
             out_trade_no = %tx.out_trade_no,
             transaction_id = %evidence.transaction_id,
             reason = %evidence.reason,
@@ -260,12 +262,14 @@ where
             Ok(SettleResult::Settled(order))
         }
         SettleOutcome::SettledAfterClose(order) => {
-            tracing::error!(alert = "paid_after_close", out_trade_no = %order_no, "paid at WeChat Pay after it was closed here; settled with paidAfterClose");
+            Attention::PaidAfterClose.raise();
+            tracing::error!(alert = Attention::PaidAfterClose.as_str(), out_trade_no = %order_no, "paid at WeChat Pay after it was closed here; settled with paidAfterClose");
             Ok(SettleResult::SettledAfterClose(order))
         }
         SettleOutcome::AlreadySettled(order) => Ok(SettleResult::AlreadySettled(order)),
         SettleOutcome::DoublePayment(order) => {
-            tracing::error!(alert = "double_payment", out_trade_no = %order_no, "paid twice with different transactions; second payment recorded");
+            Attention::DoublePayment.raise();
+            tracing::error!(alert = Attention::DoublePayment.as_str(), out_trade_no = %order_no, "paid twice with different transactions; second payment recorded");
             Ok(SettleResult::DoublePayment(order))
         }
         SettleOutcome::NotFound => Err(SettleError::UnknownOrder(order_no.to_string())),
@@ -311,6 +315,7 @@ where
     };
     match store.ask_refund(&order.order_no, &ask).await? {
         AskOutcome::Reserved { refund, .. } => {
+            refund_recorded(refund.state);
             tracing::warn!(
                 out_trade_no = %order.order_no,
                 out_refund_no = %refund.out_refund_no,
@@ -320,8 +325,9 @@ where
         }
         AskOutcome::Existing(_) | AskOutcome::NotFound => {}
         AskOutcome::Refused { why, .. } => {
+            Attention::LatePaymentRefundRefused.raise();
             tracing::error!(
-                alert = "late_payment_refund_refused",
+                alert = Attention::LatePaymentRefundRefused.as_str(),
                 out_trade_no = %order.order_no,
                 reason = %why,
                 "late payment not refunded automatically; refund it by hand"

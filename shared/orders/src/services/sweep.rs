@@ -64,6 +64,9 @@ pub struct SweepReport {
     /// Still `NOTPAY` after the sweep although past `expiresAt` + `RECONCILE_AFTER_SECS`, examined
     /// or not: what the stale-pending alarm watches.
     pub stale_pending: u64,
+    /// Age in seconds of the oldest order listed that is still `NOTPAY` after the sweep (0 when
+    /// none is): how far behind the sweep is.
+    pub oldest_pending_secs: u64,
     /// The deadline (or throttling) stopped the sweep before every listed order was served.
     pub deadline_reached: bool,
 }
@@ -218,17 +221,22 @@ where
         ))
     });
     let stale_before = now - config.sweep_after();
-    let outcomes: Vec<(bool, Outcome)> = futures::stream::iter(due)
+    let outcomes: Vec<(bool, OffsetDateTime, Outcome)> = futures::stream::iter(due)
         .map(|order| async {
             let stale = order.expires_at < stale_before;
-            (stale, sweep.sweep_one(order).await)
+            let created_at = order.created_at;
+            (stale, created_at, sweep.sweep_one(order).await)
         })
         .buffer_unordered(config.sweep_concurrency.max(1))
         .collect()
         .await;
-    for (stale, outcome) in outcomes {
-        if stale && !outcome.resolved() {
-            report.stale_pending += 1;
+    for (stale, created_at, outcome) in outcomes {
+        if !outcome.resolved() {
+            if stale {
+                report.stale_pending += 1;
+            }
+            let age = u64::try_from((now - created_at).whole_seconds()).unwrap_or(0);
+            report.oldest_pending_secs = report.oldest_pending_secs.max(age);
         }
         report.count(outcome);
     }
