@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project; the one test command of the README, and what CI runs.
-# Installs what it needs (moto, cfn-lint, Chromium, playwright-core, cargo-lambda) on first use and
+# Installs what it needs (moto, cfn-lint, cargo-deny, Chromium, playwright-core, cargo-lambda) on first use and
 # starts the services the tests talk to on 127.0.0.1 only, stopping them on exit. Last, it builds
 # the arm64 Lambda bootstraps exactly as they are deployed and prints their sizes.
 set -euo pipefail
@@ -22,6 +22,9 @@ cargo fmt --all --check
 step "lint (clippy, both RSA backends)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p wxpay --all-targets --locked --no-default-features --features rust-crypto -- -D warnings
+
+step "supply chain (cargo deny 0.20.2: advisories offline, licenses, bans, sources)"
+bash tests/scripts/deny.sh
 
 step "SAM template (cfn-lint 1.53.3 and the project's own checks)"
 bash infra/scripts/lint-template.sh

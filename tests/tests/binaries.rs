@@ -175,7 +175,10 @@ impl Stack {
             ("ORDERS_TABLE".to_owned(), table),
             ("WXPAY_NOTIFY_URL".to_owned(), notify_url),
             ("STOREFRONT_ORIGIN".to_owned(), ORIGIN.to_owned()),
-            ("METRICS_NAMESPACE".to_owned(), "WxPayNative/binaries".to_owned()),
+            (
+                "METRICS_NAMESPACE".to_owned(),
+                "WxPayNative/binaries".to_owned(),
+            ),
         ]);
 
         let native = LambdaFunction::start(&spec("native-order", &env), READY)

@@ -77,3 +77,54 @@ pub fn refund_recorded(state: RefundState) {
         .count("RefundsRecorded", 1)
         .emit();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use emf::testing::Capture;
+
+    const ALL: [Attention; 11] = [
+        Attention::PaidAfterClose,
+        Attention::DoublePayment,
+        Attention::TransactionRefused,
+        Attention::RefundAbnormal,
+        Attention::ExternalRefund,
+        Attention::RefundConflict,
+        Attention::RefundRefused,
+        Attention::RefundMissing,
+        Attention::RefundReportedAfterRejection,
+        Attention::LatePaymentRefundRefused,
+        Attention::RefundUnknownStatus,
+    ];
+
+    #[test]
+    fn each_attention_counts_once_under_its_alert_name_in_its_family() {
+        let capture = Capture::start();
+        for attention in ALL {
+            attention.raise();
+        }
+        let records = capture.records().parsed();
+        assert_eq!(records.len(), ALL.len());
+        let mut payments = 0;
+        for (attention, record) in ALL.iter().zip(&records) {
+            assert_eq!(record["Reason"], attention.as_str());
+            let metric = if attention.as_str().contains("refund") {
+                "RefundsNeedingAttention"
+            } else {
+                payments += 1;
+                "PaymentsNeedingAttention"
+            };
+            assert_eq!(record[metric], 1, "{record}");
+        }
+        assert_eq!(payments, 3, "paid after close, double payment, refused");
+    }
+
+    #[test]
+    fn refunds_are_counted_by_their_stored_state() {
+        let capture = Capture::start();
+        refund_recorded(RefundState::Abnormal);
+        let records = capture.records().parsed();
+        assert_eq!(records[0]["State"], "ABNORMAL");
+        assert_eq!(records[0]["RefundsRecorded"], 1);
+    }
+}
