@@ -3,9 +3,9 @@
 use crate::doctor;
 use crate::output;
 use crate::target::Target;
-use env_config::{Env, ProcessEnv};
 use anyhow::bail;
 use clap::{Parser, Subcommand};
+use env_config::{Env, ProcessEnv};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use url::Url;
@@ -144,7 +144,12 @@ async fn doctor_local(cli: &Cli) -> anyhow::Result<doctor::Report> {
         Some(_) => Some(aws_sdk_secretsmanager::Client::new(&aws(cli).await?)),
         None => None,
     };
-    Ok(doctor::merchant(&env, secrets_manager.as_ref(), doctor::AddressPolicy::PublicOnly).await)
+    Ok(doctor::merchant(
+        &env,
+        secrets_manager.as_ref(),
+        doctor::AddressPolicy::PublicOnly,
+    )
+    .await)
 }
 
 /// The caller's AWS configuration (profiles, SSO), in `--region` if given, over the HTTPS client

@@ -75,7 +75,8 @@ impl Sim {
     fn env(&self) -> MapEnv {
         let text = std::fs::read_to_string(self.dir.path().join("state/sandbox.env")).unwrap();
         let mut env = MapEnv::parse_dotenv(&text);
-        env.0.insert("WXPAY_NOTIFY_URL".into(), self.notify.url.clone());
+        env.0
+            .insert("WXPAY_NOTIFY_URL".into(), self.notify.url.clone());
         env
     }
 
@@ -112,7 +113,14 @@ async fn a_correct_configuration_passes_in_each_mode() {
     let sim = start().await;
     let public_key = doctor(&sim.env()).await;
     assert!(public_key.passed(), "{}", public_key.text());
-    for check in [CONFIGURATION, SIGNATURE, VERIFICATION, APIV3_KEY, PUBLIC, REFUSES_UNSIGNED] {
+    for check in [
+        CONFIGURATION,
+        SIGNATURE,
+        VERIFICATION,
+        APIV3_KEY,
+        PUBLIC,
+        REFUSES_UNSIGNED,
+    ] {
         assert_eq!(status(&public_key, check), Status::Pass, "{check}");
     }
     assert!(cause(&public_key, VERIFICATION).contains("public key PUB_KEY_ID_"));
@@ -148,7 +156,12 @@ async fn a_wrong_serial_is_named() {
     assert!(!report.passed());
     assert_eq!(status(&report, SIGNATURE), Status::Fail);
     let finding = report.get(SIGNATURE).unwrap();
-    assert!(finding.cause.contains("refused the merchant serial 1DB1A0F0"), "{finding:?}");
+    assert!(
+        finding
+            .cause
+            .contains("refused the merchant serial 1DB1A0F0"),
+        "{finding:?}"
+    );
     assert!(finding.fix.contains("WXPAY_MERCHANT_SERIAL"), "{finding:?}");
     assert_eq!(status(&report, VERIFICATION), Status::Skip);
     assert_eq!(status(&report, APIV3_KEY), Status::Skip);
@@ -169,7 +182,10 @@ async fn a_wrong_private_key_is_named() {
     assert!(!report.passed());
     let finding = report.get(SIGNATURE).unwrap();
     assert_eq!(finding.status, Status::Fail);
-    assert!(finding.cause.contains("the private key is not the key"), "{finding:?}");
+    assert!(
+        finding.cause.contains("the private key is not the key"),
+        "{finding:?}"
+    );
     assert!(finding.fix.contains("apiclient_key.pem"), "{finding:?}");
     // Nothing secret is shown.
     assert!(!report.text().contains("PRIVATE KEY"));
@@ -291,7 +307,9 @@ async fn a_notify_url_that_accepts_anything_fails() {
     let finding = report.get(REFUSES_UNSIGNED).unwrap();
     assert_eq!(finding.status, Status::Fail);
     assert!(
-        finding.cause.contains("accepts notifications nobody signed"),
+        finding
+            .cause
+            .contains("accepts notifications nobody signed"),
         "{finding:?}"
     );
 }

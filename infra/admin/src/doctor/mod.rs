@@ -195,8 +195,8 @@ pub async fn deployed(aws: &AwsClients, name: &str) -> Report {
             ),
         },
     );
-    report.findings.push(
-        stack::storefront(env.var("STOREFRONT_ORIGIN").as_deref(), &described).await,
-    );
+    report
+        .findings
+        .push(stack::storefront(env.var("STOREFRONT_ORIGIN").as_deref(), &described).await);
     report
 }

@@ -61,7 +61,11 @@ pub async fn public_addresses(
     policy: AddressPolicy,
 ) -> Result<Vec<SocketAddr>, Finding> {
     let Some(host) = url.host_str() else {
-        return Err(Finding::fail(PUBLIC, format!("{url} has no host"), REGISTER_FIX));
+        return Err(Finding::fail(
+            PUBLIC,
+            format!("{url} has no host"),
+            REGISTER_FIX,
+        ));
     };
     let port = url.port_or_known_default().unwrap_or(443);
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -284,7 +288,11 @@ mod tests {
         ] {
             let findings = check(&Url::parse(url).unwrap(), AddressPolicy::PublicOnly).await;
             assert_eq!(findings[0].status, super::super::Status::Fail, "{url}");
-            assert!(findings[0].cause.contains("loopback"), "{url}: {:?}", findings[0]);
+            assert!(
+                findings[0].cause.contains("loopback"),
+                "{url}: {:?}",
+                findings[0]
+            );
             assert_eq!(findings[1].status, super::super::Status::Skip, "{url}");
         }
     }

@@ -25,7 +25,12 @@ pub const ORDER_FUNCTION: &str = "NativeOrderFunction";
 /// The template's logical id of the sweep's EventBridge Scheduler schedule.
 pub const SCHEDULE_RESOURCE: &str = "OrderReconcileSchedule";
 /// The indexes the DynamoDB store queries.
-pub const INDEXES: [&str; 4] = [PENDING_INDEX, BY_BUYER_INDEX, REFUNDING_INDEX, BY_STATUS_INDEX];
+pub const INDEXES: [&str; 4] = [
+    PENDING_INDEX,
+    BY_BUYER_INDEX,
+    REFUNDING_INDEX,
+    BY_STATUS_INDEX,
+];
 
 /// A stack's outputs.
 #[derive(Debug, Clone)]
@@ -156,7 +161,10 @@ pub async fn table(dynamodb: &aws_sdk_dynamodb::Client, name: &str) -> Finding {
     if !building.is_empty() {
         return Finding::fail(
             TABLE,
-            format!("index(es) {} of {name} are not ACTIVE yet", building.join(", ")),
+            format!(
+                "index(es) {} of {name} are not ACTIVE yet",
+                building.join(", ")
+            ),
             "wait until DynamoDB has built them",
         );
     }
@@ -234,7 +242,10 @@ async fn config_names_api(origin: &str, api_url: Option<&str>) -> Finding {
     };
     let fix = "publish the storefront at STOREFRONT_ORIGIN with a config.js whose apiBase is \
                the stack's ApiUrl output (infra/scripts/publish-storefront.sh)";
-    let client = match super::https_client().timeout(Duration::from_secs(10)).build() {
+    let client = match super::https_client()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
         Ok(client) => client,
         Err(e) => return Finding::skip(STOREFRONT, format!("HTTP client: {e}")),
     };

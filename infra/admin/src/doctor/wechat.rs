@@ -112,7 +112,9 @@ pub async fn fetch(settings: &WxPaySettings, secrets: MerchantSecrets) -> Result
         .map_err(|e| format!("reading the answer of {url}: {}", e.without_url()))?
     {
         if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-            return Err(format!("the answer of {url} is larger than {MAX_ANSWER_BYTES} bytes"));
+            return Err(format!(
+                "the answer of {url} is larger than {MAX_ANSWER_BYTES} bytes"
+            ));
         }
         body.extend_from_slice(&chunk);
     }
@@ -128,7 +130,10 @@ pub fn signature(settings: &WxPaySettings, listing: &Listing) -> Finding {
     let error: Option<ErrorBody> = serde_json::from_slice(&listing.body).ok();
     let code = error.as_ref().map_or("", |e| e.code.as_str());
     match listing.status {
-        200 => Finding::pass(SIGNATURE, "WeChat Pay accepted a signed GET /v3/certificates (200)"),
+        200 => Finding::pass(
+            SIGNATURE,
+            "WeChat Pay accepted a signed GET /v3/certificates (200)",
+        ),
         404 if code == "RESOURCE_NOT_EXISTS" => Finding::pass(
             SIGNATURE,
             "WeChat Pay accepted a signed GET /v3/certificates (404 RESOURCE_NOT_EXISTS: this \
@@ -211,7 +216,11 @@ fn decrypt(
     }
     let parsed: CertificatesResponse = match serde_json::from_slice(&listing.body) {
         Ok(parsed) => parsed,
-        Err(e) => return Some(Err(format!("the certificate list is not JSON as documented: {e}"))),
+        Err(e) => {
+            return Some(Err(format!(
+                "the certificate list is not JSON as documented: {e}"
+            )));
+        }
     };
     Some(
         parsed
@@ -226,8 +235,7 @@ fn decrypt(
     )
 }
 
-const DOES_NOT_DECRYPT: &str =
-    "the APIv3 key does not decrypt the certificate list: it is not the key set in the merchant \
+const DOES_NOT_DECRYPT: &str = "the APIv3 key does not decrypt the certificate list: it is not the key set in the merchant \
      platform";
 
 /// Whether the APIv3 key decrypts the listed certificates.
@@ -252,7 +260,10 @@ fn apiv3_key_finding(
              encrypted with the APIv3 key; a wrong key shows as pay-notify refusing every \
              notification",
         ),
-        None => Finding::skip(APIV3_KEY, "no certificate list (WeChat Pay refused the request)"),
+        None => Finding::skip(
+            APIV3_KEY,
+            "no certificate list (WeChat Pay refused the request)",
+        ),
     }
 }
 
@@ -283,7 +294,12 @@ fn verification(
                 ),
             };
         }
-        _ => return Finding::skip(VERIFICATION, "no signed answer (WeChat Pay refused the request)"),
+        _ => {
+            return Finding::skip(
+                VERIFICATION,
+                "no signed answer (WeChat Pay refused the request)",
+            );
+        }
     };
     let headers = match SignatureHeaders::from_headers(&listing.headers) {
         Ok(headers) => headers,
