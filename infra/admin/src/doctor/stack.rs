@@ -3,6 +3,7 @@
 //! origin allowed by CORS.
 
 use super::Finding;
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{IndexStatus, TableStatus};
 use aws_sdk_scheduler::types::ScheduleState;
 use env_config::MapEnv;
@@ -41,8 +42,20 @@ pub struct Stack {
     pub outputs: BTreeMap<String, String>,
 }
 
-fn sdk_error<E: std::error::Error>(error: E) -> String {
-    aws_sdk_cloudformation::error::DisplayErrorContext(error).to_string()
+/// An AWS error as `Code: message` (or its chain of causes when AWS did not answer), without
+/// the raw response.
+fn sdk_error<E: ProvideErrorMetadata + std::error::Error>(error: E) -> String {
+    if let Some(code) = error.code() {
+        return format!("{code}: {}", error.message().unwrap_or_default());
+    }
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
 }
 
 /// `DescribeStacks`: the stack's outputs.
