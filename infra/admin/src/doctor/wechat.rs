@@ -411,3 +411,106 @@ fn with_certificates(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::doctor::Status;
+    use env_config::MapEnv;
+
+    fn settings(verification: &[(&str, &str)]) -> WxPaySettings {
+        let dir = std::env::temp_dir();
+        let mut vars: Vec<(&str, String)> = vec![
+            ("WXPAY_MCHID", "1900007291".into()),
+            ("WXPAY_APPID", "wxd678efh567hg6787".into()),
+            (
+                "WXPAY_MERCHANT_SERIAL",
+                "408B07E79B8269FEC3D5D3E6AB8ED163A6A380DB".into(),
+            ),
+            (
+                "WXPAY_MERCHANT_KEY_FILE",
+                dir.join("unused.pem").display().to_string(),
+            ),
+            ("WXPAY_APIV3_KEY", "0123456789abcdefghijklmnopqrstuv".into()),
+        ];
+        vars.extend(verification.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let env = MapEnv(vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect());
+        WxPaySettings::from_env(&env).unwrap()
+    }
+
+    fn answer(status: u16, body: &str) -> Listing {
+        Listing {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    fn sign_error(field: &str, message: &str) -> Listing {
+        answer(
+            401,
+            &serde_json::json!({"code": "SIGN_ERROR", "message": message,
+                "detail": {"field": field, "location": "authorization"}})
+            .to_string(),
+        )
+    }
+
+    const CERTS: &[(&str, &str)] = &[("WXPAY_PLATFORM_CERTS", "auto")];
+
+    #[test]
+    fn each_refused_member_is_named() {
+        let settings = settings(CERTS);
+        for (listing, named) in [
+            (
+                sign_error("mchid", "商户号不存在或未开通APIv3"),
+                "WXPAY_MCHID",
+            ),
+            (
+                sign_error("timestamp", "请求的时间戳已过期或与服务器时间相差过大"),
+                "clock",
+            ),
+            (
+                answer(
+                    401,
+                    r#"{"code":"SIGN_ERROR","message":"错误的签名，验签失败"}"#,
+                ),
+                "the private key or the serial",
+            ),
+        ] {
+            let finding = signature(&settings, &listing);
+            assert_eq!(finding.status, Status::Fail);
+            assert!(finding.fix.contains(named), "{finding:?}");
+        }
+        let other = signature(
+            &settings,
+            &answer(403, r#"{"code":"NO_AUTH","message":"x"}"#),
+        );
+        assert!(other.cause.contains("403 NO_AUTH"), "{other:?}");
+    }
+
+    #[test]
+    fn a_merchant_without_platform_certificates_passes_only_in_public_key_mode() {
+        let none = answer(
+            404,
+            r#"{"code":"RESOURCE_NOT_EXISTS","message":"无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥。"}"#,
+        );
+        let now = OffsetDateTime::now_utc();
+        let certificates = settings(CERTS);
+        assert_eq!(signature(&certificates, &none).status, Status::Pass);
+        let finding = verification(&certificates.verification, &none, None, now);
+        assert_eq!(finding.status, Status::Fail);
+        assert!(finding.fix.contains("微信支付公钥"), "{finding:?}");
+        assert_eq!(apiv3_key_finding(&none, None).status, Status::Skip);
+
+        let key = wxpay::PrivateKey::generate().unwrap().public_key().unwrap();
+        let public_key = Verification::PublicKey {
+            id: "PUB_KEY_ID_0114232134912410000000000000".into(),
+            key,
+        };
+        assert_eq!(
+            verification(&public_key, &none, None, now).status,
+            Status::Skip
+        );
+    }
+}
