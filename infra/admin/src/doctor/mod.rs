@@ -29,6 +29,21 @@ pub(crate) fn https_client() -> reqwest::ClientBuilder {
         )
 }
 
+/// An HTTP error with its causes ("error sending request" alone names none), without the URL.
+pub(crate) fn error_chain(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text.replace(
+        &format!(" for url ({})", error.url().map_or("", |u| u.as_str())),
+        "",
+    )
+}
+
 /// The merchant's checks on the configuration in `env`: it loads (settings and secrets), WeChat
 /// Pay accepts and signs, and the notify URL is sound. `secrets_manager` is used when `env` names
 /// a secret (`WXPAY_SECRET_ID`).

@@ -216,8 +216,12 @@ pub async fn refuses_unsigned(url: &Url, addresses: &[SocketAddr]) -> Finding {
             "make the endpoint answer quickly (check pay-notify's timeout and cold start)",
         ),
         Err(e) => {
-            let chain = error_chain(&e);
-            if chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS") {
+            let chain = super::error_chain(&e);
+            let lower = chain.to_lowercase();
+            if ["certificate", "tls", "handshake"]
+                .iter()
+                .any(|word| lower.contains(word))
+            {
                 Finding::fail(
                     REFUSES_UNSIGNED,
                     format!("TLS failed, the certificate is not valid for the host: {chain}"),
@@ -233,18 +237,6 @@ pub async fn refuses_unsigned(url: &Url, addresses: &[SocketAddr]) -> Finding {
             }
         }
     }
-}
-
-/// The error and its sources, without the URL.
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -264,7 +264,7 @@ async fn config_names_api(origin: &str, api_url: Option<&str>) -> Finding {
     };
     let url = format!("{}/config.js", origin.trim_end_matches('/'));
     let text = match client.get(&url).send().await {
-        Ok(answer) if answer.status().is_success() => match answer.text().await {
+        Ok(answer) if answer.status().is_success() => match bounded_text(answer).await {
             Ok(text) => text,
             Err(e) => return Finding::fail(STOREFRONT, format!("reading {url}: {e}"), fix),
         },
@@ -278,7 +278,7 @@ async fn config_names_api(origin: &str, api_url: Option<&str>) -> Finding {
         Err(e) => {
             return Finding::fail(
                 STOREFRONT,
-                format!("cannot fetch {url}: {}", e.without_url()),
+                format!("cannot fetch {url}: {}", super::error_chain(&e)),
                 fix,
             );
         }
@@ -295,4 +295,23 @@ async fn config_names_api(origin: &str, api_url: Option<&str>) -> Finding {
             fix,
         )
     }
+}
+
+/// Largest `config.js` read.
+const MAX_CONFIG_BYTES: usize = 64 * 1024;
+
+/// The body as text, refused beyond [`MAX_CONFIG_BYTES`].
+async fn bounded_text(mut answer: reqwest::Response) -> Result<String, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = answer
+        .chunk()
+        .await
+        .map_err(|e| e.without_url().to_string())?
+    {
+        if body.len() + chunk.len() > MAX_CONFIG_BYTES {
+            return Err(format!("larger than {MAX_CONFIG_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }

@@ -13,7 +13,9 @@ use wxpay::certificate::{CertificateError, PlatformCertificate, normalize_serial
 use wxpay::models::{CertificatesResponse, ErrorBody};
 use wxpay::random::{self, NONCE_LEN, OsRandom};
 use wxpay::sign::MerchantSigner;
-use wxpay::verify::{DEFAULT_WINDOW, SignatureHeaders, check_window, verify_with_key};
+use wxpay::verify::{
+    DEFAULT_WINDOW, HEADER_SERIAL, SignatureHeaders, check_window, verify_with_key,
+};
 use wxpay::{ApiV3Key, PublicKey, Verification, VerifyError};
 
 /// Check: WeChat Pay accepts the merchant's signature.
@@ -97,12 +99,12 @@ pub async fn fetch(settings: &WxPaySettings, secrets: MerchantSecrets) -> Result
     if let Verification::PublicKey { id, .. } | Verification::Combined { id, .. } =
         &settings.verification
     {
-        request = request.header("Wechatpay-Serial", id);
+        request = request.header(HEADER_SERIAL, id);
     }
     let mut response = request
         .send()
         .await
-        .map_err(|e| format!("no answer from {url}: {}", e.without_url()))?;
+        .map_err(|e| format!("no answer from {url}: {}", super::error_chain(&e)))?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let mut body = Vec::new();

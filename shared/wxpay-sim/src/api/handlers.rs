@@ -192,7 +192,7 @@ pub(super) async fn certificates(
         }],
     })?;
     let names_public_key = headers
-        .get("wechatpay-serial")
+        .get(wxpay::verify::HEADER_SERIAL)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|serial| serial.trim() == state.sandbox.public_key_id);
     if !names_public_key {
