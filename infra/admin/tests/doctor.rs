@@ -334,3 +334,41 @@ async fn a_notify_url_that_does_not_answer_in_5_s_fails() {
     assert!(finding.cause.contains("within 5 s"), "{finding:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }
+
+#[tokio::test]
+async fn a_notify_url_without_a_publicly_trusted_certificate_fails() {
+    use tokio_rustls::rustls;
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![certified.cert.der().clone()], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!(
+        "https://{}/api/wx-pay/native/notify",
+        listener.local_addr().unwrap()
+    ))
+    .unwrap();
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            // The client gives up during the handshake: nothing is served.
+            let _ = acceptor.accept(stream).await;
+        }
+    });
+    let findings = wxpay_admin::doctor::notify::check(&url, AddressPolicy::AllowLoopback).await;
+    server.abort();
+    assert_eq!(findings[0].status, Status::Pass, "{findings:?}");
+    let finding = &findings[1];
+    assert_eq!(finding.status, Status::Fail, "{finding:?}");
+    assert!(
+        finding.cause.contains("certificate is not valid"),
+        "{finding:?}"
+    );
+    assert!(finding.fix.contains("public CA"), "{finding:?}");
+}
