@@ -46,7 +46,7 @@ rm -rf "$AWS_SUITES_RAN_DIR"
 LIFECYCLE_SEEDS=500 cargo test --workspace --locked 2>&1 | tee -a "$log"
 skipped=""
 for suite in orders-dynamodb env-config-secrets-manager binaries local-stack-dynamodb \
-  local-stack-refunds-dynamodb \
+  local-stack-refunds-dynamodb wxpay-admin-doctor \
   lifecycle-dynamodb; do
   [[ -e "$AWS_SUITES_RAN_DIR/$suite" ]] || skipped="$skipped $suite"
 done

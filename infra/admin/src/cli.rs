@@ -1,9 +1,11 @@
 //! The command line and what each command does.
 
+use crate::doctor;
 use crate::output;
 use crate::target::Target;
 use anyhow::bail;
 use clap::{Parser, Subcommand};
+use env_config::{Env, ProcessEnv};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use url::Url;
@@ -75,6 +77,24 @@ pub enum Command {
         #[arg(long)]
         cursor: Option<String>,
     },
+    /// Check the merchant's configuration against WeChat Pay before going live: locally with the
+    /// WXPAY_* variables (as the functions read them), or a deployed stack (--stack). One line
+    /// per check; exit status 1 if any fails.
+    Doctor {
+        /// The deployed stack to check (its order function's environment, secret, table,
+        /// schedule and storefront) instead of the local WXPAY_* variables.
+        #[arg(long)]
+        stack: Option<String>,
+    },
+}
+
+/// What to print, and whether the command succeeded (the doctor fails when a check fails).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Printed {
+    /// The text for standard output.
+    pub text: String,
+    /// The exit status to report.
+    pub success: bool,
 }
 
 /// The target the options name.
@@ -94,15 +114,60 @@ pub async fn target(cli: &Cli) -> anyhow::Result<Target> {
 }
 
 /// Runs the command; returns what to print. A refusal by the API is an error with its message.
-pub async fn run(cli: &Cli) -> anyhow::Result<String> {
+pub async fn run(cli: &Cli) -> anyhow::Result<Printed> {
+    if let Command::Doctor { stack } = &cli.command {
+        let report = match stack {
+            Some(name) => doctor::deployed(&doctor::AwsClients::new(&aws(cli).await?), name).await,
+            None => doctor_local(cli).await?,
+        };
+        let text = if cli.json {
+            format!("{}\n", serde_json::to_string_pretty(&report.json())?)
+        } else {
+            report.text()
+        };
+        return Ok(Printed {
+            text,
+            success: report.passed(),
+        });
+    }
     let target = target(cli).await?;
-    run_on(&target, cli).await
+    Ok(Printed {
+        text: run_on(&target, cli).await?,
+        success: true,
+    })
+}
+
+/// The doctor on the process environment (a Secrets Manager client only if it names a secret).
+async fn doctor_local(cli: &Cli) -> anyhow::Result<doctor::Report> {
+    let env = ProcessEnv;
+    let secrets_manager = match env.var("WXPAY_SECRET_ID") {
+        Some(_) => Some(aws_sdk_secretsmanager::Client::new(&aws(cli).await?)),
+        None => None,
+    };
+    Ok(doctor::merchant(
+        &env,
+        secrets_manager.as_ref(),
+        doctor::AddressPolicy::PublicOnly,
+    )
+    .await)
+}
+
+/// The caller's AWS configuration (profiles, SSO), in `--region` if given, over the HTTPS client
+/// the functions use.
+async fn aws(cli: &Cli) -> anyhow::Result<aws_config::SdkConfig> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(env_config::clients::aws_https_client()?);
+    if let Some(region) = &cli.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    Ok(loader.load().await)
 }
 
 /// Runs the command against `target`.
 pub async fn run_on(target: &Target, cli: &Cli) -> anyhow::Result<String> {
     let mut preface = String::new();
-    let answer = match &cli.command {
+    // The answer, and how its `data` is shown as a table.
+    let (answer, table): (_, fn(u16, &Value) -> String) = match &cli.command {
         Command::Refund {
             order_no,
             amount,
@@ -124,7 +189,7 @@ pub async fn run_on(target: &Target, cli: &Cli) -> anyhow::Result<String> {
                 Some(&json!({"amount": amount, "reason": reason})),
                 &[("idempotency-key", key.as_str())],
             )?;
-            target.send(request).await?
+            (target.send(request).await?, output::refund)
         }
         Command::Order { order_no } => {
             let request = target.request(
@@ -133,7 +198,7 @@ pub async fn run_on(target: &Target, cli: &Cli) -> anyhow::Result<String> {
                 None,
                 &[],
             )?;
-            target.send(request).await?
+            (target.send(request).await?, |_, data| output::order(data))
         }
         Command::Orders {
             status,
@@ -152,8 +217,9 @@ pub async fn run_on(target: &Target, cli: &Cli) -> anyhow::Result<String> {
                 None,
                 &[],
             )?;
-            target.send(request).await?
+            (target.send(request).await?, |_, data| output::orders(data))
         }
+        Command::Doctor { .. } => bail!("the doctor does not call the admin API"),
     };
     if !(200..300).contains(&answer.status) {
         let message = answer.body["message"]
@@ -165,12 +231,7 @@ pub async fn run_on(target: &Target, cli: &Cli) -> anyhow::Result<String> {
     if cli.json {
         return Ok(format!("{}\n", serde_json::to_string_pretty(&answer.body)?));
     }
-    let data: &Value = &answer.body["data"];
-    let table = match &cli.command {
-        Command::Refund { .. } => output::refund(answer.status, data),
-        Command::Order { .. } => output::order(data),
-        Command::Orders { .. } => output::orders(data),
-    };
+    let table = table(answer.status, &answer.body["data"]);
     Ok(format!("{preface}{table}"))
 }
 

@@ -2,10 +2,12 @@
 //! shows one, and lists orders by status, against the local stack (its URL and the bearer token in
 //! `.data/admin.token`) or the deployed API (`--aws`: each request SigV4-signed for
 //! `execute-api` with the caller's AWS credentials). Tables by default, `--json` for scripts.
+//! `wxpay-admin doctor` checks a merchant's configuration against WeChat Pay before go-live.
 
 pub mod cli;
+pub mod doctor;
 pub mod output;
 pub mod sigv4;
 pub mod target;
 
-pub use cli::{Cli, Command, run};
+pub use cli::{Cli, Command, Printed, run};

@@ -9,8 +9,12 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli).await {
         Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
+            print!("{}", out.text);
+            if out.success {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(error) => {
             eprintln!("wxpay-admin: {error:#}");

@@ -88,7 +88,9 @@ impl Local {
             token_file.to_str().unwrap(),
         ];
         argv.extend_from_slice(args);
-        run(&Cli::try_parse_from(argv).unwrap()).await
+        run(&Cli::try_parse_from(argv).unwrap())
+            .await
+            .map(|printed| printed.text)
     }
 }
 

@@ -547,6 +547,32 @@ async fn certificates_are_listed_encrypted_and_decrypt_to_the_platform_certifica
 }
 
 #[tokio::test]
+async fn the_certificate_list_is_signed_with_the_public_key_when_the_request_names_it() {
+    let sim = start().await;
+    let sandbox = sim.sim.sandbox();
+    let key_id = sandbox.public_key_id.clone();
+    let platform = sandbox.platform.serial.clone();
+    for (named, signer) in [
+        (None, platform.clone()),
+        (Some(platform.clone()), platform.clone()),
+        (Some(key_id.clone()), key_id.clone()),
+    ] {
+        let mut request = sim.signed("GET", "/v3/certificates", "");
+        if let Some(serial) = &named {
+            request = request.header("Wechatpay-Serial", serial);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "{named:?}");
+        assert_eq!(
+            response.headers()["wechatpay-serial"].to_str().unwrap(),
+            signer,
+            "{named:?}"
+        );
+    }
+    sim.stop().await;
+}
+
+#[tokio::test]
 async fn a_certificate_mode_client_works_against_a_certificate_mode_sandbox() {
     let sim = start_with(|c| c.with_signing_mode(SigningMode::Certificate)).await;
     let client = sim.client_with(Mode::Certificates, Duration::from_secs(5));

@@ -166,8 +166,13 @@ pub(super) async fn close(
 }
 
 /// `GET /v3/certificates`: the platform certificate, encrypted with the APIv3 key (AAD
-/// `certificate`), signed by that certificate.
-pub(super) async fn certificates(State(state): State<Arc<SimState>>) -> Result<Response, ApiError> {
+/// `certificate`), signed by that certificate, unless the request names the public key ID in
+/// `Wechatpay-Serial`: answers follow the key the request names (§2.6), and a merchant in
+/// public-key mode checks its key on this answer.
+pub(super) async fn certificates(
+    State(state): State<Arc<SimState>>,
+    headers: http::HeaderMap,
+) -> Result<Response, ApiError> {
     let platform = &state.sandbox.platform;
     let encrypted = wxpay::aead::encrypt(
         &state.sandbox.apiv3_key,
@@ -186,9 +191,15 @@ pub(super) async fn certificates(State(state): State<Arc<SimState>>) -> Result<R
             encrypt_certificate: encrypted,
         }],
     })?;
-    response
-        .extensions_mut()
-        .insert(SignWith(SigningMode::Certificate));
+    let names_public_key = headers
+        .get(wxpay::verify::HEADER_SERIAL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|serial| serial.trim() == state.sandbox.public_key_id);
+    if !names_public_key {
+        response
+            .extensions_mut()
+            .insert(SignWith(SigningMode::Certificate));
+    }
     Ok(response)
 }
 

@@ -31,8 +31,8 @@ use wxpay::random::{self, OsRandom};
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Forces the key a handler's answer is signed with, whatever the request asked for and whatever
-/// the `sign_with_other_key` fault says: the certificate list is always signed by a listed
-/// certificate, since that is the only key a downloader can check it with.
+/// the `sign_with_other_key` fault says: the certificate list is signed by a listed certificate
+/// (the only key a downloader can check it with) unless the request names the public key.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SignWith(pub SigningMode);
 
