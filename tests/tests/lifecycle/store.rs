@@ -228,6 +228,11 @@ impl ProductWriter for SimStore {
         let product = product.clone();
         on_backend!(&self.backend, |s| s.put_product(&product))
     }
+
+    async fn remove_product(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        on_backend!(&self.backend, |s| s.remove_product(&id))
+    }
 }
 
 impl OrderCreator for SimStore {

@@ -280,11 +280,16 @@ pub trait ProductReader: Send + Sync {
     ) -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
 }
 
-/// Writes the product catalog (seeding, administration); no function is granted it.
+/// Writes the product catalog (the admin API, seeding): only merchant-admin is granted it. Each
+/// write changes the product and the catalog's list of ids in one atomic step, so concurrent puts
+/// and removes never lose a product from the list nor leave an id without its product.
 pub trait ProductWriter: Send + Sync {
     /// Adds or replaces a product.
     fn put_product(&self, product: &Product)
     -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Takes a product off the catalog: it is no longer listed nor orderable. Orders already placed
+    /// keep their own title and price and are unaffected. `false` if there was no such product.
+    fn remove_product(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Everything the sweep uses: the pending index, reads, settles, confirmed closes, evidence of

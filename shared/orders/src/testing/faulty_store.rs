@@ -168,6 +168,10 @@ impl<S: ProductWriter> ProductWriter for FaultyStore<S> {
     async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
         self.check()?.put_product(product).await
     }
+
+    async fn remove_product(&self, id: &str) -> Result<bool, StoreError> {
+        self.check()?.remove_product(id).await
+    }
 }
 
 impl<S: RefundRequester> RefundRequester for FaultyStore<S> {

@@ -646,4 +646,14 @@ impl ProductWriter for EmbeddedOrderStore {
         })
         .await
     }
+
+    async fn remove_product(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let mut table = txn.open_table(PRODUCTS).map_err(unavailable)?;
+            let removed = table.remove(id.as_str()).map_err(unavailable)?;
+            Ok(removed.is_some())
+        })
+        .await
+    }
 }
