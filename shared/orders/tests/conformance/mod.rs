@@ -2,6 +2,7 @@
 //! against DynamoDB (moto). Each function takes a fresh, empty store. The rules every store follows
 //! are those of `orders::domain::transition`.
 
+pub mod caps;
 pub mod listings;
 pub mod refunds;
 

@@ -4,6 +4,7 @@
 //! settled by this transaction" from a conflict. Reads use Query and GetItem only, never Scan.
 
 pub mod item;
+mod limits;
 mod listing;
 mod query;
 mod refunds;
