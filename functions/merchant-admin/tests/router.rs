@@ -553,3 +553,33 @@ async fn invalid_products_are_refused_400_and_nothing_is_written() {
     assert_error(&removed, StatusCode::BAD_REQUEST, "product id");
     assert_eq!(api.state.store.list_products().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_full_catalog_refuses_new_products_but_not_replacements() {
+    let api = Api::new().await;
+    for i in 1..orders::domain::product::MAX_PRODUCTS {
+        let product = Product::new(format!("p{i:03}"), "课程", 100).unwrap();
+        api.state.store.put_product(&product).await.unwrap();
+    }
+    let new = api
+        .send(
+            Method::PUT,
+            "/admin/products/extra",
+            r#"{"id": "extra", "title": "t", "price": 1}"#,
+        )
+        .await;
+    assert_error(
+        &new,
+        StatusCode::CONFLICT,
+        "the catalog is full (200 products)",
+    );
+    let replaced = api
+        .send(
+            Method::PUT,
+            "/admin/products/p001",
+            r#"{"id": "p001", "title": "新课程", "price": 200}"#,
+        )
+        .await;
+    assert_eq!(replaced.0, StatusCode::OK, "{}", replaced.1);
+    assert_eq!(api.state.store.list_products().await.unwrap().len(), 200);
+}
