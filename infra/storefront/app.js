@@ -6,13 +6,18 @@
 (() => {
   // ---------------------------------------------------------------- configuration
 
-  const POLL_INTERVAL_MS = 1500;
+  const { pollIntervalMs, parseRetryAfter, backoffMs } = window.StorefrontBackoff;
   // After the countdown ends, keep polling a while (slower) so the sweep's CLOSED,
   // or a payment that landed at the last second, still shows.
   const AFTER_EXPIRY_POLL_MS = 3000;
   const AFTER_EXPIRY_GRACE_MS = 3 * 60 * 1000;
   const REQUEST_TIMEOUT_MS = 15000;
   const BUY_ATTEMPTS = 3; // one click = up to 3 tries with the same Idempotency-Key
+  const BUY_WAIT_MAX_MS = 10000; // a click waits at most this long between its tries
+  const LOAD_ATTEMPTS = 5; // product and order lists: tries while the API answers 429
+  // The envelope code of a 429 for a buyer with too many unpaid orders: waiting seconds won't help.
+  const TOO_MANY_OPEN_ORDERS = 4291;
+  const BUSY_MESSAGE = "The shop is very busy right now.";
   const TOKEN_KEY = "storefront.buyerToken";
   const CURRENT_ORDER_KEY = "storefront.currentOrder";
 
@@ -120,19 +125,27 @@
   // ---------------------------------------------------------------- API client
 
   class ApiError extends Error {
-    constructor(message, { code = null, status = 0, network = false, data = null } = {}) {
+    constructor(message, { code = null, status = 0, network = false, data = null, retryAfterMs = null } = {}) {
       super(message);
       this.name = "ApiError";
       this.code = code;
       this.status = status;
       this.network = network;
       this.data = data;
+      this.retryAfterMs = retryAfterMs;
+    }
+    /** Too many requests, and worth trying again after a pause (not the cap on unpaid orders). */
+    get throttled() {
+      return this.status === 429 && this.code !== TOO_MANY_OPEN_ORDERS;
     }
     /** Worth retrying with the same Idempotency-Key. */
     get transient() {
-      return this.network || this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504;
+      return this.network || this.throttled || this.status === 502 || this.status === 503 || this.status === 504;
     }
   }
+
+  /** "in 3 s" for a wait in milliseconds. */
+  const inSeconds = (ms) => `in ${Math.max(1, Math.ceil(ms / 1000))} s`;
 
   /**
    * Calls the API and returns the envelope {code, message, data}.
@@ -162,6 +175,7 @@
       clearTimeout(timer);
     }
     noteServerDate(response, sentAt, Date.now());
+    const retryAfterMs = parseRetryAfter(response.headers.get("Retry-After"), Date.now());
 
     let body = null;
     try {
@@ -170,13 +184,14 @@
       body = null;
     }
     if (!body || typeof body !== "object" || typeof body.code !== "number") {
-      throw new ApiError(`The server answered HTTP ${response.status} without a readable message.`, {
-        status: response.status,
-      });
+      // API Gateway's own throttling answers 429 with {"message":"Too Many Requests"}.
+      const message = response.status === 429 ? BUSY_MESSAGE
+        : `The server answered HTTP ${response.status} without a readable message.`;
+      throw new ApiError(message, { status: response.status, retryAfterMs });
     }
     const message = typeof body.message === "string" && body.message ? body.message : `Error ${body.code}`;
-    if (body.code !== 0 && !allowNonZero) {
-      throw new ApiError(message, { code: body.code, status: response.status, data: body.data ?? null });
+    if (response.status === 429 || (body.code !== 0 && !allowNonZero)) {
+      throw new ApiError(message, { code: body.code, status: response.status, data: body.data ?? null, retryAfterMs });
     }
     return { code: body.code, message, data: body.data && typeof body.data === "object" ? body.data : {},
       status: response.status };
@@ -200,11 +215,11 @@
 
   const products = new Map();
 
-  async function loadProducts() {
+  async function loadProducts(attempt = 1) {
     const list = $("products");
     const state = $("products-state");
     $("products-retry").hidden = true;
-    state.textContent = "Loading products…";
+    if (attempt === 1) state.textContent = "Loading products…";
     state.hidden = false;
     list.setAttribute("aria-busy", "true");
     try {
@@ -220,13 +235,19 @@
       state.textContent = items.length ? "" : "No products for sale right now.";
       state.hidden = items.length > 0;
     } catch (err) {
+      if (err instanceof ApiError && err.throttled && attempt < LOAD_ATTEMPTS) {
+        const wait = backoffMs(attempt, err.retryAfterMs);
+        state.textContent = `${BUSY_MESSAGE} Loading the products again ${inSeconds(wait)}…`;
+        setTimeout(() => loadProducts(attempt + 1), wait);
+        return;
+      }
       state.textContent = `Could not load products: ${err.message}`;
       $("products-retry").hidden = false;
     } finally {
       list.setAttribute("aria-busy", "false");
     }
   }
-  $("products-retry").addEventListener("click", loadProducts);
+  $("products-retry").addEventListener("click", () => loadProducts());
 
   function productItem(p) {
     const li = document.createElement("li");
@@ -295,7 +316,14 @@
         } catch (err) {
           lastError = err;
           if (!(err instanceof ApiError) || !err.transient || attempt === BUY_ATTEMPTS) break;
-          await sleep(800 * attempt);
+          if (err.throttled) {
+            const wait = Math.min(BUY_WAIT_MAX_MS, backoffMs(attempt, err.retryAfterMs));
+            button.textContent = `Busy, trying again ${inSeconds(wait)}…`;
+            await sleep(wait);
+            button.textContent = "Creating order…";
+          } else {
+            await sleep(800 * attempt);
+          }
         }
       }
       showError(`Could not create the order: ${lastError ? lastError.message : "unknown error"}`);
@@ -398,9 +426,11 @@
       status: "NOTPAY",
       terminal: false,
       expiresAtMs: Date.parse(order.expiresAt),
+      shownAtMs: Date.now(),
       pollTimer: null,
       tickTimer: null,
       pollErrors: 0,
+      throttled: 0, // 429s in a row
     };
     current = view;
 
@@ -540,13 +570,22 @@
         view.pollErrors += 1;
         $("status-detail").textContent = `Status check: ${env.message}`;
       }
+      view.throttled = 0;
     } catch (err) {
       if (view !== current) return;
+      if (err instanceof ApiError && err.throttled) {
+        view.throttled += 1;
+        const wait = backoffMs(view.throttled, err.retryAfterMs);
+        $("status-detail").textContent = `Many shoppers are checking right now; we will look again ${inSeconds(wait)}. `
+          + "A payment made meanwhile is not lost: it shows here once we look.";
+        schedulePoll(view, wait);
+        return;
+      }
       view.pollErrors += 1;
       $("status-detail").textContent = `Status check failed: ${err.message} Retrying…`;
     }
-    const base = expired ? AFTER_EXPIRY_POLL_MS : POLL_INTERVAL_MS;
-    schedulePoll(view, view.pollErrors > 3 ? Math.min(base * 4, 10000) : base);
+    const base = expired ? AFTER_EXPIRY_POLL_MS : pollIntervalMs(Date.now() - view.shownAtMs);
+    schedulePoll(view, view.pollErrors > 3 ? Math.max(base, Math.min(base * 4, 10000)) : base);
   }
 
   $("cancel").addEventListener("click", async () => {
@@ -575,7 +614,7 @@
   let ordersRequest = 0;
   let nextCursor = null;
 
-  async function loadOrders({ append = false } = {}) {
+  async function loadOrders({ append = false, attempt = 1 } = {}) {
     const seq = ++ordersRequest;
     const list = $("orders");
     const state = $("orders-state");
@@ -597,6 +636,14 @@
       state.hidden = list.children.length > 0;
     } catch (err) {
       if (seq !== ordersRequest) return;
+      if (err instanceof ApiError && err.throttled && attempt < LOAD_ATTEMPTS) {
+        const wait = backoffMs(attempt, err.retryAfterMs);
+        state.textContent = `${BUSY_MESSAGE} Loading your orders again ${inSeconds(wait)}…`;
+        setTimeout(() => {
+          if (seq === ordersRequest) loadOrders({ append, attempt: attempt + 1 });
+        }, wait);
+        return;
+      }
       state.textContent = `Could not load your orders: ${err.message}`;
     } finally {
       if (seq === ordersRequest) {

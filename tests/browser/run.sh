@@ -44,4 +44,4 @@ if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules
   fi
 fi
 
-exec node --test storefront.test.mjs
+exec node --test storefront.test.mjs backoff.test.mjs

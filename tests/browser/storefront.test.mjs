@@ -60,8 +60,11 @@ after(async () => {
   if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
 });
 
-/** A fresh tab on the storefront; uncaught page errors are collected to fail the test. */
-async function openStorefront(t) {
+/**
+ * A fresh tab on the storefront; uncaught page errors are collected to fail the test.
+ * `beforeLoad(page)` runs before the page is opened (e.g. to intercept its requests).
+ */
+async function openStorefront(t, beforeLoad = async () => {}) {
   const { storefrontUrl } = requiredEnv();
   assert.ok(context, "Chromium did not start");
   const page = await context.newPage();
@@ -71,6 +74,7 @@ async function openStorefront(t) {
     if (msg.type() === "error") t.diagnostic(`browser console: ${msg.text()}`);
   });
   page.setDefaultTimeout(15_000);
+  await beforeLoad(page);
   await page.goto(storefrontUrl, { waitUntil: "domcontentloaded" });
   return { page, pageErrors };
 }
@@ -162,6 +166,59 @@ test("a shopper cancels an open order and sees it cancelled", { timeout: 120_000
     assert.match(await row.textContent(), /(?<![a-z])cancelled\b/i);
 
     await page.screenshot({ path: join(SCREENSHOTS, "storefront-cancelled-phone.png"), fullPage: true });
+    assert.deepEqual(pageErrors.map(String), [], "no uncaught errors in the page");
+  });
+  await page.close();
+});
+
+/** Answers the first `count` requests matching `pattern` with 429 as API Gateway throttling does; logs when. */
+async function throttleFirst(page, pattern, count, retryAfter) {
+  const refusedAt = [];
+  let seen = 0;
+  await page.route(pattern, async (route) => {
+    seen += 1;
+    if (seen > count) return route.continue();
+    refusedAt.push(Date.now());
+    const headers = { "Content-Type": "application/json" };
+    if (retryAfter != null) headers["Retry-After"] = String(retryAfter);
+    return route.fulfill({ status: 429, headers, body: JSON.stringify({ message: "Too Many Requests" }) });
+  });
+  return refusedAt;
+}
+
+/** Resolves with the first text of `selector` that matches `re`, watching every change. */
+function watchText(page, selector, re) {
+  return page.waitForFunction(([sel, source]) => {
+    const el = document.querySelector(sel);
+    if (!el) return false;
+    if (!window.__seen) window.__seen = {};
+    if (new RegExp(source).test(el.textContent)) window.__seen[sel] = el.textContent;
+    return window.__seen[sel] || false;
+  }, [selector, re.source], { polling: 50 });
+}
+
+test("on 429 the storefront says so calmly, backs off as told, and carries on", { timeout: 120_000 }, async (t) => {
+  const { simUrl } = requiredEnv();
+  let listRefused = [];
+  let statusRefused = [];
+  const { page, pageErrors } = await openStorefront(t, async (p) => {
+    listRefused = await throttleFirst(p, "**/api/product/list", 1, 2);
+    statusRefused = await throttleFirst(p, "**/api/order-info/query-order-status/**", 2, null);
+  });
+  await screenshotOnFailure(page, "throttled", async () => {
+    const busy = await watchText(page, "#products-state", /very busy.*again in 2 s/);
+    assert.match(await busy.jsonValue(), /very busy/);
+    const { codeUrl } = await buyFirstProduct(page);
+    assert.equal(listRefused.length, 1);
+
+    const detail = await watchText(page, "#status-detail", /Many shoppers are checking right now/);
+    assert.match(await detail.jsonValue(), /look again in \d+ s/);
+    await scanAndPay(simUrl, codeUrl);
+    await page.locator('#status[data-status="SUCCESS"]').waitFor({ timeout: PAID_TIMEOUT_MS });
+    assert.equal(statusRefused.length, 2);
+    // Without Retry-After the second refusal waited 1–2 s (jittered exponential backoff from 2 s).
+    const gap = statusRefused[1] - statusRefused[0];
+    assert.ok(gap >= 900, `waited only ${gap} ms after a 429`);
     assert.deepEqual(pageErrors.map(String), [], "no uncaught errors in the page");
   });
   await page.close();

@@ -39,6 +39,9 @@ pub enum AdminError {
     /// No such order.
     #[error("order not found")]
     OrderNotFound,
+    /// No such product.
+    #[error("product not found")]
+    ProductNotFound,
     /// The rules or WeChat Pay refuse it; the message says why.
     #[error("{0}")]
     Conflict(String),
@@ -52,7 +55,7 @@ impl AdminError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::OrderNotFound => StatusCode::NOT_FOUND,
+            Self::OrderNotFound | Self::ProductNotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }

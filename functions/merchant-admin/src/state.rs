@@ -1,19 +1,19 @@
 //! What the admin API needs (only the capabilities it uses) and the router over it.
 
-use crate::{handlers, principal};
+use crate::{catalog, handlers, principal};
 use axum::Router;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use orders::NotifyUrl;
 use orders::ports::{
-    ListedOrderLister, OrderReader, PaymentRecordReader, RefundGateway, RefundReader,
-    RefundRecorder, RefundRequester,
+    ListedOrderLister, OrderReader, PaymentRecordReader, ProductReader, ProductWriter,
+    RefundGateway, RefundReader, RefundRecorder, RefundRequester,
 };
 use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
 use wxpay::Clock;
 
-/// Largest request body accepted (a refund's JSON is well under it): a longer body is answered
+/// Largest request body accepted (a refund's or a product's JSON is well under it): a longer body is answered
 /// 413 before any handler runs.
 pub const MAX_BODY_BYTES: usize = 4 * 1024;
 
@@ -25,6 +25,8 @@ pub trait AdminStore:
     + RefundRecorder
     + RefundReader
     + ListedOrderLister
+    + ProductReader
+    + ProductWriter
     + 'static
 {
 }
@@ -36,6 +38,8 @@ impl<T> AdminStore for T where
         + RefundRecorder
         + RefundReader
         + ListedOrderLister
+        + ProductReader
+        + ProductWriter
         + 'static
 {
 }
@@ -66,6 +70,11 @@ where
         .route(
             "/admin/orders/{order_no}/refunds",
             post(handlers::refund::<S, G, C>),
+        )
+        .route("/admin/products", get(catalog::list_products::<S, G, C>))
+        .route(
+            "/admin/products/{id}",
+            put(catalog::put_product::<S, G, C>).delete(catalog::remove_product::<S, G, C>),
         )
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(middleware::from_fn(principal::required))

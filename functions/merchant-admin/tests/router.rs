@@ -13,7 +13,7 @@ use merchant_admin::state::MAX_BODY_BYTES;
 use merchant_admin::{Deps, Principal, router};
 use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{Order, OrderNoGenerator, Product};
-use orders::ports::{GatewayError, OrderReader, ProductWriter, RefundReader};
+use orders::ports::{GatewayError, OrderReader, ProductReader, ProductWriter, RefundReader};
 use orders::services::{PlaceOrderRequest, place_native_order, settle_transaction};
 use orders::testing::FakeWeChatPay;
 use orders::{NotifyUrl, OrdersConfig};
@@ -111,6 +111,16 @@ impl Api {
 
     async fn get(&self, uri: &str) -> (StatusCode, Value) {
         Self::send_to(&self.router, Request::get(uri).body(Body::empty()).unwrap()).await
+    }
+
+    async fn send(&self, method: Method, uri: &str, body: &str) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        Self::send_to(&self.router, request).await
     }
 
     async fn refund(&self, order: &str, key: Option<&str>, body: &str) -> (StatusCode, Value) {
@@ -428,9 +438,166 @@ async fn every_route_answers_401_without_a_principal() {
             .header(IDEMPOTENCY_KEY, "k")
             .body(Body::from(r#"{"amount": 1}"#))
             .unwrap(),
+        Request::get("/admin/products").body(Body::empty()).unwrap(),
+        Request::put("/admin/products/9")
+            .body(Body::from(r#"{"id": "9", "title": "t", "price": 1}"#))
+            .unwrap(),
+        Request::delete("/admin/products/2")
+            .body(Body::empty())
+            .unwrap(),
     ] {
         let answer = Api::send_to(&bare, request).await;
         assert_error(&answer, StatusCode::UNAUTHORIZED, "authentication");
     }
     assert_eq!(api.state.gateway.refund_calls(), 0);
+    assert_eq!(api.state.store.list_products().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn products_are_added_replaced_listed_and_removed() {
+    let api = Api::new().await;
+    let added = api
+        .send(
+            Method::PUT,
+            "/admin/products/go-101",
+            r#"{"id": "go-101", "title": "Go 课程", "price": 1999, "currency": "CNY"}"#,
+        )
+        .await;
+    assert_eq!(added.0, StatusCode::CREATED, "{}", added.1);
+    assert_eq!(
+        added.1["data"],
+        json!({"id": "go-101", "title": "Go 课程", "price": 1999})
+    );
+    let replaced = api
+        .send(
+            Method::PUT,
+            "/admin/products/go-101",
+            r#"{"id": "go-101", "title": "Go 课程", "price": 2999}"#,
+        )
+        .await;
+    assert_eq!(replaced.0, StatusCode::OK, "{}", replaced.1);
+    let (status, body) = api.get("/admin/products").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["data"]["list"],
+        json!([
+            {"id": "2", "title": "Rust 课程", "price": 2999},
+            {"id": "go-101", "title": "Go 课程", "price": 2999},
+        ])
+    );
+
+    let removed = api.send(Method::DELETE, "/admin/products/go-101", "").await;
+    assert_eq!(removed.0, StatusCode::OK, "{}", removed.1);
+    assert_eq!(api.state.store.get_product("go-101").await.unwrap(), None);
+    let again = api.send(Method::DELETE, "/admin/products/go-101", "").await;
+    assert_error(&again, StatusCode::NOT_FOUND, "product not found");
+}
+
+#[tokio::test]
+async fn a_removed_product_keeps_its_orders() {
+    let api = Api::new().await;
+    let order = api.paid().await;
+    let removed = api.send(Method::DELETE, "/admin/products/2", "").await;
+    assert_eq!(removed.0, StatusCode::OK, "{}", removed.1);
+    let (status, body) = api.get(&format!("/admin/orders/{}", order.order_no)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["order"]["title"], "Rust 课程");
+    let refund = api
+        .refund(
+            order.order_no.as_str(),
+            Some("k1"),
+            r#"{"amount": 100, "reason": "r"}"#,
+        )
+        .await;
+    assert_eq!(refund.0, StatusCode::CREATED, "{}", refund.1);
+}
+
+#[tokio::test]
+async fn invalid_products_are_refused_400_and_nothing_is_written() {
+    let api = Api::new().await;
+    let cases = [
+        (
+            "a#b",
+            r#"{"id": "a#b", "title": "t", "price": 1}"#,
+            "product id",
+        ),
+        (
+            "x",
+            r#"{"id": "y", "title": "t", "price": 1}"#,
+            "the one in the path",
+        ),
+        ("x", r#"{"id": "x", "title": "", "price": 1}"#, "title"),
+        (
+            "x",
+            r#"{"id": "x", "title": "cake 🎂", "price": 1}"#,
+            "emoji",
+        ),
+        ("x", r#"{"id": "x", "title": "t", "price": 0}"#, "price"),
+        (
+            "x",
+            r#"{"id": "x", "title": "t", "price": 100000001}"#,
+            "price",
+        ),
+        ("x", r#"{"id": "x", "title": "t", "price": 1.5}"#, "JSON"),
+        (
+            "x",
+            r#"{"id": "x", "title": "t", "price": 1, "currency": "USD"}"#,
+            "CNY",
+        ),
+        (
+            "x",
+            r#"{"id": "x", "title": "t", "price": 1, "colour": "red"}"#,
+            "JSON",
+        ),
+        ("x", "not json", "JSON"),
+    ];
+    for (id, body, message) in cases {
+        let answer = api
+            .send(
+                Method::PUT,
+                &format!("/admin/products/{}", id.replace('#', "%23")),
+                body,
+            )
+            .await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, message);
+    }
+    let long = format!(
+        r#"{{"id": "x", "title": "{}", "price": 1}}"#,
+        "t".repeat(MAX_BODY_BYTES)
+    );
+    let answer = api.send(Method::PUT, "/admin/products/x", &long).await;
+    assert_eq!(answer.0, StatusCode::PAYLOAD_TOO_LARGE);
+    let removed = api.send(Method::DELETE, "/admin/products/a%23b", "").await;
+    assert_error(&removed, StatusCode::BAD_REQUEST, "product id");
+    assert_eq!(api.state.store.list_products().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_full_catalog_refuses_new_products_but_not_replacements() {
+    let api = Api::new().await;
+    for i in 1..orders::domain::product::MAX_PRODUCTS {
+        let product = Product::new(format!("p{i:03}"), "课程", 100).unwrap();
+        api.state.store.put_product(&product).await.unwrap();
+    }
+    let new = api
+        .send(
+            Method::PUT,
+            "/admin/products/extra",
+            r#"{"id": "extra", "title": "t", "price": 1}"#,
+        )
+        .await;
+    assert_error(
+        &new,
+        StatusCode::CONFLICT,
+        "the catalog is full (200 products)",
+    );
+    let replaced = api
+        .send(
+            Method::PUT,
+            "/admin/products/p001",
+            r#"{"id": "p001", "title": "新课程", "price": 200}"#,
+        )
+        .await;
+    assert_eq!(replaced.0, StatusCode::OK, "{}", replaced.1);
+    assert_eq!(api.state.store.list_products().await.unwrap().len(), 200);
 }

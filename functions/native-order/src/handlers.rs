@@ -143,6 +143,17 @@ fn place_error(error: PlaceOrderError) -> StorefrontError {
             tracing::warn!(out_trade_no = %order_no, error = %source, "prepay failed");
             StorefrontError::PaymentProviderFailed
         }
+        PlaceOrderError::TooManyOpenOrders {
+            open,
+            retry_after_secs,
+        } => StorefrontError::TooManyOpenOrders {
+            open,
+            retry_after_secs,
+        },
+        PlaceOrderError::TooManyAnonymousOrders { retry_after_secs } => {
+            tracing::warn!(retry_after_secs, "anonymous order cap reached");
+            StorefrontError::TooManyAnonymousOrders { retry_after_secs }
+        }
         PlaceOrderError::OrderNumber(e) => {
             tracing::error!(error = %e, "no order number");
             StorefrontError::Unavailable

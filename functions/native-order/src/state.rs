@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use orders::domain::OrderNoGenerator;
 use orders::ports::{
     BuyerOrderLister, EvidenceRecorder, OrderCloser, OrderCreator, OrderReader, OrderSettler,
-    PaymentGateway, PrepayRecorder, ProductReader, RefundRequester,
+    PaymentGateway, PrepayRecorder, ProductReader, RateCounter, RefundRequester,
 };
 use orders::{NotifyUrl, OrdersConfig};
 use std::sync::Arc;
@@ -30,6 +30,7 @@ pub trait StorefrontStore:
     + EvidenceRecorder
     + RefundRequester
     + BuyerOrderLister
+    + RateCounter
     + 'static
 {
 }
@@ -44,6 +45,7 @@ impl<T> StorefrontStore for T where
         + EvidenceRecorder
         + RefundRequester
         + BuyerOrderLister
+        + RateCounter
         + 'static
 {
 }
@@ -104,8 +106,9 @@ where
                     HeaderName::from_static("x-buyer-token"),
                     HeaderName::from_static("idempotency-key"),
                 ])
-                // The storefront reads `Date` to correct its countdown for its clock's offset.
-                .expose_headers([header::DATE])
+                // The storefront reads `Date` to correct its countdown for its clock's offset, and
+                // `Retry-After` to know how long to back off after a 429.
+                .expose_headers([header::DATE, header::RETRY_AFTER])
                 .max_age(std::time::Duration::from_secs(600)),
         ),
         None => routes,

@@ -8,6 +8,7 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use lambda_init::testing::LogCapture;
+use native_order::envelope::{TOO_MANY_ANONYMOUS_ORDERS, TOO_MANY_OPEN_ORDERS};
 use native_order::handlers::{BUYER_TOKEN, IDEMPOTENCY_KEY};
 use native_order::state::MAX_BODY_BYTES;
 use native_order::{Deps, router};
@@ -41,6 +42,11 @@ struct Api {
 
 impl Api {
     async fn new() -> Self {
+        Self::with_caps(0, 0).await
+    }
+
+    /// With `MAX_OPEN_ORDERS_PER_BUYER` and `ANONYMOUS_ORDERS_PER_MINUTE` set.
+    async fn with_caps(per_buyer: u32, anonymous: u32) -> Self {
         let store = FaultyStore::new(EmbeddedOrderStore::in_memory().unwrap());
         for product in [
             Product::new("1", "Java 课程", 1).unwrap(),
@@ -53,7 +59,11 @@ impl Api {
             store,
             gateway: FakeWeChatPay::new(Arc::clone(&clock)),
             clock,
-            config: OrdersConfig::new("wxd678efh567hg6787", "1900007291"),
+            config: OrdersConfig {
+                max_open_orders_per_buyer: per_buyer,
+                anonymous_orders_per_minute: anonymous,
+                ..OrdersConfig::new("wxd678efh567hg6787", "1900007291")
+            },
             notify_url: NotifyUrl::parse(NOTIFY_URL).unwrap(),
             order_numbers: OrderNoGenerator::default(),
         });
@@ -729,14 +739,14 @@ async fn cors_allows_exactly_the_configured_origin() {
         response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         ORIGIN
     );
-    // The storefront's clock correction reads `Date`, which a browser hides cross-origin
-    // unless it is exposed.
+    // The storefront's clock correction reads `Date`, and its back-off `Retry-After`, which a
+    // browser hides cross-origin unless they are exposed.
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS]
             .to_str()
             .unwrap()
             .to_ascii_lowercase(),
-        "date"
+        "date,retry-after"
     );
 }
 
@@ -786,4 +796,97 @@ async fn the_admin_api_is_not_routed_on_the_storefront_api() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{uri}");
     }
     assert_eq!(api.wechat().refund_calls(), 0);
+}
+
+/// Places an order of product 2 and answers the status, the `Retry-After` header and the body.
+async fn place_with_headers(
+    api: &Api,
+    buyer: Option<&str>,
+    key: Option<&str>,
+) -> (StatusCode, Option<String>, Value) {
+    let mut request = Request::post("/api/wx-pay/native/2").header(header::ORIGIN, ORIGIN);
+    if let Some(token) = buyer {
+        request = request.header(BUYER_TOKEN, token);
+    }
+    if let Some(key) = key {
+        request = request.header(IDEMPOTENCY_KEY, key);
+    }
+    let response = api
+        .router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let retry_after = headers
+        .get(header::RETRY_AFTER)
+        .map(|v| v.to_str().unwrap().to_owned());
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let exposed = headers
+            .get(header::ACCESS_CONTROL_EXPOSE_HEADERS)
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+            .unwrap_or_default();
+        assert!(exposed.contains("retry-after"), "{exposed:?}");
+    }
+    let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, retry_after, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn a_buyer_over_the_open_order_cap_gets_429_but_replays_pass() {
+    let api = Api::with_caps(2, 0).await;
+    let first = api.placed(Some(ALICE), Some("k1")).await;
+    api.state.clock.advance(Duration::seconds(20));
+    api.placed(Some(ALICE), None).await;
+
+    let (status, retry_after, body) = place_with_headers(&api, Some(ALICE), None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["code"], TOO_MANY_OPEN_ORDERS);
+    assert_eq!(
+        body["message"],
+        "you have 2 unpaid orders: pay or cancel one of them, or wait until one expires"
+    );
+    assert_eq!(retry_after.as_deref(), Some("280"));
+    let listed = api.get("/api/order-info/list", Some(ALICE)).await;
+    assert_eq!(
+        listed.1["data"]["list"].as_array().unwrap().len(),
+        2,
+        "nothing written"
+    );
+
+    let (status, _, body) = place_with_headers(&api, Some(ALICE), Some("k1")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["orderNo"], first.as_str());
+    assert_eq!(body["data"]["replayed"], true);
+    api.placed(Some(BOB), None).await;
+
+    let (status, _) = api.cancel(&first, Some(ALICE)).await;
+    assert_eq!(status, StatusCode::OK);
+    api.placed(Some(ALICE), None).await;
+}
+
+#[tokio::test]
+async fn anonymous_orders_over_the_minute_cap_get_429_but_replays_pass() {
+    let api = Api::with_caps(0, 2).await;
+    api.state.clock.advance(Duration::seconds(50));
+    let first = api.placed(None, Some("a1")).await;
+    api.placed(None, None).await;
+
+    let (status, retry_after, body) = place_with_headers(&api, None, Some("a2")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["code"], TOO_MANY_ANONYMOUS_ORDERS);
+    assert_eq!(
+        body["message"],
+        "too many orders right now, please try again in a minute"
+    );
+    assert_eq!(retry_after.as_deref(), Some("10"));
+
+    let (status, _, body) = place_with_headers(&api, None, Some("a1")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["orderNo"], first.as_str());
+    api.placed(Some(ALICE), None).await;
+
+    api.state.clock.advance(Duration::seconds(10));
+    api.placed(None, Some("a2")).await;
 }

@@ -1,8 +1,8 @@
 //! The command line and what each command does.
 
 use crate::doctor;
-use crate::output;
-use crate::target::Target;
+use crate::target::{Answer, Target};
+use crate::{catalog_file, output};
 use anyhow::bail;
 use clap::{Parser, Subcommand};
 use env_config::{Env, ProcessEnv};
@@ -16,7 +16,7 @@ pub const LOCAL_URL: &str = "http://127.0.0.1:3000";
 /// The local stack's default token file.
 pub const LOCAL_TOKEN_FILE: &str = ".data/admin.token";
 
-/// Refund WeChat Pay orders and look at them, through the merchant admin API.
+/// Refund WeChat Pay orders, look at them, and manage the catalog, through the merchant admin API.
 #[derive(Debug, Parser)]
 #[command(name = "wxpay-admin", version)]
 pub struct Cli {
@@ -85,6 +85,31 @@ pub enum Command {
         /// schedule and storefront) instead of the local WXPAY_* variables.
         #[arg(long)]
         stack: Option<String>,
+    },
+    /// Manage the product catalog the storefront shows.
+    Products {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: ProductsAction,
+    },
+}
+
+/// What `products` does.
+#[derive(Debug, Subcommand)]
+pub enum ProductsAction {
+    /// List the catalog.
+    List,
+    /// Add or replace the products of a catalog file: {"products": [{"id", "title", "price"
+    /// (fen), "currency": "CNY"}, …]}. Every entry is checked before anything is written; products
+    /// not in the file are left alone.
+    Put {
+        /// The catalog file (see infra/catalog.example.json).
+        file: PathBuf,
+    },
+    /// Take a product off the catalog (orders already placed are unaffected).
+    Remove {
+        /// The product id.
+        id: String,
     },
 }
 
@@ -220,19 +245,87 @@ pub async fn run_on(target: &Target, cli: &Cli) -> anyhow::Result<String> {
             (target.send(request).await?, |_, data| output::orders(data))
         }
         Command::Doctor { .. } => bail!("the doctor does not call the admin API"),
+        Command::Products { action } => {
+            return products(target, action, cli.json).await;
+        }
     };
-    if !(200..300).contains(&answer.status) {
-        let message = answer.body["message"]
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| answer.body.to_string());
-        bail!("{preface}HTTP {}: {message}", answer.status);
-    }
+    refused(&answer, &preface)?;
     if cli.json {
         return Ok(format!("{}\n", serde_json::to_string_pretty(&answer.body)?));
     }
     let table = table(answer.status, &answer.body["data"]);
     Ok(format!("{preface}{table}"))
+}
+
+/// An error with the API's message unless the answer is a success.
+fn refused(answer: &Answer, preface: &str) -> anyhow::Result<()> {
+    if (200..300).contains(&answer.status) {
+        return Ok(());
+    }
+    let message = answer.body["message"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| answer.body.to_string());
+    bail!("{preface}HTTP {}: {message}", answer.status);
+}
+
+/// `products list | put FILE | remove ID`.
+async fn products(target: &Target, action: &ProductsAction, json: bool) -> anyhow::Result<String> {
+    match action {
+        ProductsAction::List => {
+            let request = target.request(http::Method::GET, "/admin/products", None, &[])?;
+            let answer = target.send(request).await?;
+            refused(&answer, "")?;
+            if json {
+                return Ok(format!("{}\n", serde_json::to_string_pretty(&answer.body)?));
+            }
+            Ok(output::products(&answer.body["data"]))
+        }
+        ProductsAction::Put { file } => {
+            let entries = catalog_file::read(file)?;
+            let mut out = String::new();
+            for entry in &entries {
+                let body = serde_json::to_value(entry)?;
+                let request = target.request(
+                    http::Method::PUT,
+                    &format!("/admin/products/{}", entry.id),
+                    Some(&body),
+                    &[],
+                )?;
+                let answer = target.send(request).await?;
+                refused(&answer, &out)?;
+                let what = if answer.status == 201 {
+                    "added"
+                } else {
+                    "replaced"
+                };
+                out.push_str(&format!(
+                    "{what} {} ({} fen): {}\n",
+                    entry.id, entry.price, entry.title
+                ));
+            }
+            Ok(out)
+        }
+        ProductsAction::Remove { id } => {
+            let request = target.request(
+                http::Method::DELETE,
+                &format!("/admin/products/{}", product_segment(id)?),
+                None,
+                &[],
+            )?;
+            let answer = target.send(request).await?;
+            refused(&answer, "")?;
+            Ok(format!("removed {id}\n"))
+        }
+    }
+}
+
+/// A product id as one path segment.
+fn product_segment(id: &str) -> anyhow::Result<&str> {
+    if !orders::domain::product::valid_product_id(id) {
+        bail!("{id:?} is not a product id (1–64 characters of [0-9A-Za-z_-])");
+    }
+    Ok(id)
 }
 
 /// An order number as one path segment: only the characters order numbers have.

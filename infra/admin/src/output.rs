@@ -149,3 +149,18 @@ pub fn orders(data: &Value) -> String {
     }
     out
 }
+
+/// The answer to `products list`.
+pub fn products(data: &Value) -> String {
+    let list = data["list"].as_array().cloned().unwrap_or_default();
+    let columns = ["id", "price", "title"];
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|p| columns.iter().map(|c| text(&p[*c])).collect())
+        .collect();
+    let mut out = format!("{} product(s)\n", list.len());
+    if !rows.is_empty() {
+        out.push_str(&table(&["id", "price (fen)", "title"], &rows));
+    }
+    out
+}

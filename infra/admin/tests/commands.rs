@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::Parser;
 use orders::adapters::EmbeddedOrderStore;
 use orders::domain::{OrderNoGenerator, Product};
-use orders::ports::{ProductWriter, RefundReader};
+use orders::ports::{ProductReader, ProductWriter, RefundReader};
 use orders::services::{PlaceOrderRequest, place_native_order, settle_transaction};
 use orders::testing::FakeWeChatPay;
 use orders::{NotifyUrl, OrdersConfig};
@@ -230,4 +230,61 @@ async fn a_wrong_or_missing_token_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("admin token"), "{error}");
+}
+
+#[tokio::test]
+async fn products_put_list_and_remove_through_the_local_admin() {
+    let local = Local::start().await;
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../catalog.example.json");
+    let put = local.run(&["products", "put", example]).await.unwrap();
+    assert!(put.contains("added rust-201 (2999 fen)"), "{put}");
+    assert_eq!(put.lines().count(), 4, "{put}");
+    let again = local.run(&["products", "put", example]).await.unwrap();
+    assert!(again.contains("replaced java-101"), "{again}");
+
+    let listed = local.run(&["products", "list"]).await.unwrap();
+    assert!(listed.starts_with("5 product(s)"), "{listed}");
+    assert!(listed.contains("Rust 进阶课程"), "{listed}");
+    let stored = local.state.store.list_products().await.unwrap();
+    assert_eq!(stored.len(), 5);
+
+    let removed = local.run(&["products", "remove", "web-101"]).await.unwrap();
+    assert_eq!(removed, "removed web-101\n");
+    let json = local.run(&["products", "list", "--json"]).await.unwrap();
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let ids: Vec<&str> = json["data"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["2", "bigdata-101", "java-101", "rust-201"]);
+    let gone = local
+        .run(&["products", "remove", "web-101"])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(gone.contains("HTTP 404"), "{gone}");
+}
+
+#[tokio::test]
+async fn a_bad_catalog_file_writes_nothing() {
+    let local = Local::start().await;
+    let file = local.dir.path().join("catalog.json");
+    std::fs::write(
+        &file,
+        r#"{"products": [{"id": "ok-1", "title": "好", "price": 100},
+                         {"id": "bad-2", "title": "坏", "price": -1}]}"#,
+    )
+    .unwrap();
+    let error = local
+        .run(&["products", "put", file.to_str().unwrap()])
+        .await
+        .unwrap_err();
+    let error = format!("{error:#}");
+    assert!(
+        error.contains("entry 1 (\"bad-2\")") && error.contains("price"),
+        "{error}"
+    );
+    assert_eq!(local.state.store.list_products().await.unwrap().len(), 1);
 }

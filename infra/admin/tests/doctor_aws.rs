@@ -76,6 +76,7 @@ async fn a_deployed_stack_is_read_from_its_function_secret_and_outputs() {
             json!({
                 "merchant_private_key": read("WXPAY_MERCHANT_KEY_FILE"),
                 "apiv3_key": sandbox["WXPAY_APIV3_KEY"],
+                "wechatpay_public_key": read("WXPAY_PUBLIC_KEY_FILE"),
             })
             .to_string(),
         )
@@ -100,7 +101,6 @@ async fn a_deployed_stack_is_read_from_its_function_secret_and_outputs() {
         "WXPAY_SECRET_ID": secret,
         "WXPAY_BASE_URL": sandbox["WXPAY_BASE_URL"],
         "WXPAY_PUBLIC_KEY_ID": sandbox["WXPAY_PUBLIC_KEY_ID"],
-        "WXPAY_PUBLIC_KEY": read("WXPAY_PUBLIC_KEY_FILE").replace('\n', "\\n"),
         "WXPAY_NOTIFY_URL": "http://127.0.0.1:9/api/wx-pay/native/notify",
         "ORDERS_TABLE": table,
         "STOREFRONT_ORIGIN": origin,

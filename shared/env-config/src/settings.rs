@@ -5,7 +5,10 @@ use crate::error::ConfigError;
 use crate::secrets::SecretSource;
 use crate::verification::VerificationSettings;
 use orders::LatePaymentPolicy;
-use orders::config::{DEFAULT_ORDER_TTL_SECS, DEFAULT_SWEEP_AFTER_SECS, DEFAULT_SWEEP_CONCURRENCY};
+use orders::config::{
+    DEFAULT_ANONYMOUS_ORDERS_PER_MINUTE, DEFAULT_MAX_OPEN_ORDERS_PER_BUYER, DEFAULT_ORDER_TTL_SECS,
+    DEFAULT_SWEEP_AFTER_SECS, DEFAULT_SWEEP_CONCURRENCY,
+};
 use std::time::Duration;
 use url::Url;
 
@@ -98,15 +101,29 @@ pub struct FlowSettings {
     /// `LATE_PAYMENT_POLICY` (`honor`, the default, or `refund`): what happens to a payment
     /// WeChat Pay took after the order was closed here.
     pub late_payment_policy: LatePaymentPolicy,
+    /// `MAX_OPEN_ORDERS_PER_BUYER` (default [`DEFAULT_MAX_OPEN_ORDERS_PER_BUYER`], 0 = off):
+    /// unpaid, unexpired orders one buyer token may have before new ones are refused with 429.
+    pub max_open_orders_per_buyer: u32,
+    /// `ANONYMOUS_ORDERS_PER_MINUTE` (default [`DEFAULT_ANONYMOUS_ORDERS_PER_MINUTE`], 0 = off):
+    /// orders without `X-Buyer-Token` accepted per clock minute, all shoppers together.
+    pub anonymous_orders_per_minute: u32,
 }
 
 impl FlowSettings {
-    /// Reads the four variables, with their documented defaults.
+    /// Reads the six variables, with their documented defaults.
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let settings = Self {
             order_ttl_secs: env.parsed_or("ORDER_TTL_SECS", DEFAULT_ORDER_TTL_SECS)?,
             sweep_after_secs: env.parsed_or("RECONCILE_AFTER_SECS", DEFAULT_SWEEP_AFTER_SECS)?,
             sweep_concurrency: env.parsed_or("RECONCILE_CONCURRENCY", DEFAULT_SWEEP_CONCURRENCY)?,
+            max_open_orders_per_buyer: env.parsed_or(
+                "MAX_OPEN_ORDERS_PER_BUYER",
+                DEFAULT_MAX_OPEN_ORDERS_PER_BUYER,
+            )?,
+            anonymous_orders_per_minute: env.parsed_or(
+                "ANONYMOUS_ORDERS_PER_MINUTE",
+                DEFAULT_ANONYMOUS_ORDERS_PER_MINUTE,
+            )?,
             late_payment_policy: match env.var("LATE_PAYMENT_POLICY") {
                 None => LatePaymentPolicy::default(),
                 Some(text) => {
@@ -140,6 +157,8 @@ pub fn orders_config(wxpay: &WxPaySettings, flow: &FlowSettings) -> orders::Orde
     config.sweep_after_secs = flow.sweep_after_secs;
     config.sweep_concurrency = flow.sweep_concurrency;
     config.late_payment_policy = flow.late_payment_policy;
+    config.max_open_orders_per_buyer = flow.max_open_orders_per_buyer;
+    config.anonymous_orders_per_minute = flow.anonymous_orders_per_minute;
     config.wxpay_timeout_ms = u32::try_from(wxpay.timeout.as_millis()).unwrap_or(u32::MAX);
     config
 }

@@ -196,6 +196,26 @@ fn flow_settings_have_defaults_and_bounds() {
         ),
         (300, 60, 8)
     );
+    assert_eq!(
+        (
+            defaults.max_open_orders_per_buyer,
+            defaults.anonymous_orders_per_minute
+        ),
+        (5, 60)
+    );
+    let off = FlowSettings::from_env(&env(&[
+        ("MAX_OPEN_ORDERS_PER_BUYER", "0"),
+        ("ANONYMOUS_ORDERS_PER_MINUTE", "120"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (
+            off.max_open_orders_per_buyer,
+            off.anonymous_orders_per_minute
+        ),
+        (0, 120)
+    );
+    assert!(FlowSettings::from_env(&env(&[("MAX_OPEN_ORDERS_PER_BUYER", "-1")])).is_err());
     assert!(matches!(
         FlowSettings::from_env(&env(&[("ORDER_TTL_SECS", "ten")])).unwrap_err(),
         ConfigError::Invalid {

@@ -12,6 +12,10 @@ pub const DEFAULT_SWEEP_CONCURRENCY: usize = 8;
 pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u32 = 24 * 60 * 60;
 /// Default `WXPAY_TIMEOUT_MS`: how long a call to WeChat Pay may take before the client gives up.
 pub const DEFAULT_WXPAY_TIMEOUT_MS: u32 = wxpay::client::DEFAULT_TIMEOUT_MS;
+/// Default `MAX_OPEN_ORDERS_PER_BUYER` in the functions' configuration (0 = no cap).
+pub const DEFAULT_MAX_OPEN_ORDERS_PER_BUYER: u32 = 5;
+/// Default `ANONYMOUS_ORDERS_PER_MINUTE` in the functions' configuration (0 = no cap).
+pub const DEFAULT_ANONYMOUS_ORDERS_PER_MINUTE: u32 = 60;
 /// Longest `ORDER_TTL_SECS`: a `code_url` can be scanned for two hours after it was issued (§3.2),
 /// so an order never outlives the QR code it was shown with and no code needs refreshing.
 pub const MAX_ORDER_TTL_SECS: u32 = 2 * 60 * 60;
@@ -43,6 +47,12 @@ pub struct OrdersConfig {
     pub wxpay_timeout_ms: u32,
     /// `LATE_PAYMENT_POLICY`: what happens to a payment that arrives after the order was closed.
     pub late_payment_policy: LatePaymentPolicy,
+    /// `MAX_OPEN_ORDERS_PER_BUYER`: unpaid, unexpired orders one buyer token may have; a new order
+    /// beyond it is refused (0 = no cap).
+    pub max_open_orders_per_buyer: u32,
+    /// `ANONYMOUS_ORDERS_PER_MINUTE`: orders placed without buyer token per clock minute, all
+    /// shoppers together (0 = no cap).
+    pub anonymous_orders_per_minute: u32,
 }
 
 /// What happens to a payment WeChat Pay took after the order was closed here (`paidAfterClose`).
@@ -71,7 +81,9 @@ impl LatePaymentPolicy {
 pub const LATE_PAYMENT_REFUND_REASON: &str = "订单已关闭，自动退款";
 
 impl OrdersConfig {
-    /// A configuration with the documented default timings.
+    /// A configuration with the documented default timings and no order caps (the functions read
+    /// the caps, defaults [`DEFAULT_MAX_OPEN_ORDERS_PER_BUYER`] and
+    /// [`DEFAULT_ANONYMOUS_ORDERS_PER_MINUTE`], from their environment).
     pub fn new(appid: impl Into<String>, mchid: impl Into<String>) -> Self {
         Self {
             appid: appid.into(),
@@ -82,6 +94,8 @@ impl OrdersConfig {
             idempotency_ttl_secs: DEFAULT_IDEMPOTENCY_TTL_SECS,
             wxpay_timeout_ms: DEFAULT_WXPAY_TIMEOUT_MS,
             late_payment_policy: LatePaymentPolicy::Honor,
+            max_open_orders_per_buyer: 0,
+            anonymous_orders_per_minute: 0,
         }
     }
 

@@ -11,6 +11,7 @@ use dynamo_support::{can_run, fresh_store};
 conformance_tests!(fresh_store(), when can_run());
 refund_conformance_tests!(fresh_store(), when can_run());
 listing_conformance_tests!(fresh_store(), when can_run());
+cap_conformance_tests!(fresh_store(), when can_run());
 
 #[tokio::test]
 async fn pending_and_buyer_listings_use_query_not_scan() {

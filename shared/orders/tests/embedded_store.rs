@@ -16,6 +16,7 @@ async fn fresh_store() -> EmbeddedOrderStore {
 conformance_tests!(fresh_store());
 refund_conformance_tests!(fresh_store());
 listing_conformance_tests!(fresh_store());
+cap_conformance_tests!(fresh_store());
 
 /// The same behaviours on the in-memory store of the deterministic simulations, whose transactions
 /// run on the calling task.
@@ -29,6 +30,7 @@ mod in_memory {
     crate::conformance_tests!(fresh_store());
     crate::refund_conformance_tests!(fresh_store());
     crate::listing_conformance_tests!(fresh_store());
+    crate::cap_conformance_tests!(fresh_store());
 }
 
 #[tokio::test]

@@ -123,11 +123,16 @@ fn bmp_text(field: &str, value: &str, max: usize, required: bool) -> Result<(), 
     Ok(())
 }
 
+/// `description` of an order: 1–127 characters, none of them 4-byte UTF-8 (emoji).
+pub fn description(value: &str) -> Result<(), ValidationError> {
+    bmp_text("/description", value, 127, true)
+}
+
 /// Every rule of a Native prepay request that can be checked without WeChat Pay's records.
 pub fn native_prepay(req: &NativePrepayRequest) -> Result<(), ValidationError> {
     bmp_text("/appid", &req.appid, 32, true)?;
     mchid("/mchid", &req.mchid)?;
-    bmp_text("/description", &req.description, 127, true)?;
+    description(&req.description)?;
     out_trade_no(&req.out_trade_no)?;
     if let Some(time_expire) = req.time_expire
         && crate::time::format(time_expire).is_err()

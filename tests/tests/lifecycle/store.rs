@@ -7,15 +7,16 @@ use std::sync::{Arc, Mutex};
 use orders::adapters::{DynamoOrderStore, EmbeddedOrderStore};
 use orders::domain::refund::{RefundAsk, RefundReport};
 use orders::domain::{
-    CloseRequest, Order, OrderNo, PaymentRecord, PrepayAnswer, PrepayClaim, Product, Refund,
-    RefundNo, Settlement,
+    BuyerHash, CloseRequest, Order, OrderNo, PaymentRecord, PrepayAnswer, PrepayClaim, Product,
+    Refund, RefundNo, Settlement,
 };
 use orders::ports::{
-    AnswerOutcome, AskOutcome, ClaimOutcome, CloseOutcome, CreateOutcome, Evidence,
-    EvidenceRecorder, IdempotencyClaim, OpenRefundLister, OrderCloser, OrderCreator, OrderReader,
-    OrderSettler, Page, PageRequest, PaymentRecordReader, PendingOrderLister, PrepayRecorder,
-    ProductReader, ProductWriter, RefundReader, RefundRecorder, RefundRequester, RejectOutcome,
-    ReportOutcome, SettleOutcome, StoreError, SweepFailureRecorder,
+    AnswerOutcome, AskOutcome, BuyerOrderLister, ClaimOutcome, CloseOutcome, CreateOutcome,
+    Evidence, EvidenceRecorder, IdempotencyClaim, OpenRefundLister, OrderCloser, OrderCreator,
+    OrderReader, OrderSettler, Page, PageRequest, PaymentRecordReader, PendingOrderLister,
+    PrepayRecorder, ProductReader, ProductWriter, RateCounter, RateWindow, RefundReader,
+    RefundRecorder, RefundRequester, RejectOutcome, ReportOutcome, SettleOutcome, StoreError,
+    SweepFailureRecorder,
 };
 use time::OffsetDateTime;
 use wxpay_sim::order::OrderState;
@@ -228,6 +229,11 @@ impl ProductWriter for SimStore {
         let product = product.clone();
         on_backend!(&self.backend, |s| s.put_product(&product))
     }
+
+    async fn remove_product(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        on_backend!(&self.backend, |s| s.remove_product(&id))
+    }
 }
 
 impl OrderCreator for SimStore {
@@ -246,6 +252,34 @@ impl OrderCreator for SimStore {
             self.created.lock().unwrap().push(order.order_no.clone());
         }
         result
+    }
+
+    async fn claimed_order(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Order>, StoreError> {
+        let key = key.to_owned();
+        on_backend!(&self.backend, |s| s.claimed_order(&key, now))
+    }
+}
+
+// The simulation runs without order caps (`OrdersConfig::new`); these only satisfy the bound.
+impl BuyerOrderLister for SimStore {
+    async fn list_buyer_orders(
+        &self,
+        buyer: &BuyerHash,
+        page: &PageRequest,
+    ) -> Result<Page<Order>, StoreError> {
+        let (buyer, page) = (buyer.clone(), page.clone());
+        on_backend!(&self.backend, |s| s.list_buyer_orders(&buyer, &page))
+    }
+}
+
+impl RateCounter for SimStore {
+    async fn admit(&self, window: &RateWindow) -> Result<bool, StoreError> {
+        let window = window.clone();
+        on_backend!(&self.backend, |s| s.admit(&window))
     }
 }
 

@@ -54,6 +54,10 @@ impl Harness {
             sweep_after_secs: 30,
             sweep_concurrency: 4,
             late_payment_policy: orders::LatePaymentPolicy::Honor,
+            // The system tests place many orders quickly; the caps have their own tests in
+            // orders and native-order.
+            max_open_orders_per_buyer: 0,
+            anonymous_orders_per_minute: 0,
         };
         let stack = Stack::start(StackConfig {
             listen: "127.0.0.1:0".parse().unwrap(),

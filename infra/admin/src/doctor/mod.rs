@@ -54,18 +54,18 @@ pub async fn merchant(
 ) -> Report {
     let mut findings = Vec::new();
     match load(env, secrets_manager).await {
-        Ok((settings, secrets)) => {
+        Ok((settings, verification, secrets)) => {
             findings.push(Finding::pass(
                 CONFIGURATION,
                 format!(
                     "merchant {} ({}), {} mode, secrets from {}",
                     settings.mchid,
                     settings.base_url,
-                    mode_name(&settings.verification),
+                    mode_name(&verification),
                     source_name(&settings.secrets)
                 ),
             ));
-            findings.extend(wechat::check(&settings, secrets).await);
+            findings.extend(wechat::check(&settings, &verification, secrets).await);
         }
         Err(finding) => {
             findings.push(finding);
@@ -96,11 +96,11 @@ pub async fn merchant(
     Report { findings }
 }
 
-/// Settings and secrets, loaded exactly as the functions load them.
+/// Settings, verification and secrets, loaded exactly as the functions load them.
 async fn load(
     env: &impl Env,
     secrets_manager: Option<&aws_sdk_secretsmanager::Client>,
-) -> Result<(WxPaySettings, MerchantSecrets), Finding> {
+) -> Result<(WxPaySettings, wxpay::Verification, MerchantSecrets), Finding> {
     let failed = |e: env_config::ConfigError| {
         Finding::fail(
             CONFIGURATION,
@@ -112,7 +112,9 @@ async fn load(
     let secrets = MerchantSecrets::load(&settings.secrets, secrets_manager)
         .await
         .map_err(failed)?;
-    Ok((settings, secrets))
+    // In public-key mode the key may live in the secret: resolved as the functions resolve it.
+    let verification = settings.verification.resolve(&secrets).map_err(failed)?;
+    Ok((settings, verification, secrets))
 }
 
 fn mode_name(verification: &wxpay::Verification) -> &'static str {

@@ -42,9 +42,13 @@ pub struct Listing {
 }
 
 /// Runs the three checks.
-pub async fn check(settings: &WxPaySettings, secrets: MerchantSecrets) -> Vec<Finding> {
+pub async fn check(
+    settings: &WxPaySettings,
+    mode: &Verification,
+    secrets: MerchantSecrets,
+) -> Vec<Finding> {
     let apiv3_key = secrets.apiv3_key.clone();
-    let listing = match fetch(settings, secrets).await {
+    let listing = match fetch(settings, mode, secrets).await {
         Ok(listing) => listing,
         Err(cause) => {
             return vec![
@@ -63,14 +67,18 @@ pub async fn check(settings: &WxPaySettings, secrets: MerchantSecrets) -> Vec<Fi
     let certificates = decrypt(&listing, &apiv3_key);
     vec![
         signature(settings, &listing),
-        verification(&settings.verification, &listing, certificates.as_ref(), now),
+        verification(mode, &listing, certificates.as_ref(), now),
         apiv3_key_finding(&listing, certificates.as_ref()),
     ]
 }
 
 /// Sends `GET /v3/certificates` signed as the functions sign, naming the public key ID (when one
 /// is configured) in `Wechatpay-Serial` so that WeChat Pay signs its answer with that key.
-pub async fn fetch(settings: &WxPaySettings, secrets: MerchantSecrets) -> Result<Listing, String> {
+pub async fn fetch(
+    settings: &WxPaySettings,
+    mode: &Verification,
+    secrets: MerchantSecrets,
+) -> Result<Listing, String> {
     let base = settings.base_url.as_str().trim_end_matches('/');
     let url = Url::parse(&format!("{base}{PATH}")).map_err(|e| format!("WXPAY_BASE_URL: {e}"))?;
     let signer = MerchantSigner::new(
@@ -96,9 +104,7 @@ pub async fn fetch(settings: &WxPaySettings, secrets: MerchantSecrets) -> Result
         .get(url.clone())
         .header(http::header::AUTHORIZATION, authorization)
         .header(http::header::ACCEPT, "application/json");
-    if let Verification::PublicKey { id, .. } | Verification::Combined { id, .. } =
-        &settings.verification
-    {
+    if let Verification::PublicKey { id, .. } | Verification::Combined { id, .. } = mode {
         request = request.header(HEADER_SERIAL, id);
     }
     let mut response = request
@@ -277,8 +283,8 @@ fn verification(
     now: OffsetDateTime,
 ) -> Finding {
     let public_key_fix = "download the public key again from 商户平台 → 账户中心 → API安全 → \
-                          微信支付公钥 and set it (template: WxPayPublicKey; locally \
-                          WXPAY_PUBLIC_KEY_FILE), with its ID in WXPAY_PUBLIC_KEY_ID";
+                          微信支付公钥 and set it (deployed: the secret's \
+                          wechatpay_public_key; locally WXPAY_PUBLIC_KEY_FILE), with its ID in WXPAY_PUBLIC_KEY_ID";
     let certificates = match (listing.status, certificates) {
         (200, Some(certificates)) => certificates,
         (404, _) => {
@@ -500,7 +506,7 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let certificates = settings(CERTS);
         assert_eq!(signature(&certificates, &none).status, Status::Pass);
-        let finding = verification(&certificates.verification, &none, None, now);
+        let finding = verification(&Verification::PlatformCertificates, &none, None, now);
         assert_eq!(finding.status, Status::Fail);
         assert!(finding.fix.contains("微信支付公钥"), "{finding:?}");
         assert_eq!(apiv3_key_finding(&none, None).status, Status::Skip);

@@ -45,6 +45,11 @@ pub fn product_pk(id: &str) -> String {
     format!("PRODUCT#{id}")
 }
 
+/// `LIMIT#{name}#{windowStartUnixSeconds}`: one fixed window of a rate limit.
+pub fn limit_pk(name: &str, start: time::OffsetDateTime) -> String {
+    format!("LIMIT#{name}#{}", start.unix_timestamp())
+}
+
 /// `IDEMPOTENCY#{key}`.
 pub fn idempotency_pk(key: &str) -> String {
     format!("IDEMPOTENCY#{key}")

@@ -18,7 +18,7 @@ pub use order::Order;
 pub use order_no::{InvalidOrderNo, OrderNo, OrderNoError, OrderNoGenerator};
 pub use payment::PaymentRecord;
 pub use precision::truncate_to_millis;
-pub use product::{InvalidProduct, Product};
+pub use product::{InvalidProduct, Product, ProductInput};
 pub use refund::{Refund, RefundNo, RefundOrigin, RefundState};
 pub use status::OrderStatus;
 pub use transition::{CloseReason, CloseRequest, PrepayAnswer, PrepayClaim, Settlement};

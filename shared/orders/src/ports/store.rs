@@ -151,6 +151,34 @@ pub trait OrderCreator: Send + Sync {
         order: &Order,
         idempotency: Option<&IdempotencyClaim>,
     ) -> impl Future<Output = Result<CreateOutcome, StoreError>> + Send;
+    /// The order the idempotency `key` names, if it is claimed and unexpired at `now` (the order
+    /// [`create_order`](Self::create_order) would return as [`CreateOutcome::Existing`]).
+    fn claimed_order(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
+}
+
+/// One fixed window of a rate limit: at most `limit` events from `start` for `length`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateWindow {
+    /// What is counted (part of the stored key), e.g. `anonymous-orders`.
+    pub name: &'static str,
+    /// When the window began (a multiple of `length` since the Unix epoch).
+    pub start: OffsetDateTime,
+    /// How long it lasts.
+    pub length: time::Duration,
+    /// Events admitted in it at most.
+    pub limit: u32,
+}
+
+/// Counts events in fixed windows, each count one conditional atomic increment (the cap on
+/// anonymous orders). Stored under `LIMIT#…` keys that expire after their window.
+pub trait RateCounter: Send + Sync {
+    /// Counts one event in `window` unless `limit` were already counted there; `false` (nothing
+    /// counted) once the window is full.
+    fn admit(&self, window: &RateWindow) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Reads orders by number (strongly consistent).
@@ -280,11 +308,16 @@ pub trait ProductReader: Send + Sync {
     ) -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
 }
 
-/// Writes the product catalog (seeding, administration); no function is granted it.
+/// Writes the product catalog (the admin API, seeding): only merchant-admin is granted it. Each
+/// write changes the product and the catalog's list of ids in one atomic step, so concurrent puts
+/// and removes never lose a product from the list nor leave an id without its product.
 pub trait ProductWriter: Send + Sync {
     /// Adds or replaces a product.
     fn put_product(&self, product: &Product)
     -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Takes a product off the catalog: it is no longer listed nor orderable. Orders already placed
+    /// keep their own title and price and are unaffected. `false` if there was no such product.
+    fn remove_product(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Everything the sweep uses: the pending index, reads, settles, confirmed closes, evidence of

@@ -3,6 +3,7 @@
 //! settings as an [`OrdersConfig`](crate::OrdersConfig) value.
 
 pub mod cancel;
+pub mod caps;
 pub mod close;
 pub mod place;
 pub mod refund;

@@ -10,8 +10,9 @@ use crate::domain::{
     BuyerHash, Order, OrderNoError, OrderNoGenerator, OrderStatus, PrepayAnswer, PrepayClaim,
 };
 use crate::ports::{
-    AnswerOutcome, ClaimOutcome, CreateOutcome, GatewayError, IdempotencyClaim, OrderCreator,
-    OrderReader, PaymentGateway, PrepayRecorder, ProductReader, StoreError,
+    AnswerOutcome, BuyerOrderLister, ClaimOutcome, CreateOutcome, GatewayError, IdempotencyClaim,
+    OrderCreator, OrderReader, PaymentGateway, PrepayRecorder, ProductReader, RateCounter,
+    StoreError,
 };
 use crate::{NotifyUrl, OrdersConfig};
 use wxpay::random::RandomSource;
@@ -72,6 +73,21 @@ pub enum PlaceOrderError {
         /// What WeChat Pay said.
         source: GatewayError,
     },
+    /// The buyer token already has `open` unpaid orders, the cap [429]. The oldest of them
+    /// expires in `retry_after_secs`.
+    #[error("this buyer already has {open} unpaid orders")]
+    TooManyOpenOrders {
+        /// Unpaid, unexpired orders found.
+        open: u32,
+        /// Seconds until the first of them expires.
+        retry_after_secs: u64,
+    },
+    /// This minute's orders without buyer token reached the cap [429].
+    #[error("too many orders without buyer token this minute")]
+    TooManyAnonymousOrders {
+        /// Seconds until the next minute.
+        retry_after_secs: u64,
+    },
     /// No order number could be made [500].
     #[error(transparent)]
     OrderNumber(#[from] OrderNoError),
@@ -127,6 +143,10 @@ pub const PREPAY_POLL: std::time::Duration = std::time::Duration::from_millis(10
 /// is stored (only by the latest prepay claim, only while `NOTPAY`). WeChat Pay posts the order's
 /// notifications to `notify_url`.
 ///
+/// Before a new order is written, the caps of [`caps::check`](super::caps::check) apply (429:
+/// [`PlaceOrderError::TooManyOpenOrders`], [`PlaceOrderError::TooManyAnonymousOrders`]); a replay
+/// is never refused by them.
+///
 /// With a known idempotency key the earlier order is returned (`replayed`): its link while it can
 /// be paid, or its state ([`PlaceOrderError::NotPayable`], [`PlaceOrderError::Expired`]) once it
 /// cannot. If its prepay never completed, the prepay is retried with identical parameters (WeChat
@@ -144,7 +164,7 @@ pub async fn place_native_order<S, G, C, R>(
     request: &PlaceOrderRequest,
 ) -> Result<PlacedOrder, PlaceOrderError>
 where
-    S: ProductReader + OrderCreator + OrderReader + PrepayRecorder,
+    S: ProductReader + OrderCreator + OrderReader + PrepayRecorder + BuyerOrderLister + RateCounter,
     G: PaymentGateway,
     C: Clock,
     R: RandomSource,
@@ -154,10 +174,26 @@ where
         .as_deref()
         .map(|raw| scoped_key(raw, request.buyer.as_ref(), &request.product_id))
         .transpose()?;
+    let placer = Placer {
+        store,
+        gateway,
+        clock,
+        config,
+        notify_url,
+        replayed: true,
+    };
+    // A replay returns its order before the catalog and the caps are consulted: neither a product
+    // removed since nor a cap reached since refuses an order that already exists.
+    if let Some(key) = &claim_key
+        && let Some(order) = store.claimed_order(key, super::now(clock)).await?
+    {
+        return placer.replay(order).await;
+    }
     let product = store
         .get_product(&request.product_id)
         .await?
         .ok_or(PlaceOrderError::UnknownProduct)?;
+    super::caps::check(store, config, request.buyer.as_ref(), super::now(clock)).await?;
     let now = super::now(clock);
     let order_no = order_numbers.generate(now)?;
     let mut fresh = Order::new_pending(
@@ -185,14 +221,7 @@ where
         CreateOutcome::Created(order) => (order, false),
         CreateOutcome::Existing(order) => (order, true),
     };
-    let placer = Placer {
-        store,
-        gateway,
-        clock,
-        config,
-        notify_url,
-        replayed,
-    };
+    let placer = Placer { replayed, ..placer };
     if replayed {
         placer.replay(order).await
     } else {

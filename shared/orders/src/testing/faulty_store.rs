@@ -14,8 +14,8 @@ use crate::ports::{
     CreateOutcome, Evidence, EvidenceRecorder, IdempotencyClaim, OpenRefundLister, OrderCloser,
     OrderCreator, OrderReader, OrderSettler, Page, PageRequest, PaymentRecordReader,
     PendingOrderLister, PrepayAnswer, PrepayClaim, PrepayRecorder, ProductReader, ProductWriter,
-    RefundReader, RefundRecorder, RefundRequester, RejectOutcome, ReportOutcome, SettleOutcome,
-    Settlement, StoreError, SweepFailureRecorder,
+    RateCounter, RateWindow, RefundReader, RefundRecorder, RefundRequester, RejectOutcome,
+    ReportOutcome, SettleOutcome, Settlement, StoreError, SweepFailureRecorder,
 };
 
 /// The message of the injected failure.
@@ -63,6 +63,20 @@ impl<S: OrderCreator> OrderCreator for FaultyStore<S> {
         idempotency: Option<&IdempotencyClaim>,
     ) -> Result<CreateOutcome, StoreError> {
         self.check()?.create_order(order, idempotency).await
+    }
+
+    async fn claimed_order(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Order>, StoreError> {
+        self.check()?.claimed_order(key, now).await
+    }
+}
+
+impl<S: RateCounter> RateCounter for FaultyStore<S> {
+    async fn admit(&self, window: &RateWindow) -> Result<bool, StoreError> {
+        self.check()?.admit(window).await
     }
 }
 
@@ -167,6 +181,10 @@ impl<S: ProductReader> ProductReader for FaultyStore<S> {
 impl<S: ProductWriter> ProductWriter for FaultyStore<S> {
     async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
         self.check()?.put_product(product).await
+    }
+
+    async fn remove_product(&self, id: &str) -> Result<bool, StoreError> {
+        self.check()?.remove_product(id).await
     }
 }
 

@@ -4,7 +4,10 @@ use wxpay::Clock;
 use wxpay::random::OsRandom;
 
 use crate::domain::{Order, OrderNoGenerator};
-use crate::ports::{OrderCreator, OrderReader, PaymentGateway, PrepayRecorder, ProductReader};
+use crate::ports::{
+    BuyerOrderLister, OrderCreator, OrderReader, PaymentGateway, PrepayRecorder, ProductReader,
+    RateCounter,
+};
 use crate::services::{PlaceOrderError, PlaceOrderRequest, place_native_order};
 use crate::{NotifyUrl, OrdersConfig};
 
@@ -19,7 +22,7 @@ pub async fn place_prepaid<S, G, C>(
     product_id: &str,
 ) -> Result<Order, PlaceOrderError>
 where
-    S: ProductReader + OrderCreator + OrderReader + PrepayRecorder,
+    S: ProductReader + OrderCreator + OrderReader + PrepayRecorder + BuyerOrderLister + RateCounter,
     G: PaymentGateway,
     C: Clock,
 {

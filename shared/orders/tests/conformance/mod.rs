@@ -2,6 +2,7 @@
 //! against DynamoDB (moto). Each function takes a fresh, empty store. The rules every store follows
 //! are those of `orders::domain::transition`.
 
+pub mod caps;
 pub mod listings;
 pub mod refunds;
 
@@ -100,6 +101,8 @@ macro_rules! conformance_tests {
             buyer_listing_is_newest_first_paged_and_never_another_buyers,
             foreign_cursor_is_refused,
             catalog_puts_gets_and_lists_products,
+            catalog_remove_takes_a_product_off_and_keeps_its_orders,
+            concurrent_catalog_puts_and_removes_lose_nothing,
         );
     };
     // One test per behaviour `$name` of module `$module` (shared with `refund_conformance_tests`).
@@ -1652,4 +1655,53 @@ pub async fn catalog_puts_gets_and_lists_products<S: Store>(store: S) {
     let repriced = Product::new("b2", "Rust 课程", 3999).unwrap();
     store.put_product(&repriced).await.unwrap();
     assert_eq!(store.list_products().await.unwrap(), vec![a, repriced]);
+}
+
+pub async fn catalog_remove_takes_a_product_off_and_keeps_its_orders<S: Store>(store: S) {
+    let a = Product::new("a1", "Java 课程", 1).unwrap();
+    let b = Product::new("b2", "Rust 课程", 2999).unwrap();
+    store.put_product(&a).await.unwrap();
+    store.put_product(&b).await.unwrap();
+    let order = Order::new_pending(
+        OrderNoGenerator::new(OsRandom).generate(T0).unwrap(),
+        &b,
+        None,
+        T0,
+        Duration::minutes(5),
+    );
+    store.create_order(&order, None).await.unwrap();
+
+    assert!(store.remove_product("b2").await.unwrap());
+    assert_eq!(store.get_product("b2").await.unwrap(), None);
+    assert_eq!(store.list_products().await.unwrap(), vec![a.clone()]);
+    assert!(!store.remove_product("b2").await.unwrap(), "already gone");
+    assert!(!store.remove_product("a#1").await.unwrap(), "not an id");
+    let kept = store.get_order(&order.order_no).await.unwrap().unwrap();
+    assert_eq!((kept.title.as_str(), kept.total_fee), ("Rust 课程", 2999));
+
+    assert!(store.remove_product("a1").await.unwrap());
+    assert!(
+        store.list_products().await.unwrap().is_empty(),
+        "empty again"
+    );
+    store.put_product(&b).await.unwrap();
+    assert_eq!(store.list_products().await.unwrap(), vec![b]);
+}
+
+pub async fn concurrent_catalog_puts_and_removes_lose_nothing<S: Store>(store: S) {
+    let doomed: Vec<Product> = (0..6)
+        .map(|i| Product::new(format!("old{i}"), "旧课程", 1).unwrap())
+        .collect();
+    for product in &doomed {
+        store.put_product(product).await.unwrap();
+    }
+    let fresh: Vec<Product> = (0..12)
+        .map(|i| Product::new(format!("new{i:02}"), "新课程", 100 + i).unwrap())
+        .collect();
+    let puts = futures::future::join_all(fresh.iter().map(|p| store.put_product(p)));
+    let removes = futures::future::join_all(doomed.iter().map(|p| store.remove_product(&p.id)));
+    let (puts, removes) = futures::join!(puts, removes);
+    assert!(puts.into_iter().all(|r| r.is_ok()));
+    assert!(removes.into_iter().all(|r| r.unwrap()));
+    assert_eq!(store.list_products().await.unwrap(), fresh);
 }

@@ -26,6 +26,8 @@ pub const SK: &str = "sk";
 pub const ORDER_SK: &str = "ORDER";
 /// Sort key of product items (and of the catalog index item).
 pub const PRODUCT_SK: &str = "PRODUCT";
+/// Sort key of rate-limit window items (`LIMIT#…`).
+pub const LIMIT_SK: &str = "LIMIT";
 /// Sort key of idempotency items.
 pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 /// Partition key of the item listing every product id (so the catalog is listed without a Scan).
@@ -46,7 +48,7 @@ pub const BUYER_HASH: &str = "buyerHash";
 pub const CREATED_AT: &str = "createdAt";
 /// Order state attribute.
 pub const ORDER_STATUS: &str = "orderStatus";
-/// TTL attribute (Unix seconds) of idempotency items; enable DynamoDB TTL on it.
+/// TTL attribute (Unix seconds) of idempotency and rate-limit items; enable DynamoDB TTL on it.
 pub const TTL: &str = "ttl";
 /// Set (true) on an order paid at WeChat Pay after it was closed here.
 pub const PAID_AFTER_CLOSE: &str = "paidAfterClose";
@@ -169,7 +171,8 @@ pub fn req_str<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
     opt_str(item, name)?.ok_or_else(|| StoreError::Corrupt(format!("{name} missing")))
 }
 
-fn req_i64(item: &Item, name: &str) -> Result<i64, StoreError> {
+/// A required integer attribute.
+pub fn req_i64(item: &Item, name: &str) -> Result<i64, StoreError> {
     match item.get(name) {
         Some(AttributeValue::N(value)) => value
             .parse()

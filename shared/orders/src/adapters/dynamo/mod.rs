@@ -4,6 +4,7 @@
 //! settled by this transaction" from a conflict. Reads use Query and GetItem only, never Scan.
 
 pub mod item;
+mod limits;
 mod listing;
 mod query;
 mod refunds;
@@ -33,8 +34,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnConsumedCapacity, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use item::{
     CATALOG_PK, EVIDENCE_PREFIX, Item, ORDER_STATUS, PK, PREPAY_LEASE_UNTIL, PREPAY_STARTED_AT,
@@ -392,7 +393,9 @@ impl ProductReader for DynamoOrderStore {
         };
         let ids = match catalog.get(PRODUCT_IDS) {
             Some(AttributeValue::Ss(ids)) => ids.clone(),
-            _ => {
+            // Removing the last id removes the set itself (DynamoDB keeps no empty sets).
+            None => return Ok(Vec::new()),
+            Some(_) => {
                 return Err(StoreError::Corrupt(
                     "catalog item without productIds".into(),
                 ));
@@ -435,6 +438,36 @@ impl ProductWriter for DynamoOrderStore {
         match settle::transact(self, items).await? {
             settle::Transacted::Committed => Ok(()),
             settle::Transacted::Cancelled(_) => Err(StoreError::Contention),
+        }
+    }
+
+    async fn remove_product(&self, id: &str) -> Result<bool, StoreError> {
+        if !crate::domain::product::valid_product_id(id) {
+            return Ok(false);
+        }
+        let delete = Delete::builder()
+            .table_name(self.table.as_ref())
+            .set_key(Some(product_key(id)))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(invalid)?;
+        let index = Update::builder()
+            .table_name(self.table.as_ref())
+            .key(PK, s(CATALOG_PK))
+            .key(SK, s(PRODUCT_SK))
+            .update_expression("DELETE productIds :id")
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![id.to_owned()]))
+            .build()
+            .map_err(invalid)?;
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(index).build(),
+        ];
+        match settle::transact(self, items).await? {
+            settle::Transacted::Committed => Ok(true),
+            // The product item was absent: nothing to remove.
+            settle::Transacted::Cancelled(_) => Ok(false),
         }
     }
 }

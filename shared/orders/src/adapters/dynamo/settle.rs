@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 use super::item::{
     IDEMPOTENCY_SK, Item, ORDER_STATUS, PAID_AFTER_CLOSE, PK, PREPAY_LEASE_UNTIL, SK, STATUS_PK,
     STATUS_SK, TTL, condition_on_totals, order_from_item, order_key, payment_item, refund_totals,
-    refund_totals_none, req_str,
+    refund_totals_none, req_i64, req_str,
 };
 use super::{DynamoOrderStore, TRANSACTION_ATTEMPTS, back_off, invalid, s, sdk_error};
 use crate::adapters::keys::{idempotency_pk, listing_keys, time_key};
@@ -22,6 +22,7 @@ use crate::ports::{
     CreateOutcome, IdempotencyClaim, OrderCreator, OrderReader, OrderSettler, SettleOutcome,
     Settlement, StoreError,
 };
+use time::OffsetDateTime;
 
 /// How a transaction ended.
 pub(super) enum Transacted {
@@ -143,6 +144,28 @@ impl OrderCreator for DynamoOrderStore {
             return Err(StoreError::DuplicateOrderNo);
         }
         Err(StoreError::Contention)
+    }
+
+    async fn claimed_order(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Order>, StoreError> {
+        let item_key = HashMap::from([
+            (PK.to_owned(), s(idempotency_pk(key))),
+            (SK.to_owned(), s(IDEMPOTENCY_SK)),
+        ]);
+        let Some(claim) = self.get_item(item_key).await? else {
+            return Ok(None);
+        };
+        let ttl = req_i64(&claim, TTL)?;
+        // DynamoDB deletes expired items lazily: an expired key names nothing.
+        if ttl <= now.unix_timestamp() {
+            return Ok(None);
+        }
+        let order_no = OrderNo::parse(req_str(&claim, "orderNo")?)
+            .map_err(|_| StoreError::Corrupt("idempotency orderNo".into()))?;
+        self.get_order(&order_no).await
     }
 }
 

@@ -3,6 +3,7 @@
 //! read-check-write below is atomic; blocking work runs on `spawn_blocking`.
 
 mod index;
+mod limits;
 mod refunds;
 mod tables;
 
@@ -215,7 +216,15 @@ impl EmbeddedOrderStore {
 
 fn create_tables(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write().map_err(unavailable)?;
-    for table in [ORDERS, PAYMENTS, PRODUCTS, IDEMPOTENCY, EVIDENCE, REFUNDS] {
+    for table in [
+        ORDERS,
+        PAYMENTS,
+        PRODUCTS,
+        IDEMPOTENCY,
+        EVIDENCE,
+        REFUNDS,
+        LIMITS,
+    ] {
         txn.open_table(table).map_err(unavailable)?;
     }
     for table in [PENDING, BY_BUYER, BY_STATUS, REFUND_KEYS, OPEN_REFUNDS] {
@@ -350,6 +359,31 @@ impl OrderCreator for EmbeddedOrderStore {
             }
             put_order(txn, None, &order)?;
             Ok(CreateOutcome::Created(order))
+        })
+        .await
+    }
+
+    async fn claimed_order(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Order>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |txn, reads| {
+            let keys = txn.open_table(IDEMPOTENCY).map_err(unavailable)?;
+            reads.add(1, 0.0);
+            let entry: Option<IdempotencyEntry> = keys
+                .get(key.as_str())
+                .map_err(unavailable)?
+                .map(|guard| decode(guard.value()))
+                .transpose()?;
+            let Some(entry) = entry.filter(|e| e.ttl > now.unix_timestamp()) else {
+                return Ok(None);
+            };
+            let orders = txn.open_table(ORDERS).map_err(unavailable)?;
+            reads.add(1, 0.0);
+            let found = orders.get(entry.order_no.as_str()).map_err(unavailable)?;
+            found.map(|guard| decode(guard.value())).transpose()
         })
         .await
     }
@@ -643,6 +677,16 @@ impl ProductWriter for EmbeddedOrderStore {
                 .insert(product.id.as_str(), encode(&product)?.as_slice())
                 .map_err(unavailable)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn remove_product(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let mut table = txn.open_table(PRODUCTS).map_err(unavailable)?;
+            let removed = table.remove(id.as_str()).map_err(unavailable)?;
+            Ok(removed.is_some())
         })
         .await
     }

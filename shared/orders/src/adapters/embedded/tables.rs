@@ -17,6 +17,8 @@ pub(super) const BY_STATUS: TableDefinition<&str, &str> = TableDefinition::new("
 pub(super) const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("products");
 /// scoped key → `{orderNo, ttl}` (JSON).
 pub(super) const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency");
+/// rate-limit name → its current window `{start, count}` (JSON); a new window replaces the old.
+pub(super) const LIMITS: TableDefinition<&str, &[u8]> = TableDefinition::new("limits");
 /// `{outTradeNo}#{transactionId}#{reason}` → evidence of a refused transaction (JSON).
 pub(super) const EVIDENCE: TableDefinition<&str, &[u8]> = TableDefinition::new("evidence");
 /// `{orderNo}#{outRefundNo}` → refund (JSON).
