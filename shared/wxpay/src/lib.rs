@@ -8,6 +8,7 @@
 //! Time and randomness are injectable. The feature `testing` adds `testing`: signing as WeChat Pay
 //! (signed answers, signed and encrypted notifications) for tests of code that verifies them.
 pub mod aead;
+pub mod bill;
 pub mod certificate;
 pub mod client;
 pub mod clock;
