@@ -313,3 +313,47 @@ async fn parameters_are_checked_and_plain_text_is_served_without_tar_type() {
     assert!(text.ends_with("\r\n"));
     assert_eq!(parse_trade_bill(&text).unwrap().rows.len(), 1);
 }
+
+#[tokio::test]
+async fn only_refunds_that_succeed_are_billed_and_on_the_day_they_succeed() {
+    let (sim, clock) = at_first_of_march().await;
+    let (no, txid) = paid(&sim, 1000).await;
+    // A refund that ends CLOSED (nothing refunded) is in no bill.
+    sim.set_faults(json!({"refund_outcome": "closed"})).await;
+    let closed = trade_no("R");
+    let request = RefundRequest::of_transaction(&txid, &closed, 100, 1000);
+    sim.client().refund(&request).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sim.client().query_refund(&closed).await.unwrap().status != RefundStatus::Closed {
+        assert!(Instant::now() < deadline, "refund not closed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A refund asked for just before midnight succeeds just after: it belongs to the next day.
+    clock.set(datetime!(2026-03-01 23:59:50 +08:00));
+    sim.set_faults(json!({"refund_delay_ms": 400})).await;
+    let late = trade_no("R");
+    let request = RefundRequest::of_transaction(&txid, &late, 200, 1000);
+    sim.client().refund(&request).await.unwrap();
+    clock.set(datetime!(2026-03-02 00:00:05 +08:00));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sim.client().query_refund(&late).await.unwrap().status != RefundStatus::Success {
+        assert!(Instant::now() < deadline, "refund not finished");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    clock.set(datetime!(2026-03-03 11:00:00 +08:00));
+
+    let first = bill(&sim, date!(2026 - 03 - 01)).await.unwrap();
+    assert_eq!(first.rows.len(), 1);
+    assert_eq!(first.rows[0].kind, BillRowKind::Payment);
+    assert_eq!(first.summary.refund, 0);
+    let second = bill(&sim, date!(2026 - 03 - 02)).await.unwrap();
+    assert_eq!(second.rows.len(), 1);
+    let row = &second.rows[0];
+    assert!(matches!(&row.kind, BillRowKind::Refund(r) if r.out_refund_no == late));
+    assert_eq!((row.out_trade_no.as_str(), row.refund), (no.as_str(), 200));
+    assert_eq!(row.time, datetime!(2026-03-02 00:00:05 +08:00));
+    assert_eq!(
+        (second.summary.settlement_total, second.summary.refund),
+        (0, 200)
+    );
+}
