@@ -181,6 +181,15 @@ mod tests {
         assert!(parse_count("").is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn every_amount_and_fee_reads_back_exactly(fen in 0i64..=i64::MAX, millifen: i64) {
+            proptest::prop_assert_eq!(parse_yuan(&format_yuan(fen)), Ok(fen));
+            proptest::prop_assume!(millifen != i64::MIN);
+            proptest::prop_assert_eq!(parse_fee(&format_fee(millifen)), Ok(millifen));
+        }
+    }
+
     #[test]
     fn formatting_reads_back() {
         for fen in [0, 1, 99, 100, 990, 129_902] {
