@@ -32,6 +32,11 @@ impl SigningMode {
 /// Default delivery timeout of a notification: WeChat Pay waits 5 seconds for the merchant.
 pub const DEFAULT_NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Default fee rate of the trade bills: 0.60%, WeChat Pay's usual rate for most merchants.
+pub const DEFAULT_FEE_RATE_BP: u32 = 60;
+/// Highest fee rate: 100%.
+pub const MAX_FEE_RATE_BP: u32 = 10_000;
+
 /// Everything [`crate::Simulator::open`] needs.
 #[derive(Clone)]
 pub struct SimConfig {
@@ -49,6 +54,9 @@ pub struct SimConfig {
     pub signing_mode: SigningMode,
     /// The simulator's clock (before any skew fault); injectable for tests.
     pub clock: Arc<dyn Clock>,
+    /// WeChat Pay's fee rate in the trade bills, in basis points (60 = 0.60%, the default; at most
+    /// 10 000).
+    pub fee_rate_bp: u32,
 }
 
 impl SimConfig {
@@ -61,6 +69,7 @@ impl SimConfig {
             notify_timeout: DEFAULT_NOTIFY_TIMEOUT,
             signing_mode: SigningMode::PublicKey,
             clock: Arc::new(SystemClock),
+            fee_rate_bp: DEFAULT_FEE_RATE_BP,
         }
     }
 
@@ -88,6 +97,12 @@ impl SimConfig {
         self
     }
 
+    /// Sets the fee rate of the trade bills, in basis points.
+    pub fn with_fee_rate_bp(mut self, basis_points: u32) -> Self {
+        self.fee_rate_bp = basis_points;
+        self
+    }
+
     /// Checks the values that have a valid range.
     pub(crate) fn validate(&self) -> Result<(), crate::SimError> {
         if !self.time_scale.is_finite() || self.time_scale <= 0.0 {
@@ -99,6 +114,11 @@ impl SimConfig {
             return Err(crate::SimError::Config(
                 "notification timeout must be above 0".into(),
             ));
+        }
+        if self.fee_rate_bp > MAX_FEE_RATE_BP {
+            return Err(crate::SimError::Config(format!(
+                "fee rate must be at most {MAX_FEE_RATE_BP} basis points"
+            )));
         }
         if !matches!(self.base_url.scheme(), "http" | "https") {
             return Err(crate::SimError::Config(
@@ -117,6 +137,7 @@ impl std::fmt::Debug for SimConfig {
             .field("time_scale", &self.time_scale)
             .field("notify_timeout", &self.notify_timeout)
             .field("signing_mode", &self.signing_mode)
+            .field("fee_rate_bp", &self.fee_rate_bp)
             .finish_non_exhaustive()
     }
 }

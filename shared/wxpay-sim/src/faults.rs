@@ -16,7 +16,9 @@
 //!   "close_paid_answer": "orderpaid",
 //!   "close_unknown_answer": "not_found",
 //!   "refund_outcome": "success",
-//!   "refund_delay_ms": null
+//!   "refund_delay_ms": null,
+//!   "bill_not_ready": false,
+//!   "bill_hash_mismatch": false
 //! }
 //! ```
 //!
@@ -26,6 +28,10 @@
 //!
 //! `refund_outcome` and `refund_delay_ms` apply to refunds created while they are set: a refund
 //! keeps the outcome and delay it was created with.
+//!
+//! `bill_not_ready` answers every trade bill request 400 `STATEMENT_CREATING`, as WeChat Pay does
+//! before it has generated the day's bill; `bill_hash_mismatch` answers a `hash_value` that is not
+//! the SHA-1 of the file served, which a merchant must refuse.
 
 use crate::clock::SkewedClock;
 pub use crate::refund::RefundOutcome;
@@ -85,6 +91,12 @@ pub struct Faults {
     /// most 600 000). Absent: [`DEFAULT_REFUND_DELAY`] divided by the time scale.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_delay_ms: Option<u64>,
+    /// `GET /v3/bill/tradebill` answers 400 `STATEMENT_CREATING` (账单生成中) for every date, as
+    /// before WeChat Pay has generated the bill.
+    pub bill_not_ready: bool,
+    /// `GET /v3/bill/tradebill` answers a `hash_value` that is not the SHA-1 of the file its
+    /// `download_url` serves.
+    pub bill_hash_mismatch: bool,
 }
 
 impl Default for Faults {
@@ -101,6 +113,8 @@ impl Default for Faults {
             close_unknown_answer: CloseUnknownAnswer::default(),
             refund_outcome: RefundOutcome::default(),
             refund_delay_ms: None,
+            bill_not_ready: false,
+            bill_hash_mismatch: false,
         }
     }
 }

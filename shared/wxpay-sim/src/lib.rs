@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bill;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -29,6 +29,9 @@ struct Args {
     /// URL written to sandbox.env (default: http:// + the listening address).
     #[arg(long)]
     base_url: Option<url::Url>,
+    /// WeChat Pay's fee rate in the trade bills, in basis points (60 = 0.60%).
+    #[arg(long, default_value_t = wxpay_sim::config::DEFAULT_FEE_RATE_BP)]
+    fee_rate_bp: u32,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -62,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
     let config = SimConfig::new(args.state_dir, base_url)
         .with_time_scale(args.time_scale)
         .with_notify_timeout(Duration::from_secs_f64(args.notify_timeout))
+        .with_fee_rate_bp(args.fee_rate_bp)
         .with_signing_mode(match args.signing_mode {
             Mode::PublicKey => SigningMode::PublicKey,
             Mode::Certificate => SigningMode::Certificate,

@@ -1,6 +1,7 @@
 //! The embeddable simulator: open it on a state directory, mount its router, shut it down.
 
 use crate::api;
+use crate::bill::BillDesk;
 use crate::clock::SkewedClock;
 use crate::config::SimConfig;
 use crate::error::SimError;
@@ -77,6 +78,7 @@ impl Simulator {
             faults: FaultSwitches::new(clock.clone()),
             clock,
             notifier,
+            bills: BillDesk::new(config.base_url.clone(), config.fee_rate_bp),
         });
         refund_timer::resume(&state);
         let (shutdown, signal) = watch::channel(false);

@@ -1,5 +1,6 @@
 //! What every handler and the delivery worker share.
 
+use crate::bill::BillDesk;
 use crate::clock::SkewedClock;
 use crate::faults::FaultSwitches;
 use crate::notify::Notifier;
@@ -24,6 +25,8 @@ pub struct SimState {
     pub signer: ResponseSigner,
     /// Notification scheduling and log.
     pub notifier: Notifier,
+    /// Trade bills: fee rate and download tokens.
+    pub bills: BillDesk,
 }
 
 impl SimState {

@@ -1,6 +1,7 @@
 //! The merchant's HTTP client for WeChat Pay: every request signed, every 2xx response verified
 //! (204 included), errors typed so callers can tell what is safe to retry.
 
+use crate::bill::{self, BillError, TradeBillAnswer};
 use crate::certificate::PlatformCertificate;
 use crate::clock::Clock;
 use crate::keys::{KeyError, PrivateKey, PublicKey};
@@ -24,6 +25,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use time::Date;
 use url::{Position, Url};
 
 /// WeChat Pay's production host.
@@ -192,6 +194,19 @@ impl SignedTransport {
         let base = self.base_url.as_str().trim_end_matches('/');
         let url = Url::parse(&format!("{base}{path_and_query}"))
             .map_err(|e| ClientError::Config(e.to_string()))?;
+        self.send_to(method, url, body, wechatpay_serial, MAX_RESPONSE_BYTES)
+            .await
+    }
+
+    /// Sends a signed request to `url`, reading at most `limit` bytes of the answer.
+    async fn send_to(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        wechatpay_serial: Option<String>,
+        limit: usize,
+    ) -> Result<RawResponse, ClientError> {
         // Sign exactly the path and query the URL will be sent with.
         let canonical = &url[Position::BeforePath..Position::AfterQuery];
         let timestamp = self.clock.now().unix_timestamp();
@@ -218,9 +233,9 @@ impl SignedTransport {
         let headers = response.headers().clone();
         let mut collected = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
-            if collected.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            if collected.len() + chunk.len() > limit {
                 return Err(ClientError::InvalidResponse(format!(
-                    "body larger than {MAX_RESPONSE_BYTES} bytes"
+                    "body larger than {limit} bytes"
                 )));
             }
             collected.extend_from_slice(&chunk);
@@ -482,6 +497,45 @@ impl Client {
         parse_json(&self.call(Method::GET, &path, None).await?)
     }
 
+    /// `GET /v3/bill/tradebill?bill_date=…&bill_type=ALL&tar_type=GZIP`: where to download the
+    /// day's trade bill (`bill_date` is a China Standard Time date) and its hash, verified like
+    /// every answer. Before the bill exists: [`BillError::NotReady`] or [`BillError::NoStatement`].
+    pub async fn trade_bill(&self, bill_date: Date) -> Result<TradeBillAnswer, BillError> {
+        let path = format!(
+            "{}?bill_date={}&bill_type=ALL&tar_type=GZIP",
+            bill::TRADE_BILL_PATH,
+            bill::format_bill_date(bill_date)?
+        );
+        let answer: TradeBillAnswer = parse_json(&self.call(Method::GET, &path, None).await?)?;
+        answer.check()?;
+        Ok(answer)
+    }
+
+    /// A signed GET of `answer.download_url` (which must be on the configured host): the bill,
+    /// decompressed (at most [`bill::MAX_DOWNLOAD_BYTES`] downloaded, [`bill::MAX_BILL_BYTES`]
+    /// decompressed) and checked against `answer.hash_value`. The answer is not signed (§8), so it
+    /// is not verified; a file whose hash differs is refused ([`BillError::HashMismatch`]).
+    pub async fn download_bill(&self, answer: &TradeBillAnswer) -> Result<String, BillError> {
+        let url = answer.check()?;
+        let base = &self.transport.base_url;
+        if url.origin() != base.origin() || url.path() != bill::DOWNLOAD_PATH {
+            return Err(BillError::InvalidAnswer(format!(
+                "download_url is not {}{} on the configured host",
+                base.origin().ascii_serialization(),
+                bill::DOWNLOAD_PATH
+            )));
+        }
+        let response = self
+            .transport
+            .send_to(Method::GET, url, None, None, bill::MAX_DOWNLOAD_BYTES)
+            .await
+            .map_err(too_large_download)?;
+        if !response.status.is_success() {
+            return Err(api_error(&response).into());
+        }
+        bill::unpack(answer, &response.body, bill::MAX_BILL_BYTES)
+    }
+
     /// `GET /v3/certificates`: the platform certificates, decrypted, and verified with the
     /// certificate that signed the list.
     pub async fn certificates(&self) -> Result<Vec<PlatformCertificate>, ClientError> {
@@ -512,6 +566,14 @@ impl Client {
             )
             .await?;
         Ok(response)
+    }
+}
+
+/// A download cut off at its limit is [`BillError::TooLarge`].
+fn too_large_download(error: ClientError) -> BillError {
+    match error {
+        ClientError::InvalidResponse(_) => BillError::TooLarge(bill::MAX_DOWNLOAD_BYTES),
+        other => other.into(),
     }
 }
 

@@ -4,10 +4,12 @@
 //! request signing ([`sign`]), verification of responses and notifications ([`verify`]) in
 //! public-key mode, platform-certificate mode or both, AEAD_AES_256_GCM resources ([`aead`]),
 //! notifications ([`notify`]), typed models ([`models`], [`refund`]) with their protocol checks
-//! ([`validate`]) and WeChat Pay's time format ([`time`]), and a signed, verifying HTTP [`Client`].
+//! ([`validate`]) and WeChat Pay's time format ([`time`]), trade bills and their parser ([`bill`]),
+//! and a signed, verifying HTTP [`Client`].
 //! Time and randomness are injectable. The feature `testing` adds `testing`: signing as WeChat Pay
 //! (signed answers, signed and encrypted notifications) for tests of code that verifies them.
 pub mod aead;
+pub mod bill;
 pub mod certificate;
 pub mod client;
 pub mod clock;

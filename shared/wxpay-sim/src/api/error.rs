@@ -140,6 +140,20 @@ impl ApiError {
         )
     }
 
+    /// 400 `STATEMENT_CREATING`: the bill is being generated.
+    pub fn statement_creating() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "STATEMENT_CREATING", "账单生成中")
+    }
+
+    /// 400 `NO_STATEMENT_EXIST`: no bill for the day.
+    pub fn no_statement_exist() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "NO_STATEMENT_EXIST",
+            "账单文件不存在",
+        )
+    }
+
     /// 500 `SYSTEM_ERROR`.
     pub fn system_error() -> Self {
         Self::new(

@@ -3,9 +3,10 @@
 //! Every call passes, in order: the `User-Agent`/`Accept` check (400 `INVALID_REQUEST`), the body
 //! limit (64 KiB, 413), the API fault switch (500 `SYSTEM_ERROR`, 429 `FREQUENCY_LIMITED`, or a
 //! hang), the `Authorization` check (401 `SIGN_ERROR`), the handler, and finally the signing of
-//! every 2xx answer, 204 included. Every answer carries a `Request-ID` whose suffix is 0 or the
+//! every 2xx answer, 204 included, but for the bill download, which WeChat Pay does not sign. Every answer carries a `Request-ID` whose suffix is 0 or the
 //! error's number.
 
+mod bills;
 pub mod error;
 mod handlers;
 mod refunds;
@@ -36,6 +37,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SignWith(pub SigningMode);
 
+/// Marks a 2xx answer that WeChat Pay does not sign (the bill download, §8).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Unsigned;
+
 /// The `/v3` routes.
 pub(crate) fn router(state: Arc<SimState>) -> Router {
     Router::new()
@@ -58,6 +63,8 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
             get(refunds::query),
         )
         .route("/v3/certificates", get(handlers::certificates))
+        .route(wxpay::bill::TRADE_BILL_PATH, get(bills::trade_bill))
+        .route(wxpay::bill::DOWNLOAD_PATH, get(bills::download))
         .route("/v3/{*rest}", axum::routing::any(handlers::no_such_api))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -151,7 +158,7 @@ async fn authorized(
         .map(str::to_owned);
     parts.extensions.insert(authenticated);
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
-    if !response.status().is_success() {
+    if !response.status().is_success() || response.extensions().get::<Unsigned>().is_some() {
         return Ok(response);
     }
     sign_response(&state, requested_serial.as_deref(), response).await

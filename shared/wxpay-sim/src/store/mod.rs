@@ -366,6 +366,16 @@ impl OrderStore {
             .collect()
     }
 
+    /// Every order, in creation order (for the trade bills).
+    pub fn all(&self) -> Vec<Order> {
+        let inner = self.lock();
+        inner
+            .sequence
+            .iter()
+            .filter_map(|key| inner.orders.get(key).cloned())
+            .collect()
+    }
+
     /// How many orders there are.
     pub fn len(&self) -> usize {
         self.lock().orders.len()
