@@ -146,12 +146,16 @@ fn place_error(error: PlaceOrderError) -> StorefrontError {
         PlaceOrderError::TooManyOpenOrders {
             open,
             retry_after_secs,
-        } => StorefrontError::TooManyOpenOrders {
-            open,
-            retry_after_secs,
-        },
+        } => {
+            crate::metrics::order_refused("open_orders");
+            StorefrontError::TooManyOpenOrders {
+                open,
+                retry_after_secs,
+            }
+        }
         PlaceOrderError::TooManyAnonymousOrders { retry_after_secs } => {
             tracing::warn!(retry_after_secs, "anonymous order cap reached");
+            crate::metrics::order_refused("anonymous_rate");
             StorefrontError::TooManyAnonymousOrders { retry_after_secs }
         }
         PlaceOrderError::OrderNumber(e) => {

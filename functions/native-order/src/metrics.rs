@@ -12,3 +12,11 @@ pub fn order_answered(replayed: bool) {
     };
     Record::new().count(name, 1).emit();
 }
+
+/// Counts one order refused by a cap (`OrdersRefused`, by `Reason`: `open_orders`, a buyer token
+/// holding too many unpaid orders; `anonymous_rate`, too many orders without a token this minute).
+pub fn order_refused(reason: &'static str) {
+    Record::by("Reason", reason)
+        .count("OrdersRefused", 1)
+        .emit();
+}

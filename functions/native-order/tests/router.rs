@@ -835,6 +835,7 @@ async fn place_with_headers(
 
 #[tokio::test]
 async fn a_buyer_over_the_open_order_cap_gets_429_but_replays_pass() {
+    let (logs, _guard) = LogCapture::start();
     let api = Api::with_caps(2, 0).await;
     let first = api.placed(Some(ALICE), Some("k1")).await;
     api.state.clock.advance(Duration::seconds(20));
@@ -848,6 +849,10 @@ async fn a_buyer_over_the_open_order_cap_gets_429_but_replays_pass() {
         "you have 2 unpaid orders: pay or cancel one of them, or wait until one expires"
     );
     assert_eq!(retry_after.as_deref(), Some("280"));
+    assert_eq!(
+        logs.metric_total("OrdersRefused", Some(("Reason", "open_orders"))),
+        1
+    );
     let listed = api.get("/api/order-info/list", Some(ALICE)).await;
     assert_eq!(
         listed.1["data"]["list"].as_array().unwrap().len(),
@@ -868,6 +873,7 @@ async fn a_buyer_over_the_open_order_cap_gets_429_but_replays_pass() {
 
 #[tokio::test]
 async fn anonymous_orders_over_the_minute_cap_get_429_but_replays_pass() {
+    let (logs, _guard) = LogCapture::start();
     let api = Api::with_caps(0, 2).await;
     api.state.clock.advance(Duration::seconds(50));
     let first = api.placed(None, Some("a1")).await;
@@ -881,6 +887,10 @@ async fn anonymous_orders_over_the_minute_cap_get_429_but_replays_pass() {
         "too many orders right now, please try again in a minute"
     );
     assert_eq!(retry_after.as_deref(), Some("10"));
+    assert_eq!(
+        logs.metric_total("OrdersRefused", Some(("Reason", "anonymous_rate"))),
+        1
+    );
 
     let (status, _, body) = place_with_headers(&api, None, Some("a1")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
