@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project; the one test command of the README, and what CI runs.
-# Installs what it needs (moto, cfn-lint, cargo-deny, Chromium, playwright-core, cargo-lambda) on first use and
-# starts the services the tests talk to on 127.0.0.1 only, stopping them on exit. Last, it builds
-# the arm64 Lambda bootstraps exactly as they are deployed and prints their sizes.
+# Installs what it needs (moto, cfn-lint, cargo-deny, Chromium, playwright-core, cargo-lambda,
+# aws-sam-cli) on first use and starts the services the tests talk to on 127.0.0.1 only, stopping them on exit.
+# Last, `sam build` builds the arm64 Lambda bootstraps as they are deployed (offline), checks them
+# against the tested feature set and prints their sizes.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -60,10 +61,14 @@ step "cargo test (wxpay, pure-Rust rsa backend)"
 cargo test -p wxpay --locked --no-default-features --features rust-crypto 2>&1 | tee -a "$log"
 
 # The workspace build unifies features across every crate (the local stack's SSO credential
-# providers, the simulator's RUST_LOG directives...); the deployed bootstraps are built from the
-# four functions alone. Run the binaries tests again on builds with exactly that feature set.
+# providers, the simulator's RUST_LOG directives...), and so would building the four functions
+# together (native-order's tower-http CORS in pay-notify...); each deployed bootstrap is built from
+# its own crate alone (sam build, checked at the end). Run the binaries tests again on builds with
+# exactly that feature set.
 step "the function binaries built alone (their deployed feature set), under the Runtime API emulator"
-cargo build --locked -p native-order -p pay-notify -p order-reconcile -p merchant-admin --target-dir target/deployable-features
+for f in native-order pay-notify order-reconcile merchant-admin; do
+  cargo build --locked -p "$f" --target-dir target/deployable-features
+done
 SYSTEM_TESTS_BIN_DIR="$PWD/target/deployable-features/debug" \
   cargo test --locked -p system-tests --test binaries 2>&1 | tee -a "$log"
 
@@ -85,7 +90,7 @@ kill "$stack_pid" 2>/dev/null || true
 browser_passed=$(awk '/^# pass /{print $3}' "$state/browser.log")
 browser_failed=$(awk '/^# fail /{print $3}' "$state/browser.log")
 
-step "arm64 bootstraps as deployed (cargo lambda build --release --arm64) and their sizes"
+step "sam build (each function alone, as deployed), the same bytes as the tested feature set, and the arm64 bootstrap sizes"
 bash infra/scripts/build-lambdas.sh 2>&1 | tee "$state/build-lambdas.log"
 
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')

@@ -756,7 +756,8 @@ async fn the_sweep_closes_orders_past_their_ttl_here_and_at_wechat_pay() {
 
 #[tokio::test]
 async fn secrets_come_from_secrets_manager_when_wxpay_secret_id_is_set() {
-    // GIVEN the merchant's secrets in Secrets Manager (moto) and not in the environment
+    // GIVEN the merchant's secrets and the WeChat Pay public key in Secrets Manager (moto), as
+    // deployed, and not in the environment
     let Some(stack) = Stack::start().await else {
         return;
     };
@@ -770,6 +771,7 @@ async fn secrets_come_from_secrets_manager_when_wxpay_secret_id_is_set() {
     let secret = json!({
         "merchant_private_key": std::fs::read_to_string(stack.var("WXPAY_MERCHANT_KEY_FILE")).unwrap(),
         "apiv3_key": stack.var("WXPAY_APIV3_KEY"),
+        "wechatpay_public_key": std::fs::read_to_string(stack.var("WXPAY_PUBLIC_KEY_FILE")).unwrap(),
     });
     secrets_manager
         .create_secret()
@@ -781,6 +783,7 @@ async fn secrets_come_from_secrets_manager_when_wxpay_secret_id_is_set() {
     let from_secret = spec("native-order", &stack.env)
         .without("WXPAY_MERCHANT_KEY_FILE")
         .without("WXPAY_APIV3_KEY")
+        .without("WXPAY_PUBLIC_KEY_FILE")
         .var("WXPAY_SECRET_ID", &name);
 
     // WHEN native-order starts with WXPAY_SECRET_ID
@@ -789,6 +792,7 @@ async fn secrets_come_from_secrets_manager_when_wxpay_secret_id_is_set() {
         .unwrap_or_else(|e| panic!("{e:#}"));
 
     // THEN it signs its WeChat Pay calls with the key from the secret (the simulator verifies)
+    // and verifies WeChat Pay's answers with the public key from the secret
     let event = HttpApiEvent::from_fixture("apigw-v2/place-order.json")
         .unwrap()
         .path_param("productId", PRODUCT_ID)
